@@ -1,0 +1,59 @@
+"""Backup chains, with IRIS's semantics (Data Integrity Guide, "Backup types").
+
+A full (or an external backup, recorded by IRIS as a full) stands alone. A cumulative holds
+what changed since the last full, so it needs that full. An incremental holds what changed since
+the last backup of any kind, so it needs that backup and, through it, the rest of the chain.
+Only usable backups are bases: IRIS takes the next backup relative to the last one that worked.
+Backups of different instances never share a chain.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from backup_keeper.catalog.record import BackupKind, BackupRecord
+
+
+def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
+    """Fill in ``chain`` and ``chain_complete`` on every record and return them oldest first.
+
+    The records are updated in place: the catalog builds them and hands them over, so copying
+    a million of them only to set two fields would be waste.
+    """
+    ordered = sorted(records, key=_order_key)
+    groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
+    for record in ordered:
+        if record.managed:
+            groups[record.instance].append(record)
+    for group in groups.values():
+        _link_group(group)
+    return ordered
+
+
+def _order_key(record: BackupRecord) -> tuple[object, ...]:
+    return record.order
+
+
+def _link_group(group: list[BackupRecord]) -> None:
+    last_full: BackupRecord | None = None
+    last_usable: BackupRecord | None = None
+    for record in group:
+        if not record.status.usable:
+            record.chain = ()
+            record.chain_complete = True
+            continue
+        if record.kind.starts_chain:
+            record.chain, record.chain_complete = (), True
+            last_full = record
+        elif record.kind is BackupKind.CUMULATIVE:
+            if last_full is None:
+                record.chain, record.chain_complete = (), False
+            else:
+                record.chain, record.chain_complete = (last_full.path,), True
+        elif last_usable is None or not last_usable.chain_complete:
+            record.chain, record.chain_complete = (), False
+        else:
+            record.chain = (*last_usable.chain, last_usable.path)
+            record.chain_complete = True
+        last_usable = record

@@ -1,0 +1,186 @@
+"""Discovering backup records in directories (never below them, never through a symlink)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, tzinfo
+from pathlib import Path
+
+from backup_keeper.catalog.chains import link_chains
+from backup_keeper.catalog.iris_names import FINISHED_MARKER, parse_iris_file_name
+from backup_keeper.catalog.manifest import SUFFIX, ManifestError, read_manifest
+from backup_keeper.catalog.record import (
+    BackupKind,
+    BackupRecord,
+    BackupStatus,
+    RecordSource,
+    TimePrecision,
+)
+
+BACKUP_SUFFIX = ".cbk"
+LOG_SUFFIX = ".log"
+SIDECAR_SUFFIX = BACKUP_SUFFIX + SUFFIX
+_LOG_TAIL_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class Catalog:
+    """Every ``.cbk`` found, oldest first, with chains linked, and what looked wrong."""
+
+    records: list[BackupRecord]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Listing:
+    backups: dict[str, os.stat_result] = field(default_factory=dict)
+    odd_backups: dict[str, tuple[os.stat_result, str]] = field(default_factory=dict)
+    sidecars: set[str] = field(default_factory=set)
+    logs: set[str] = field(default_factory=set)
+
+
+def discover(directories: Sequence[Path], zone: tzinfo) -> Catalog:
+    """Read each directory's ``.cbk`` files and what describes them.
+
+    ``directories`` must already be absolute and resolved (settings do that), so that every
+    record's path is the one the purge will act on.
+    """
+    catalog = Catalog(records=[])
+    for directory in directories:
+        _discover_one(directory, zone, catalog)
+    catalog.records = link_chains(catalog.records)
+    return catalog
+
+
+def _list(directory: Path) -> _Listing:
+    listing = _Listing()
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.endswith(BACKUP_SUFFIX):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode):
+                    listing.backups[name] = st
+                elif stat.S_ISLNK(st.st_mode):
+                    listing.odd_backups[name] = (
+                        st,
+                        "a symbolic link: never followed, never deleted",
+                    )
+                else:
+                    listing.odd_backups[name] = (st, "not a regular file")
+            elif name.endswith(SIDECAR_SUFFIX):
+                listing.sidecars.add(name)
+            elif name.endswith(LOG_SUFFIX) and entry.is_file(follow_symlinks=False):
+                listing.logs.add(name)
+    return listing
+
+
+def _discover_one(directory: Path, zone: tzinfo, catalog: Catalog) -> None:
+    listing = _list(directory)
+    for name, st in listing.backups.items():
+        catalog.records.append(_record_for(directory, name, st, listing, zone, catalog.warnings))
+    for name, (st, why) in listing.odd_backups.items():
+        catalog.records.append(_unmanaged(str(directory / name), st, why))
+    for sidecar in sorted(listing.sidecars):
+        backup = sidecar[: -len(SUFFIX)]
+        if backup not in listing.backups and backup not in listing.odd_backups:
+            catalog.warnings.append(f"{directory / sidecar}: sidecar without its backup file")
+
+
+def _record_for(
+    directory: Path,
+    name: str,
+    st: os.stat_result,
+    listing: _Listing,
+    zone: tzinfo,
+    warnings: list[str],
+) -> BackupRecord:
+    path = directory / name
+    sidecar = name + SUFFIX
+    if sidecar in listing.sidecars:
+        try:
+            manifest = read_manifest(directory / sidecar, expected_file=name)
+        except ManifestError as exc:
+            warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
+            return _unmanaged(str(path), st, f"its {exc}")
+        companions: list[str] = [str(directory / sidecar)]
+        log = manifest.iris_log or _same_stem_log(name)
+        if log in listing.logs:
+            companions.append(str(directory / log))
+        note = None
+        if manifest.size != st.st_size:
+            note = f"size on disk {st.st_size} differs from the manifest's {manifest.size}"
+            warnings.append(f"{path}: {note}")
+        return BackupRecord(
+            path=str(path),
+            kind=manifest.kind,
+            status=manifest.status,
+            source=RecordSource.SIDECAR,
+            time=manifest.started.astimezone(UTC),
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            instance=manifest.instance,
+            note=note,
+            companions=tuple(companions),
+        )
+    parsed = parse_iris_file_name(name)
+    if parsed is None:
+        return _unmanaged(
+            str(path), st, "neither IRIS's default backup name nor described by a sidecar"
+        )
+    log = _same_stem_log(name)
+    log_companions: tuple[str, ...] = ()
+    status, note = BackupStatus.UNKNOWN, "no IRIS log beside it: status unknown, kept as completed"
+    if log in listing.logs:
+        log_companions = (str(directory / log),)
+        status, note = _status_from_log(directory / log)
+    day_start = datetime.combine(parsed.day, time(0), tzinfo=zone).astimezone(UTC)
+    return BackupRecord(
+        path=str(path),
+        kind=parsed.kind,
+        status=status,
+        source=RecordSource.FILE_NAME,
+        time=day_start,
+        precision=TimePrecision.DAY,
+        sequence=parsed.sequence,
+        day=parsed.day,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        note=note,
+        companions=log_companions,
+    )
+
+
+def _same_stem_log(name: str) -> str:
+    return name[: -len(BACKUP_SUFFIX)] + LOG_SUFFIX
+
+
+def _status_from_log(log: Path) -> tuple[BackupStatus, str | None]:
+    """Completed when IRIS's log reached its finish line; failed when the log stops short."""
+    try:
+        fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        return BackupStatus.UNKNOWN, f"IRIS log unreadable ({exc.strerror}): status unknown"
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - _LOG_TAIL_BYTES))
+        tail = handle.read()
+    if FINISHED_MARKER.encode() in tail:
+        return BackupStatus.COMPLETED, None
+    return BackupStatus.FAILED, f"IRIS log has no {FINISHED_MARKER} line: failed or still running"
+
+
+def _unmanaged(path: str, st: os.stat_result, why: str) -> BackupRecord:
+    return BackupRecord(
+        path=path,
+        kind=BackupKind.UNKNOWN,
+        status=BackupStatus.UNKNOWN,
+        source=RecordSource.UNMANAGED,
+        time=datetime.fromtimestamp(st.st_mtime, UTC),
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        note=why,
+    )

@@ -1,0 +1,50 @@
+"""IRIS's default backup file names, the fallback source of facts when there is no sidecar.
+
+The built-in backup tasks write ``<TaskName>_<yyyymmdd>_<nnn>.cbk`` (and a ``.log`` of the same
+stem), where the date is the instance's local date and ``nnn`` is the suffix of the journal file
+switched to, so it orders same-day backups. Source: IRIS Data Integrity Guide, backup chapter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from backup_keeper.catalog.record import BackupKind
+
+TASK_KINDS: dict[str, BackupKind] = {
+    "FullAllDatabases": BackupKind.FULL,
+    "FullDBList": BackupKind.FULL,
+    "IncrementalDBList": BackupKind.INCREMENTAL,
+    "CumuIncrDBList": BackupKind.CUMULATIVE,
+}
+_NAME = re.compile(r"(?P<task>" + "|".join(TASK_KINDS) + r")_(?P<date>\d{8})_(?P<nnn>\d{3,6})\.cbk")
+FINISHED_MARKER = "***FINISHED BACKUP***"
+"""The line IRIS's backup log reaches only when the backup completed (iris-api.md §9)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IrisFileName:
+    task: str
+    kind: BackupKind
+    day: date
+    sequence: int
+
+
+def parse_iris_file_name(name: str) -> IrisFileName | None:
+    """The facts in a default IRIS backup file name, or None when it is not one.
+
+    Case matters (IRIS writes these exact task names) and so does every digit: a near-miss such
+    as ``FullDBList_2021103_003.cbk`` is not ours to reason about.
+    """
+    match = _NAME.fullmatch(name)
+    if match is None:
+        return None
+    raw = match["date"]
+    try:
+        day = date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+    except ValueError:
+        return None
+    task = match["task"]
+    return IrisFileName(task=task, kind=TASK_KINDS[task], day=day, sequence=int(match["nnn"]))

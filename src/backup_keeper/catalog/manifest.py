@@ -1,0 +1,132 @@
+"""Sidecar manifests (``NAME.cbk.json``): the best source of facts about a backup.
+
+Written by this project once a backup file is complete, atomically (temp file, fsync, rename,
+fsync of the directory), so a reader sees either no manifest or a whole one. A manifest that
+does not parse makes its backup unmanaged, never deletable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from backup_keeper.catalog.record import BackupKind, BackupStatus
+
+FORMAT = "backup-keeper/1"
+SUFFIX = ".json"
+MAX_MANIFEST_BYTES = 1 << 20
+"""A sidecar is a few hundred bytes; anything this large is not one of ours."""
+
+
+class ManifestError(ValueError):
+    """A sidecar that cannot be trusted; the message says why, for the report."""
+
+
+class Checksum(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    algorithm: Literal["blake3", "sha256"]
+    hex: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class MirrorInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    role: str = Field(examples=["primary", "backup", "async"])
+
+
+class Manifest(BaseModel):
+    """Version 1 of the sidecar format. Unknown keys are refused so a typo is never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["backup-keeper/1"] = "backup-keeper/1"
+    file: str = Field(description="Name of the backup file, without directory.")
+    kind: Literal[
+        BackupKind.FULL, BackupKind.CUMULATIVE, BackupKind.INCREMENTAL, BackupKind.EXTERNAL
+    ]
+    status: Literal[
+        BackupStatus.COMPLETED, BackupStatus.WARNING, BackupStatus.FAILED, BackupStatus.ABORTED
+    ]
+    started: AwareDatetime
+    finished: AwareDatetime | None = None
+    databases: list[str] = Field(default_factory=list)
+    size: int = Field(ge=0)
+    checksum: Checksum | None = None
+    iris_log: str | None = Field(default=None, description="Name of IRIS's backup log file.")
+    journal_file_required: str | None = Field(
+        default=None, description="First journal file a restore of this backup must apply."
+    )
+    instance: str | None = None
+    mirror: MirrorInfo | None = None
+    chain_parent: str | None = Field(
+        default=None, description="File name of the backup this one was taken on top of."
+    )
+    tool_version: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+def sidecar_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + SUFFIX)
+
+
+def parse_manifest(raw: bytes, *, expected_file: str) -> Manifest:
+    """Validate sidecar bytes; raise ManifestError with one readable line otherwise."""
+    if not raw.strip():
+        raise ManifestError("sidecar is empty")
+    try:
+        manifest = Manifest.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ManifestError(f"sidecar does not parse: {where}: {first['msg']}{more}") from exc
+    if manifest.file != expected_file:
+        raise ManifestError(f"sidecar describes {manifest.file!r}, not {expected_file!r}")
+    return manifest
+
+
+def read_manifest(path: Path, *, expected_file: str) -> Manifest:
+    """Read and validate one sidecar; never follows a symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise ManifestError(f"sidecar cannot be read: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError("sidecar is larger than 1 MiB")
+    return parse_manifest(raw, expected_file=expected_file)
+
+
+def write_manifest(backup: Path, manifest: Manifest) -> Path:
+    """Write ``manifest`` beside ``backup`` atomically and durably; return the sidecar's path."""
+    if manifest.file != backup.name:
+        raise ValueError(f"manifest names {manifest.file!r} but the backup is {backup.name!r}")
+    target = sidecar_path(backup)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    data = manifest.model_dump_json(indent=2, exclude_none=True).encode() + b"\n"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(target.parent)
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,99 @@
+"""What the catalog knows about one backup file.
+
+Records are plain slotted dataclasses, not pydantic models: planning must handle a million of
+them in well under two seconds, and they are built by trusted code (the catalog), not parsed
+from outside. What comes from outside (manifests, settings) is validated by pydantic first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class BackupKind(StrEnum):
+    FULL = "full"
+    CUMULATIVE = "cumulative"
+    INCREMENTAL = "incremental"
+    EXTERNAL = "external"
+    """A snapshot recorded in IRIS as a full (``$$BACKUP^DBACK`` type E): it starts a chain."""
+    UNKNOWN = "unknown"
+    """Only for unmanaged files: nothing trustworthy says what the file holds."""
+
+    @property
+    def starts_chain(self) -> bool:
+        return self in (BackupKind.FULL, BackupKind.EXTERNAL)
+
+
+class BackupStatus(StrEnum):
+    COMPLETED = "completed"
+    WARNING = "warning"
+    """Completed with warnings: IRIS's own "Warning" status; the backup restores."""
+    FAILED = "failed"
+    ABORTED = "aborted"
+    UNKNOWN = "unknown"
+    """No manifest and no IRIS log say how it ended; treated as completed so it is kept safe."""
+
+    @property
+    def usable(self) -> bool:
+        """Whether a restore may rely on it (and so whether it counts for retention)."""
+        return self in (BackupStatus.COMPLETED, BackupStatus.WARNING, BackupStatus.UNKNOWN)
+
+
+class RecordSource(StrEnum):
+    SIDECAR = "sidecar"
+    IRIS_HISTORY = "iris-history"
+    FILE_NAME = "file-name"
+    UNMANAGED = "unmanaged"
+
+
+class TimePrecision(StrEnum):
+    EXACT = "exact"
+    DAY = "day"
+    """Only the local date is known (IRIS's default file name); ``time`` is that day's start."""
+
+
+@dataclass(slots=True)
+class BackupRecord:
+    """One ``.cbk`` file and what the catalog could learn about it.
+
+    ``path`` is absolute and is the record's identity. ``chain`` lists, oldest first, the paths
+    of every backup a restore of this one needs before it (empty for a full); it is filled in
+    by :func:`backup_keeper.catalog.chains.link_chains`. ``sequence`` breaks ties between
+    records with the same ``time`` (IRIS's ``nnn`` journal suffix for same-day files).
+    """
+
+    path: str
+    kind: BackupKind
+    status: BackupStatus
+    source: RecordSource
+    time: datetime
+    size: int
+    mtime_ns: int
+    precision: TimePrecision = TimePrecision.EXACT
+    sequence: int = 0
+    day: date | None = None
+    """The instance-local date, when only the date is known (``precision`` is DAY)."""
+    instance: str | None = None
+    chain: tuple[str, ...] = ()
+    chain_complete: bool = True
+    """False for an incremental or cumulative with no usable full before it: it cannot restore."""
+    note: str | None = None
+    """Why a file is unmanaged, or anything else a person should read next to it."""
+    companions: tuple[str, ...] = field(default_factory=tuple)
+    """Sidecar and IRIS log paths that belong to this backup and go with it."""
+
+    @property
+    def managed(self) -> bool:
+        return self.source is not RecordSource.UNMANAGED
+
+    @property
+    def restorable(self) -> bool:
+        """Usable, and everything it needs is known to the catalog."""
+        return self.managed and self.status.usable and self.chain_complete
+
+    @property
+    def order(self) -> tuple[datetime, int, str]:
+        """Oldest first; same-moment records by sequence, then by path so order is total."""
+        return (self.time, self.sequence, self.path)

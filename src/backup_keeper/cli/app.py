@@ -1,0 +1,196 @@
+"""Command-line door. Exit codes: 0 ok, 1 the job failed, 2 bad input (settings, paths)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import BaseModel
+
+from backup_keeper import __version__
+from backup_keeper.cli.render import render_catalog, render_purge
+from backup_keeper.clock import Clock, fixed_clock, system_clock
+from backup_keeper.jobs import run_catalog, run_purge
+from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.settings import (
+    CatalogSettings,
+    PurgeSettings,
+    SettingsError,
+    validate_settings,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+M = TypeVar("M", bound=BaseModel)
+_FLAG_NAMES = {
+    "retention": "",
+    "directories": "DIRECTORIES",
+    "timezone": "--timezone",
+    "dry_run": "--dry-run",
+}
+
+app = typer.Typer(
+    name="backup-keeper",
+    help="Backups, chain-safe purging of old .cbk files and alerting for InterSystems IRIS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Directories = Annotated[
+    list[Path], typer.Argument(help="Directories holding .cbk files.", show_default=False)
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JobReport as JSON.")]
+TimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="IANA zone of IRIS's local dates in file names (default: this machine's).",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"backup-keeper {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v: what is done; -vv: debug.")
+    ] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Global options; logs go to stderr so that --json output stays clean."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True
+    )
+
+
+@app.command()
+def catalog(directories: Directories, json: JsonFlag = False, timezone: TimezoneOpt = None) -> None:
+    """List the backups in DIRECTORIES: kind, time, status, where the facts came from, chain."""
+    settings = _settings(
+        CatalogSettings, {"directories": directories, "timezone": timezone}, "catalog", json
+    )
+    _finish(run_catalog(settings), json, render_catalog)
+
+
+@app.command()
+def purge(
+    directories: Directories,
+    keep_last: Annotated[
+        int | None, typer.Option(help="Keep the N newest completed fulls, each with its chain.")
+    ] = None,
+    keep_within: Annotated[
+        str | None, typer.Option(help="Keep every backup newer than this (36h, 14d, 8w).")
+    ] = None,
+    keep_daily: Annotated[
+        int | None,
+        typer.Option(help="Keep the newest backup of each of the last N days that have one."),
+    ] = None,
+    keep_weekly: Annotated[int | None, typer.Option(help="Likewise for ISO weeks.")] = None,
+    keep_monthly: Annotated[int | None, typer.Option(help="Likewise for months.")] = None,
+    keep_yearly: Annotated[int | None, typer.Option(help="Likewise for years.")] = None,
+    failed_older_than: Annotated[
+        str | None, typer.Option(help="Remove failed backups older than this (default: keep them).")
+    ] = None,
+    allow_purge_after_failure: Annotated[
+        bool,
+        typer.Option(
+            "--allow-purge-after-failure", help="Purge even when the newest backup failed."
+        ),
+    ] = False,
+    now: Annotated[
+        str | None, typer.Option(help="Plan as of this ISO 8601 moment (with zone) instead of now.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
+    ] = False,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Delete the backups in DIRECTORIES that no rule keeps, never one a kept backup needs."""
+    clock = _clock(now, "purge", json)
+    retention: dict[str, Any] = {
+        "keep_last": keep_last,
+        "keep_within": keep_within,
+        "keep_daily": keep_daily,
+        "keep_weekly": keep_weekly,
+        "keep_monthly": keep_monthly,
+        "keep_yearly": keep_yearly,
+        "failed_older_than": failed_older_than,
+        "allow_purge_after_failure": allow_purge_after_failure,
+    }
+    data = {
+        "directories": directories,
+        "timezone": timezone,
+        "dry_run": dry_run,
+        "retention": {k: v for k, v in retention.items() if v is not None},
+    }
+    settings = _settings(PurgeSettings, data, "purge", json)
+    _finish(run_purge(settings, clock=clock), json, render_purge)
+
+
+def _settings(model: type[M], data: dict[str, Any], job: str, json: bool) -> M:
+    try:
+        return validate_settings(model, data)
+    except SettingsError as exc:
+        _bad_input(job, [_with_flag(p) for p in exc.problems], json)
+
+
+def _with_flag(problem: str) -> str:
+    """``retention.keep_within: …`` -> ``--keep-within: …``: say it the way it was typed."""
+    where, _, why = problem.partition(": ")
+    parts = where.split(".")
+    if parts[0] == "retention" and len(parts) > 1:
+        return f"--{parts[1].replace('_', '-')}: {why}"
+    if parts[0] == "retention":
+        return f"retention: {why}"
+    flag = _FLAG_NAMES.get(parts[0])
+    return f"{flag}: {why}" if flag else problem
+
+
+def _clock(now: str | None, job: str, json: bool) -> Clock:
+    if now is None:
+        return system_clock
+    try:
+        return fixed_clock(datetime.fromisoformat(now))
+    except ValueError as exc:
+        _bad_input(
+            job,
+            [f"--now: {exc}" if "aware" in str(exc) else f"--now: not an ISO 8601 moment: {now!r}"],
+            json,
+        )
+
+
+def _bad_input(job: str, problems: list[str], json: bool) -> NoReturn:
+    if json:
+        report = JobReport(
+            job=job, status=JobStatus.FAILED, started=system_clock(), errors=problems
+        )
+        report.summary = "bad input: nothing was done"
+        typer.echo(report.model_dump_json(indent=2))
+    typer.echo(f"backup-keeper {job}: bad input, nothing was done:", err=True)
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _finish(report: JobReport, json: bool, render: Callable[[JobReport], str]) -> None:
+    typer.echo(report.model_dump_json(indent=2) if json else render(report))
+    raise typer.Exit(EXIT_OK if report.status is not JobStatus.FAILED else EXIT_FAILED)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

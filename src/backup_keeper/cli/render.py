@@ -1,0 +1,87 @@
+"""Human-readable tables for reports. Plain aligned text, so it reads the same in a terminal,
+a cron mail and a Task Manager output file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from backup_keeper.report import FileOutcome, JobReport, RecordEntry
+
+
+def _when(entry: RecordEntry) -> str:
+    if entry.local_day is not None:
+        return f"{entry.local_day.isoformat()} (local day)"
+    return entry.time.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _shown_path(path: str, report: JobReport) -> str:
+    if len(report.directories) == 1:
+        return PurePath(path).name
+    return path
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def render_catalog(report: JobReport) -> str:
+    rows = [
+        (
+            _shown_path(e.path, report),
+            e.kind,
+            _when(e),
+            e.status,
+            e.source,
+            " -> ".join(PurePath(p).name for p in e.chain)
+            or ("-" if e.chain_complete else "INCOMPLETE"),
+        )
+        for e in report.records
+    ]
+    body = table(rows, ("FILE", "KIND", "TIME", "STATUS", "SOURCE", "NEEDS FIRST"))
+    return _framed(report, body)
+
+
+def render_purge(report: JobReport) -> str:
+    rows: list[tuple[str, ...]] = []
+    gone = {a.path for a in report.actions if a.outcome is FileOutcome.DELETED}
+    groups = (("delete", report.delete), ("keep", report.keep), ("unmanaged", report.unmanaged))
+    for action, entries in groups:
+        rows += [
+            (
+                _label(action, e.path, report.dry_run, gone),
+                _shown_path(e.path, report),
+                e.kind,
+                _when(e),
+                e.status,
+                "; ".join(e.reasons),
+            )
+            for e in entries
+        ]
+    body = table(rows, ("ACTION", "FILE", "KIND", "TIME", "STATUS", "WHY"))
+    return _framed(report, body)
+
+
+def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:
+    if action != "delete":
+        return action
+    if dry_run:
+        return "would delete"
+    return "deleted" if path in gone else "NOT deleted"
+
+
+def _framed(report: JobReport, body: str) -> str:
+    head = f"{report.job} of {', '.join(report.directories)}"
+    parts = [head, "", body, ""]
+    parts += [f"warning: {w}" for w in report.warnings]
+    parts += [f"error: {e}" for e in report.errors]
+    parts.append(f"{report.status}: {report.summary}")
+    return "\n".join(parts)

@@ -1,0 +1,1 @@
+"""Carrying out a retention plan on disk, safely and in two phases."""

@@ -1,0 +1,170 @@
+"""Settings for the jobs: one pydantic schema is the source of truth for validation, CLI help
+and (later) the portal settings. Invalid settings raise one SettingsError naming every bad field
+and why, before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from backup_keeper.durations import Duration
+from backup_keeper.timezones import resolve_zone
+
+KEEP_RULES = (
+    "keep_last",
+    "keep_within",
+    "keep_daily",
+    "keep_weekly",
+    "keep_monthly",
+    "keep_yearly",
+)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class SettingsError(ValueError):
+    """Every problem with a set of settings at once, each line ``path: why``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class RetentionPolicy(BaseModel):
+    """Which backups to keep. A backup is kept if any rule keeps it; every kept backup keeps
+    its chain; the newest completed full and its chain are always kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep_last: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep the N newest completed full backups, each with every backup built on it.",
+        examples=[7],
+    )
+    keep_within: Duration | None = Field(
+        default=None,
+        description="Keep every completed backup newer than now minus this duration.",
+        examples=["14d"],
+    )
+    keep_daily: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep the newest backup of each of the N latest days that have one.",
+        examples=[7],
+    )
+    keep_weekly: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep the newest backup of each of the N latest ISO weeks that have one.",
+        examples=[4],
+    )
+    keep_monthly: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep the newest backup of each of the N latest months that have one.",
+        examples=[12],
+    )
+    keep_yearly: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep the newest backup of each of the N latest years that have one.",
+        examples=[3],
+    )
+    failed_older_than: Duration | None = Field(
+        default=None,
+        description="Remove failed, aborted and unrestorable backups once older than this; "
+        "unset keeps them for a person to look at.",
+        examples=["7d"],
+    )
+    allow_purge_after_failure: bool = Field(
+        default=False,
+        description="Purge even when the newest backup did not complete. Off by default: after a "
+        "failure, the old backups may be all there is.",
+    )
+
+    @model_validator(mode="after")
+    def _needs_a_keep_rule(self) -> Self:
+        if all(getattr(self, rule) is None for rule in KEEP_RULES):
+            raise ValueError(
+                "no keep rule given: set at least one of "
+                + ", ".join(KEEP_RULES)
+                + " (a policy without one would delete every backup but the newest)"
+            )
+        return self
+
+
+class CatalogSettings(BaseModel):
+    """Where the backups are and which local time IRIS named them in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directories: list[Path] = Field(
+        min_length=1,
+        description="Directories holding .cbk files; only files directly inside them are read.",
+        examples=[["/usr/irissys/mgr/Backup"]],
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the instance's local dates in IRIS file names; "
+        "default: this machine's.",
+        examples=["Europe/Paris"],
+    )
+
+    @field_validator("directories")
+    @classmethod
+    def _existing_directories(cls, value: list[Path]) -> list[Path]:
+        resolved: list[Path] = []
+        problems: list[str] = []
+        for raw in value:
+            path = raw.expanduser()
+            if not path.exists():
+                problems.append(f"{raw}: no such directory")
+            elif not path.is_dir():
+                problems.append(f"{raw}: not a directory")
+            else:
+                real = path.resolve()
+                if real not in resolved:
+                    resolved.append(real)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return resolved
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            resolve_zone(value)
+        return value
+
+
+class PurgeSettings(CatalogSettings):
+    """A catalog plus the policy to apply to it."""
+
+    retention: RetentionPolicy
+    dry_run: bool = Field(default=False, description="Plan and report, change nothing on disk.")
+
+
+def validate_settings(model: type[M], data: Mapping[str, Any]) -> M:
+    """Build ``model`` from ``data`` or raise SettingsError listing every problem with its path."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError([_describe(error) for error in exc.errors()]) from exc
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "settings"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"

@@ -1,0 +1,52 @@
+"""The instance's local time zone.
+
+IRIS names its backup files with the instance's *local* date, so deciding which day a file
+belongs to needs that zone. It defaults to this machine's, which is where the instance runs
+when the tool runs inside IRIS.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_ZONEINFO_MARKER = "zoneinfo/"
+
+
+def resolve_zone(name: str | None) -> tzinfo:
+    """The zone called ``name``, or this machine's when ``name`` is None.
+
+    Raises ValueError for an unknown zone name so settings validation can report it.
+    """
+    if name is None:
+        return machine_zone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
+        ) from exc
+
+
+def machine_zone() -> tzinfo:
+    """This machine's zone, as a real IANA zone when it can be found (so DST is right)."""
+    from_env = os.environ.get("TZ", "").lstrip(":")
+    if from_env:
+        try:
+            return ZoneInfo(from_env)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if _ZONEINFO_MARKER in target:
+            try:
+                return ZoneInfo(target.split(_ZONEINFO_MARKER, 1)[1])
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    # A fixed offset: right today, possibly an hour off across a DST change.
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None  # astimezone() always attaches one
+    return zone

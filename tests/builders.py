@@ -1,0 +1,118 @@
+"""Builders for records and real backup files, so tests say what they mean in one line."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from backup_keeper.catalog.iris_names import FINISHED_MARKER
+from backup_keeper.catalog.manifest import Manifest, write_manifest
+from backup_keeper.catalog.record import (
+    BackupKind,
+    BackupRecord,
+    BackupStatus,
+    RecordSource,
+)
+
+T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+"""A Sunday night at 02:00 UTC: the first backup of most scenarios."""
+
+KIND_BY_LETTER = {
+    "F": BackupKind.FULL,
+    "C": BackupKind.CUMULATIVE,
+    "I": BackupKind.INCREMENTAL,
+    "E": BackupKind.EXTERNAL,
+}
+
+
+def record(
+    name: str,
+    kind: BackupKind | str,
+    time: datetime,
+    status: BackupStatus = BackupStatus.COMPLETED,
+    *,
+    directory: str = "/backups",
+    instance: str | None = None,
+    source: RecordSource = RecordSource.SIDECAR,
+) -> BackupRecord:
+    return BackupRecord(
+        path=f"{directory}/{name}",
+        kind=BackupKind(kind) if not isinstance(kind, BackupKind) else kind,
+        status=status,
+        source=source,
+        time=time,
+        size=1000,
+        mtime_ns=int(time.timestamp() * 1e9),
+        instance=instance,
+    )
+
+
+def series(
+    pattern: str, *, start: datetime = T0, step: timedelta = timedelta(days=1)
+) -> list[BackupRecord]:
+    """Records from a pattern like ``"FIIICII"`` (X = failed incremental), one per ``step``."""
+    out = []
+    for i, letter in enumerate(pattern):
+        status = BackupStatus.FAILED if letter == "X" else BackupStatus.COMPLETED
+        kind = KIND_BY_LETTER.get(letter, BackupKind.INCREMENTAL)
+        out.append(record(f"b{i:03d}_{letter}.cbk", kind, start + i * step, status))
+    return out
+
+
+def write_iris_backup(
+    directory: Path, task: str, day: str, nnn: int, *, finished: bool = True, log: bool = True
+) -> Path:
+    """A backup as IRIS's own tasks leave it: ``<Task>_<yyyymmdd>_<nnn>.cbk`` and its ``.log``."""
+    cbk = directory / f"{task}_{day}_{nnn:03d}.cbk"
+    cbk.write_bytes(b"IRIS backup volume " + cbk.name.encode())
+    if log:
+        text = "Starting backup pass 1\nBackup pass 1 complete\n"
+        if finished:
+            text += f"{FINISHED_MARKER}\nGlobal references are enabled.\nBackup complete.\n"
+        cbk.with_suffix(".log").write_text(text)
+    return cbk
+
+
+def write_managed_backup(
+    directory: Path,
+    name: str,
+    kind: BackupKind,
+    started: datetime,
+    status: BackupStatus = BackupStatus.COMPLETED,
+    *,
+    instance: str | None = "IRIS",
+    size: int = 64,
+) -> Path:
+    """A backup as this tool leaves it: the ``.cbk``, its IRIS log and a sidecar manifest."""
+    cbk = directory / name
+    cbk.write_bytes(os.urandom(size))
+    log_name = cbk.with_suffix(".log").name
+    (directory / log_name).write_text(f"{FINISHED_MARKER}\n")
+    manifest = Manifest(
+        file=name,
+        kind=kind,
+        status=status,
+        started=started,
+        finished=started + timedelta(minutes=5),
+        databases=["/usr/irissys/mgr/user/"],
+        size=size,
+        iris_log=log_name,
+        instance=instance,
+        tool_version="0.1.0",
+    )
+    write_manifest(cbk, manifest)
+    return cbk
+
+
+def names(paths: list[str] | list[Path]) -> list[str]:
+    return sorted(Path(p).name for p in paths)
+
+
+def directory_state(directory: Path) -> dict[str, tuple[int, int]]:
+    """Every entry below ``directory`` with its size and mtime: to prove nothing changed."""
+    state = {}
+    for path in sorted(directory.rglob("*")):
+        st = path.lstat()
+        state[str(path.relative_to(directory))] = (st.st_size, st.st_mtime_ns)
+    return state

@@ -1,0 +1,37 @@
+"""Test-wide guards.
+
+Outside IRIS, ``import iris`` from iris-embedded-python-wrapper hands back MagicMocks that make
+any call "succeed". No test may pass because of that: an ``iris`` module that fails loudly on
+any use is installed before anything imports the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from typing import NoReturn
+
+from hypothesis import HealthCheck, settings
+
+
+class _StrayIris(types.ModuleType):
+    def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("__"):
+            raise AttributeError(name)  # introspection by tools, not a call into IRIS
+        raise AssertionError(
+            f"stray call iris.{name} in a unit test: use FakeIris through the port instead"
+        )
+
+
+sys.modules["iris"] = _StrayIris("iris")
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")

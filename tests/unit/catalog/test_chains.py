@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from backup_keeper.catalog.chains import link_chains
+from backup_keeper.catalog.record import BackupRecord
+from tests.builders import T0, names, record, series
+
+
+def chains(records: list[BackupRecord]) -> dict[str, tuple[list[str], bool]]:
+    return {
+        r.path.rsplit("/", 1)[1]: (names(list(r.chain)), r.chain_complete)
+        for r in link_chains(records)
+    }
+
+
+def test_full_then_incrementals_chain_back_to_the_full() -> None:
+    got = chains(series("FII"))
+    assert got["b002_I.cbk"] == (["b000_F.cbk", "b001_I.cbk"], True)
+    assert got["b000_F.cbk"] == ([], True)
+
+
+def test_cumulative_needs_only_the_last_full() -> None:
+    got = chains(series("FIIC"))
+    assert got["b003_C.cbk"] == (["b000_F.cbk"], True)
+
+
+def test_external_backup_starts_a_new_chain() -> None:
+    got = chains(series("FIEI"))
+    assert got["b003_I.cbk"] == (["b002_E.cbk"], True)
+
+
+def test_failed_backups_are_not_bases_and_have_no_chain() -> None:
+    got = chains(series("FXI"))
+    assert got["b002_I.cbk"] == (["b000_F.cbk"], True)
+    assert got["b001_X.cbk"] == ([], True)
+
+
+def test_incremental_with_no_full_before_it_is_incomplete_and_so_are_those_after_it() -> None:
+    got = chains(series("IICF"))
+    assert got["b000_I.cbk"] == ([], False)
+    assert got["b001_I.cbk"] == ([], False)
+    assert got["b002_C.cbk"] == ([], False)
+
+
+def test_same_time_records_are_ordered_by_sequence() -> None:
+    full = record("z_full.cbk", "full", T0)
+    full.sequence = 1
+    incr = record("a_incr.cbk", "incremental", T0)
+    incr.sequence = 2
+    got = chains([incr, full])
+    assert got["a_incr.cbk"] == (["z_full.cbk"], True)
+
+
+def test_instances_never_share_a_chain() -> None:
+    a = record("a_full.cbk", "full", T0, instance="A")
+    b = record("b_incr.cbk", "incremental", T0 + timedelta(hours=1), instance="B")
+    got = chains([a, b])
+    assert got["b_incr.cbk"] == ([], False)

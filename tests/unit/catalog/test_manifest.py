@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.catalog.manifest import (
+    Manifest,
+    ManifestError,
+    read_manifest,
+    sidecar_path,
+    write_manifest,
+)
+from backup_keeper.catalog.record import BackupKind, BackupStatus
+
+STARTED = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+def manifest(name: str = "b.cbk", **extra: object) -> Manifest:
+    fields: dict[str, object] = {
+        "file": name,
+        "kind": BackupKind.FULL,
+        "status": BackupStatus.COMPLETED,
+        "started": STARTED,
+        "size": 3,
+        "tool_version": "0.1.0",
+        "checksum": {"algorithm": "blake3", "hex": "a" * 64},
+    }
+    fields.update(extra)
+    return Manifest.model_validate(fields)
+
+
+def test_manifest_round_trips_through_its_sidecar(tmp_path: Path) -> None:
+    backup = tmp_path / "b.cbk"
+    backup.write_bytes(b"abc")
+    written = write_manifest(backup, manifest())
+    assert written == sidecar_path(backup) == tmp_path / "b.cbk.json"
+    assert read_manifest(written, expected_file="b.cbk") == manifest()
+    assert json.loads(written.read_text())["format"] == "backup-keeper/1"
+
+
+def test_write_leaves_no_temp_file_and_replaces_atomically(tmp_path: Path) -> None:
+    backup = tmp_path / "b.cbk"
+    backup.write_bytes(b"abc")
+    write_manifest(backup, manifest(status=BackupStatus.WARNING))
+    write_manifest(backup, manifest())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.cbk", "b.cbk.json"]
+
+
+def test_write_refuses_a_manifest_for_another_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"manifest names 'other\.cbk'"):
+        write_manifest(tmp_path / "b.cbk", manifest("other.cbk"))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "sidecar is empty"),
+        (b"   \n", "sidecar is empty"),
+        (b'{"format": "backup-keeper/1", "file": "b.cb', "sidecar does not parse"),
+        (b"[1, 2]", "sidecar does not parse"),
+        (b'{"format": "backup-keeper/9"}', "sidecar does not parse: format"),
+    ],
+)
+def test_unreadable_sidecars_are_refused_with_a_reason(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "b.cbk.json"
+    path.write_bytes(content)
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(path, expected_file="b.cbk")
+
+
+def test_sidecar_with_unknown_key_or_naive_time_is_refused(tmp_path: Path) -> None:
+    good = json.loads(manifest().model_dump_json())
+    path = tmp_path / "b.cbk.json"
+    path.write_text(json.dumps({**good, "kind_typo": "full"}))
+    with pytest.raises(ManifestError, match="kind_typo"):
+        read_manifest(path, expected_file="b.cbk")
+    path.write_text(json.dumps({**good, "started": "2026-11-20T01:00:00"}))
+    with pytest.raises(ManifestError, match="started"):
+        read_manifest(path, expected_file="b.cbk")
+
+
+def test_sidecar_describing_another_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "b.cbk.json"
+    path.write_text(manifest("c.cbk").model_dump_json())
+    with pytest.raises(ManifestError, match=r"describes 'c\.cbk', not 'b\.cbk'"):
+        read_manifest(path, expected_file="b.cbk")
+
+
+def test_sidecar_that_is_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    real = tmp_path / "elsewhere.json"
+    real.write_text(manifest().model_dump_json())
+    (tmp_path / "b.cbk.json").symlink_to(real)
+    with pytest.raises(ManifestError, match="cannot be read"):
+        read_manifest(tmp_path / "b.cbk.json", expected_file="b.cbk")
+
+
+def test_oversized_sidecar_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "b.cbk.json"
+    with path.open("wb") as handle:
+        handle.truncate((1 << 20) + 10)
+    with pytest.raises(ManifestError, match="larger than 1 MiB"):
+        read_manifest(path, expected_file="b.cbk")
+
+
+def test_write_is_durable_temp_removed_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = tmp_path / "b.cbk"
+    backup.write_bytes(b"abc")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        write_manifest(backup, manifest())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.cbk"]

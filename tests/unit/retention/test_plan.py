@@ -1,0 +1,227 @@
+"""The retention planner, one rule per test, read as sentences."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backup_keeper.catalog.chains import link_chains
+from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus, RecordSource
+from backup_keeper.retention.plan import Plan, plan
+from backup_keeper.settings import RetentionPolicy
+from tests.builders import T0, names, record, series
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def run(records: list[BackupRecord], now: datetime | None = None, **policy: object) -> Plan:
+    linked = link_chains(records)
+    moment = now or (max(r.time for r in records) + timedelta(hours=1))
+    return plan(linked, RetentionPolicy.model_validate(policy), moment, UTC_ZONE)
+
+
+def kept(result: Plan) -> list[str]:
+    return names([d.record.path for d in result.keep])
+
+
+def deleted(result: Plan) -> list[str]:
+    return names([d.record.path for d in result.delete])
+
+
+def reasons_of(result: Plan, name: str) -> list[str]:
+    for decision in [*result.keep, *result.delete, *result.unmanaged]:
+        if decision.record.path.endswith("/" + name):
+            return list(decision.reasons)
+    raise AssertionError(f"{name} not in plan")
+
+
+def test_keep_last_keeps_newest_fulls_with_everything_built_on_them() -> None:
+    result = run(series("FIIFIIFII"), keep_last=2)
+    assert deleted(result) == ["b000_F.cbk", "b001_I.cbk", "b002_I.cbk"]
+    assert "keep_last 2: full #2 newest" in reasons_of(result, "b003_F.cbk")
+    assert "keep_last 2: builds on kept full b003_F.cbk" in reasons_of(result, "b004_I.cbk")
+
+
+def test_plan_keeps_full_needed_by_kept_incremental() -> None:
+    result = run(series("FIIIII"), keep_within="36h")
+    assert deleted(result) == []
+    assert any(
+        "chain: needed to restore kept b005_I.cbk" in r for r in reasons_of(result, "b000_F.cbk")
+    )
+
+
+def test_incremental_after_cumulative_needs_full_and_cumulative_but_not_earlier_incrementals() -> (
+    None
+):
+    records = series("FIICII")
+    link_chains(records)
+    assert names(list(records[5].chain)) == ["b000_F.cbk", "b003_C.cbk", "b004_I.cbk"]
+    assert names(list(records[3].chain)) == ["b000_F.cbk"]
+
+
+def test_kept_cumulative_keeps_its_full_and_frees_older_incrementals() -> None:
+    records = series("FIICFIIC", step=timedelta(hours=6))
+    result = run(records, keep_last=1)
+    assert deleted(result) == ["b000_F.cbk", "b001_I.cbk", "b002_I.cbk", "b003_C.cbk"]
+
+
+def test_safety_floor_keeps_newest_full_and_its_chain_even_if_no_rule_does() -> None:
+    now = T0 + timedelta(days=400)
+    result = run(series("FIIFII"), now=now, keep_within="1d")
+    assert deleted(result) == ["b000_F.cbk", "b001_I.cbk", "b002_I.cbk"]
+    assert "safety floor: newest completed full" in reasons_of(result, "b003_F.cbk")
+    assert any(r.startswith("safety floor: builds on") for r in reasons_of(result, "b005_I.cbk"))
+
+
+def test_keep_within_keeps_what_is_strictly_newer_than_now_minus_duration() -> None:
+    records = series("FFFF", step=timedelta(hours=12))
+    now = records[-1].time + timedelta(hours=12)
+    result = run(records, now=now, keep_within="24h")
+    # b002 is exactly 24h old: not strictly newer, so it goes
+    assert kept(result) == ["b003_F.cbk"]
+
+
+def test_keep_daily_keeps_newest_of_each_day_that_has_a_backup_skipping_empty_days() -> None:
+    records = [
+        record("d1_a.cbk", "full", T0),
+        record("d1_b.cbk", "full", T0 + timedelta(hours=10)),
+        record("d3_a.cbk", "full", T0 + timedelta(days=2)),
+        record("d6_a.cbk", "full", T0 + timedelta(days=5)),
+        record("d6_b.cbk", "full", T0 + timedelta(days=5, hours=3)),
+    ]
+    result = run(records, keep_daily=3)
+    assert kept(result) == ["d1_b.cbk", "d3_a.cbk", "d6_b.cbk"]
+    assert "keep_daily 3: newest of 2026-11-01 (3 of 3)" in reasons_of(result, "d1_b.cbk")
+
+
+def test_calendar_rules_count_in_the_instance_zone() -> None:
+    # 23:30 UTC on 1 Nov is 00:30 on 2 Nov in Paris: a different day there.
+    late = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+    records = [record("a.cbk", "full", late - timedelta(hours=2)), record("b.cbk", "full", late)]
+    linked = link_chains(records)
+    policy = RetentionPolicy(keep_daily=2)
+    in_utc = plan(linked, policy, late + timedelta(hours=1), ZoneInfo("UTC"))
+    in_paris = plan(linked, policy, late + timedelta(hours=1), ZoneInfo("Europe/Paris"))
+    assert kept(in_utc) == ["b.cbk"]
+    assert kept(in_paris) == ["a.cbk", "b.cbk"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "step", "expected"),
+    [
+        ("keep_weekly", timedelta(days=3), ["b009_F.cbk", "b011_F.cbk"]),
+        # 2027-05-20 and 2027-06-09 are the newest of May and June
+        ("keep_monthly", timedelta(days=20), ["b010_F.cbk", "b011_F.cbk"]),
+        # 2031-10-06 is the only one of 2031; 2032-11-09 the newest of 2032
+        ("keep_yearly", timedelta(days=200), ["b009_F.cbk", "b011_F.cbk"]),
+    ],
+)
+def test_weekly_monthly_yearly_keep_newest_per_period(
+    rule: str, step: timedelta, expected: list[str]
+) -> None:
+    result = run(series("F" * 12, step=step), **{rule: 2})
+    assert kept(result) == expected
+
+
+def test_failed_backups_never_count_toward_keep_rules() -> None:
+    records = series("FIIX")
+    result = run(records, keep_daily=2, allow_purge_after_failure=True, failed_older_than="30d")
+    assert "b003_X.cbk" in kept(result)
+    assert "failed backup: kept until older than 4w2d" in reasons_of(result, "b003_X.cbk")
+    # the two newest days with a *completed* backup are days 2 and 3
+    assert "keep_daily 2: newest of 2026-11-03 (1 of 2)" in reasons_of(result, "b002_I.cbk")
+
+
+def test_failed_backups_go_once_older_than_failed_older_than() -> None:
+    records = series("FXIFI")
+    result = run(records, keep_last=1, failed_older_than="2d")
+    assert "b001_X.cbk" in deleted(result)
+    assert reasons_of(result, "b001_X.cbk") == ["failed backup, older than failed_older_than 2d"]
+
+
+def test_failed_backups_stay_when_failed_older_than_is_unset() -> None:
+    result = run(series("FXFI"), keep_last=1)
+    assert "b001_X.cbk" in kept(result)
+    assert reasons_of(result, "b001_X.cbk") == [
+        "failed backup: kept because failed_older_than is not set"
+    ]
+
+
+def test_nothing_but_old_failures_is_deleted_when_newest_backup_failed() -> None:
+    records = series("XFIIFIX")
+    result = run(records, keep_last=1, failed_older_than="3d")
+    assert deleted(result) == ["b000_X.cbk"]
+    assert any(
+        "is failed: nothing but old failed backups" in r for r in reasons_of(result, "b001_F.cbk")
+    )
+    assert any("held back" in w for w in result.warnings)
+
+
+def test_allow_purge_after_failure_lets_rules_apply_after_a_failure() -> None:
+    result = run(series("FIIFIX"), keep_last=1, allow_purge_after_failure=True)
+    assert deleted(result) == ["b000_F.cbk", "b001_I.cbk", "b002_I.cbk"]
+
+
+def test_incremental_without_a_full_before_it_is_unrestorable_and_kept_by_default() -> None:
+    result = run(series("IIFI"), keep_last=1)
+    assert "b000_I.cbk" in kept(result)
+    assert reasons_of(result, "b000_I.cbk") == [
+        "incremental with no usable full before it (cannot be restored): "
+        "kept because failed_older_than is not set"
+    ]
+
+
+def test_incremental_after_failed_full_depends_on_the_last_usable_backup() -> None:
+    records = series("FIXFI")
+    records[2] = record("b002_X.cbk", "full", records[2].time, BackupStatus.FAILED)
+    link_chains(records)
+    assert names(list(records[4].chain)) == ["b003_F.cbk"]
+    records = series("FIXI")
+    link_chains(records)
+    assert names(list(records[3].chain)) == ["b000_F.cbk", "b001_I.cbk"]
+
+
+def test_backups_dated_after_now_are_kept_and_ignored_by_rules() -> None:
+    records = series("FIFI")
+    now = records[1].time + timedelta(hours=1)
+    result = run(records, now=now, keep_last=1)
+    assert kept(result) == names([r.path for r in records])
+    assert any(r.startswith("dated after now") for r in reasons_of(result, "b002_F.cbk"))
+
+
+def test_unmanaged_files_are_listed_apart_and_never_deleted() -> None:
+    odd = record(
+        "odd.cbk", BackupKind.UNKNOWN, T0 - timedelta(days=999), source=RecordSource.UNMANAGED
+    )
+    result = run([odd, *series("FF")], keep_last=1)
+    assert names([d.record.path for d in result.unmanaged]) == ["odd.cbk"]
+    assert "odd.cbk" not in deleted(result)
+
+
+def test_instances_have_separate_chains_and_floors() -> None:
+    a = [record(f"a{i}.cbk", "full", T0 + timedelta(days=i), instance="A") for i in range(3)]
+    b = [record("b0.cbk", "full", T0 - timedelta(days=50), instance="B")]
+    result = run([*a, *b], keep_last=1)
+    assert deleted(result) == ["a0.cbk", "a1.cbk"]
+    assert "safety floor: newest completed full" in reasons_of(result, "b0.cbk")
+
+
+def test_deleted_backups_say_which_rules_did_not_keep_them() -> None:
+    result = run(series("FF"), keep_last=1, keep_within="1h")
+    assert reasons_of(result, "b000_F.cbk") == [
+        "no keep rule keeps it (keep_last=1, keep_within=1h) and no kept backup needs it"
+    ]
+
+
+def test_day_precision_records_are_judged_by_the_end_of_their_day() -> None:
+    from backup_keeper.catalog.record import TimePrecision
+
+    day_start = datetime(2026, 11, 10, tzinfo=UTC)
+    old = record("FullDBList_20261110_001.cbk", "full", day_start, source=RecordSource.FILE_NAME)
+    old.precision = TimePrecision.DAY
+    newer = record("n.cbk", "full", day_start + timedelta(days=1, hours=12))
+    # now - 36h = 2026-11-10T12:00: the named day may have been after that, so it stays
+    result = run([old, newer], now=day_start + timedelta(days=2), keep_within="36h")
+    assert kept(result) == ["FullDBList_20261110_001.cbk", "n.cbk"]
