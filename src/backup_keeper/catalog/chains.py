@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backup_keeper.catalog.record import BackupKind, BackupRecord
+from backup_keeper.catalog.record import ORDER_KEY, BackupKind, BackupRecord
+from backup_keeper.gc_pause import gc_paused
 
 
 def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
@@ -21,7 +22,12 @@ def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     The records are updated in place: the catalog builds them and hands them over, so copying
     a million of them only to set two fields would be waste.
     """
-    ordered = sorted(records, key=_order_key)
+    with gc_paused():
+        return _link(records)
+
+
+def _link(records: Iterable[BackupRecord]) -> list[BackupRecord]:
+    ordered = sorted(records, key=ORDER_KEY)
     groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
     for record in ordered:
         if record.managed:
@@ -29,10 +35,6 @@ def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     for group in groups.values():
         _link_group(group)
     return ordered
-
-
-def _order_key(record: BackupRecord) -> tuple[object, ...]:
-    return record.order
 
 
 def _link_group(group: list[BackupRecord]) -> None:

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.small_files import TooLarge, read_small
 
 FORMAT = "backup-keeper/1"
 SUFFIX = ".json"
@@ -90,16 +91,14 @@ def parse_manifest(raw: bytes, *, expected_file: str) -> Manifest:
     return manifest
 
 
-def read_manifest(path: Path, *, expected_file: str) -> Manifest:
+def read_manifest(path: str | Path, *, expected_file: str) -> Manifest:
     """Read and validate one sidecar; never follows a symlink."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        raw = read_small(path, limit=MAX_MANIFEST_BYTES)
+    except TooLarge as exc:
+        raise ManifestError("sidecar is larger than 1 MiB") from exc
     except OSError as exc:
         raise ManifestError(f"sidecar cannot be read: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        raw = handle.read(MAX_MANIFEST_BYTES + 1)
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise ManifestError("sidecar is larger than 1 MiB")
     return parse_manifest(raw, expected_file=expected_file)
 
 

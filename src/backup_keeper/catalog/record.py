@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from operator import attrgetter
 
 
 class BackupKind(StrEnum):
@@ -23,7 +24,7 @@ class BackupKind(StrEnum):
 
     @property
     def starts_chain(self) -> bool:
-        return self in (BackupKind.FULL, BackupKind.EXTERNAL)
+        return self is _FULL or self is _EXTERNAL
 
 
 class BackupStatus(StrEnum):
@@ -38,7 +39,14 @@ class BackupStatus(StrEnum):
     @property
     def usable(self) -> bool:
         """Whether a restore may rely on it (and so whether it counts for retention)."""
-        return self in (BackupStatus.COMPLETED, BackupStatus.WARNING, BackupStatus.UNKNOWN)
+        return self is _COMPLETED or self is _WARNING or self is _UNKNOWN_STATUS
+
+
+# Members bound to module names: enum attribute look-ups and enum hashing are slow in Python,
+# and these checks run for every record of a million-record plan.
+_FULL, _EXTERNAL = BackupKind.FULL, BackupKind.EXTERNAL
+_COMPLETED, _WARNING = BackupStatus.COMPLETED, BackupStatus.WARNING
+_UNKNOWN_STATUS = BackupStatus.UNKNOWN
 
 
 class RecordSource(StrEnum):
@@ -46,6 +54,9 @@ class RecordSource(StrEnum):
     IRIS_HISTORY = "iris-history"
     FILE_NAME = "file-name"
     UNMANAGED = "unmanaged"
+
+
+_UNMANAGED = RecordSource.UNMANAGED
 
 
 class TimePrecision(StrEnum):
@@ -86,14 +97,24 @@ class BackupRecord:
 
     @property
     def managed(self) -> bool:
-        return self.source is not RecordSource.UNMANAGED
+        return self.source is not _UNMANAGED
 
     @property
     def restorable(self) -> bool:
         """Usable, and everything it needs is known to the catalog."""
-        return self.managed and self.status.usable and self.chain_complete
+        status = self.status
+        return (
+            self.chain_complete
+            and self.source is not _UNMANAGED
+            and (status is _COMPLETED or status is _WARNING or status is _UNKNOWN_STATUS)
+        )
 
     @property
     def order(self) -> tuple[datetime, int, str]:
         """Oldest first; same-moment records by sequence, then by path so order is total."""
         return (self.time, self.sequence, self.path)
+
+
+ORDER_KEY = attrgetter("time", "sequence", "path")
+"""Sort key equal to ``BackupRecord.order``, computed in C: sorting a million records with it
+takes a fraction of the time a Python key function does."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
+from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
 from backup_keeper.purge.executor import (
     Outcome,
@@ -38,6 +39,11 @@ def run_purge(
 
     ``remove`` is how a file is deleted; tests pass one that fails to prove the rest still runs.
     """
+    with gc_paused():
+        return _run_purge(settings, clock, remove)
+
+
+def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobReport:
     report = lifecycle.begin(
         "purge",
         clock=clock,
@@ -109,7 +115,7 @@ def _write_intents(targets: list[PurgeTarget], now: datetime) -> None:
 def _leave_intents_for(failed: list[PurgeTarget], directories: set[Path], now: datetime) -> None:
     """Keep in the intent only what could not be deleted, so the next run tries again."""
     for directory in directories:
-        left = list(dict.fromkeys(t for t in failed if t.directory == directory))
+        left = list({t.name: t for t in failed if t.directory == directory}.values())
         if left:
             write_intent(directory, PurgeIntent(created=now, entries=[t.as_intent() for t in left]))
         else:

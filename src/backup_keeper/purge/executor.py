@@ -25,6 +25,7 @@ from backup_keeper.retention.plan import Decision
 log = logging.getLogger(__name__)
 
 VANISHED = "vanished since it was planned"
+_WOULD_DELETE = FileOutcome.WOULD_DELETE
 Remove = Callable[[str, int], None]
 """How one name is removed inside a directory descriptor; replaceable to inject failures."""
 
@@ -33,7 +34,7 @@ def unlink_in(name: str, dir_fd: int) -> None:
     os.unlink(name, dir_fd=dir_fd)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PurgeTarget:
     directory: Path
     name: str
@@ -42,8 +43,8 @@ class PurgeTarget:
     companions: tuple[str, ...] = ()
 
     @property
-    def path(self) -> Path:
-        return self.directory / self.name
+    def path(self) -> str:
+        return f"{self.directory}/{self.name}"
 
     def as_intent(self) -> IntentEntry:
         return IntentEntry(
@@ -77,26 +78,30 @@ def targets_from_plan(
     The planner never proposes such a thing; this is the second lock on the door, because a
     wrong deletion cannot be undone.
     """
-    allowed = set(directories)
+    allowed = {str(d): d for d in directories}
     targets: list[PurgeTarget] = []
     refused: list[str] = []
     for decision in reversed(deletions):
         record = decision.record
-        path = Path(record.path)
+        parent, _, name = record.path.rpartition("/")
+        directory = allowed.get(parent)
         if not record.managed:
-            refused.append(f"{path}: refused to delete an unmanaged file")
+            refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
-        if path.parent not in allowed or not path.name.endswith(BACKUP_SUFFIX):
-            refused.append(f"{path}: refused: not a .cbk directly inside a configured directory")
+        if directory is None or not name.endswith(BACKUP_SUFFIX):
+            refused.append(
+                f"{record.path}: refused: not a .cbk directly inside a configured directory"
+            )
             continue
         companions: list[str] = []
-        for companion in map(Path, record.companions):
-            if companion.parent != path.parent or not _is_companion(companion.name, path.name):
-                refused.append(f"{companion}: refused: not a sidecar or log of {path.name}")
+        for companion in record.companions:
+            where, _, companion_name = companion.rpartition("/")
+            if where != parent or not _is_companion(companion_name, name):
+                refused.append(f"{companion}: refused: not a sidecar or log of {name}")
                 continue
-            companions.append(companion.name)
+            companions.append(companion_name)
         targets.append(
-            PurgeTarget(path.parent, path.name, record.size, record.mtime_ns, tuple(companions))
+            PurgeTarget(directory, name, record.size, record.mtime_ns, tuple(companions))
         )
     return targets, refused
 
@@ -140,41 +145,49 @@ def _delete_one(
     dir_fd: int, target: PurgeTarget, dry_run: bool, remove: Remove, recovering: bool
 ) -> Outcome:
     outcome = Outcome()
+    if dry_run and not recovering:
+        # Just planned from the catalog: say what would go without touching the disk again.
+        for name in _deletion_order(target):
+            outcome.actions.append(FileAction(f"{target.directory}/{name}", _WOULD_DELETE))
+            log.info("[dry run] would delete %s/%s", target.directory, name)
+        return outcome
     problem = _changed_since_planned(dir_fd, target)
     gone = problem == VANISHED
     if problem is not None and not (recovering and gone):
-        outcome.actions.append(
-            FileAction(path=str(target.path), outcome=FileOutcome.SKIPPED, detail=problem)
-        )
+        outcome.actions.append(FileAction(target.path, FileOutcome.SKIPPED, problem))
         outcome.warnings.append(f"{target.path}: not deleted: {problem}")
         log.warning("skip %s: %s", target.path, problem)
         return outcome
-    sidecars = [c for c in target.companions if c.endswith(SIDECAR_SUFFIX)]
-    others = [c for c in target.companions if c not in sidecars]
-    for name in [*sidecars, target.name, *others]:
-        path = target.directory / name
+    for name in _deletion_order(target):
+        path = f"{target.directory}/{name}"
         if (name != target.name or gone) and not _is_regular(dir_fd, name):
             continue
         if dry_run:
-            outcome.actions.append(FileAction(path=str(path), outcome=FileOutcome.WOULD_DELETE))
+            outcome.actions.append(FileAction(path, FileOutcome.WOULD_DELETE))
             log.info("[dry run] would delete %s", path)
             continue
         try:
             remove(name, dir_fd)
         except OSError as exc:
             detail = exc.strerror or str(exc)
-            outcome.actions.append(
-                FileAction(path=str(path), outcome=FileOutcome.FAILED, detail=detail)
-            )
+            outcome.actions.append(FileAction(path, FileOutcome.FAILED, detail))
             outcome.errors.append(f"{path}: cannot delete: {detail}")
             outcome.failed.append(target)
             log.error("cannot delete %s: %s", path, detail)
-            if name in sidecars:
+            if name.endswith(SIDECAR_SUFFIX):
                 break  # keep the .cbk described rather than orphan it
             continue
-        outcome.actions.append(FileAction(path=str(path), outcome=FileOutcome.DELETED))
+        outcome.actions.append(FileAction(path, FileOutcome.DELETED))
         log.info("deleted %s", path)
     return outcome
+
+
+def _deletion_order(target: PurgeTarget) -> list[str]:
+    """Manifest first (a backup without its manifest is never left looking valid), then the
+    ``.cbk``, then IRIS's log."""
+    sidecars = [c for c in target.companions if c.endswith(SIDECAR_SUFFIX)]
+    others = [c for c in target.companions if not c.endswith(SIDECAR_SUFFIX)]
+    return [*sidecars, target.name, *others]
 
 
 def _changed_since_planned(dir_fd: int, target: PurgeTarget) -> str | None:

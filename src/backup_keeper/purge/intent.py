@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from backup_keeper.small_files import TooLarge, read_small
+
 INTENT_NAME = ".backup-keeper-purge.json"
 
 
@@ -45,13 +47,11 @@ def intent_path(directory: Path) -> Path:
 def read_intent(directory: Path) -> PurgeIntent | None:
     path = intent_path(directory)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        raw = read_small(path, limit=64 << 20)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise IntentError(f"{path}: cannot be read: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        raw = handle.read()
+    except (OSError, TooLarge) as exc:
+        raise IntentError(f"{path}: cannot be read: {exc}") from exc
     try:
         return PurgeIntent.model_validate_json(raw)
     except ValidationError as exc:

@@ -14,18 +14,20 @@ Every decision carries the reasons for it, in words an administrator can act on.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import PurePath
 
-from backup_keeper.catalog.record import BackupRecord, TimePrecision
+from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, RecordSource, TimePrecision
 from backup_keeper.durations import format_duration
+from backup_keeper.gc_pause import gc_paused
 from backup_keeper.retention.periods import PERIOD_RULES
 from backup_keeper.settings import RetentionPolicy
 
 _ONE_DAY = timedelta(days=1)
+_UNMANAGED = RecordSource.UNMANAGED
 _UNMANAGED_REASONS = ("unmanaged: never deleted by a rule",)
 
 
@@ -60,34 +62,60 @@ def plan(
     ``records`` must have their chains linked (the catalog does it). ``zone`` is the instance's
     local zone, which the calendar rules count days, weeks, months and years in.
     """
-    ordered = sorted(records, key=_order_key)
+    with gc_paused():
+        return _plan(records, policy, now, zone)
+
+
+class _Ledger:
+    """Why each kept backup is kept, and why a failed one goes, keyed by path."""
+
+    __slots__ = ("deletes", "kept", "reasons", "warnings")
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, list[str]] = {}
+        self.kept: dict[str, BackupRecord] = {}
+        self.deletes: dict[str, str] = {}
+        self.warnings: list[str] = []
+
+    def keep(self, record: BackupRecord, why: str) -> None:
+        path = record.path
+        found = self.reasons.get(path)
+        if found is None:
+            self.reasons[path] = [why]
+            self.kept[path] = record
+        else:
+            found.append(why)
+
+
+def _plan(
+    records: Iterable[BackupRecord], policy: RetentionPolicy, now: datetime, zone: tzinfo
+) -> Plan:
+    ordered = sorted(records, key=ORDER_KEY)
     groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
     result = Plan()
     for record in ordered:
-        if record.managed:
-            groups[record.instance].append(record)
-        else:
+        if record.source is _UNMANAGED:
             result.unmanaged.append(Decision(record, Action.UNMANAGED, _UNMANAGED_REASONS))
-    reasons: dict[str, list[str]] = {}
-    deletes: dict[str, str] = {}
-    for group in groups.values():
-        _plan_group(group, policy, now, zone, reasons, deletes, result.warnings)
-    not_kept = _not_kept_reason(policy)
-    for record in ordered:
-        if not record.managed:
-            continue
-        kept = reasons.get(record.path)
-        if kept is not None:
-            result.keep.append(Decision(record, Action.KEEP, tuple(kept)))
         else:
-            result.delete.append(
-                Decision(record, Action.DELETE, (deletes.get(record.path, not_kept),))
-            )
+            groups[record.instance].append(record)
+    ledger = _Ledger()
+    for group in groups.values():
+        _plan_group(group, policy, now, zone, ledger)
+    result.warnings = ledger.warnings
+    not_kept = (_not_kept_reason(policy),)
+    keep_action, delete_action = Action.KEEP, Action.DELETE
+    keep, delete, reasons, deletes = result.keep, result.delete, ledger.reasons, ledger.deletes
+    for record in ordered:
+        if record.source is _UNMANAGED:
+            continue
+        path = record.path
+        kept = reasons.get(path)
+        if kept is not None:
+            keep.append(Decision(record, keep_action, tuple(kept)))
+        else:
+            why = deletes.get(path)
+            delete.append(Decision(record, delete_action, not_kept if why is None else (why,)))
     return result
-
-
-def _order_key(record: BackupRecord) -> tuple[object, ...]:
-    return record.order
 
 
 def _name(record: BackupRecord) -> str:
@@ -117,92 +145,108 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _keep(reasons: dict[str, list[str]], record: BackupRecord, why: str) -> None:
-    reasons.setdefault(record.path, []).append(why)
-
-
 def _plan_group(
     group: list[BackupRecord],
     policy: RetentionPolicy,
     now: datetime,
     zone: tzinfo,
-    reasons: dict[str, list[str]],
-    deletes: dict[str, str],
-    warnings: list[str],
+    ledger: _Ledger,
 ) -> None:
     past: list[BackupRecord] = []
+    restorable: list[BackupRecord] = []
+    unrestorable: list[BackupRecord] = []
     for record in group:
         if record.time > now:
-            _keep(reasons, record, f"dated after now ({now.isoformat()}): never removed")
-        else:
-            past.append(record)
-    restorable = [r for r in past if r.restorable]
-    _apply_keep_last(restorable, policy, reasons)
-    _apply_keep_within(restorable, policy, now, reasons)
-    _apply_periods(restorable, policy, zone, reasons)
-    _close_chains(restorable, reasons)
-    _apply_safety_floor(restorable, reasons)
+            ledger.keep(record, f"dated after now ({now.isoformat()}): never removed")
+            continue
+        past.append(record)
+        (restorable if record.restorable else unrestorable).append(record)
+    _apply_keep_last(restorable, policy, ledger)
+    _apply_keep_within(restorable, policy, now, ledger)
+    _apply_periods(restorable, policy, zone, ledger)
+    _close_chains(ledger)
+    _apply_safety_floor(restorable, ledger)
     held_back = bool(past) and not past[-1].status.usable and not policy.allow_purge_after_failure
     if held_back:
         # The failed newest backup holds the purge back, so it stays while it is the newest:
         # deleting it for age would lift the hold on the next run without a good backup.
-        _keep(reasons, past[-1], f"newest backup, {past[-1].status}: kept while it holds the purge")
-    _apply_failures(past, policy, now, reasons, deletes)
+        ledger.keep(past[-1], f"newest backup, {past[-1].status}: kept while it holds the purge")
+    _apply_failures(unrestorable, policy, now, ledger)
     if held_back:
-        newest = past[-1]
-        why = (
-            f"newest backup {_name(newest)} is {newest.status}: nothing but old failed backups "
-            "is deleted after a failure (allow_purge_after_failure is off)"
-        )
-        held = 0
-        for record in past:
-            if record.path not in reasons and record.path not in deletes:
-                _keep(reasons, record, why)
-                held += 1
-        if held:
-            warnings.append(f"{held} backup(s) held back: {why}")
+        _hold_after_failure(past, ledger)
+
+
+def _hold_after_failure(past: list[BackupRecord], ledger: _Ledger) -> None:
+    newest = past[-1]
+    why = (
+        f"newest backup {_name(newest)} is {newest.status}: nothing but old failed backups "
+        "is deleted after a failure (allow_purge_after_failure is off)"
+    )
+    held = 0
+    for record in past:
+        if record.path not in ledger.reasons and record.path not in ledger.deletes:
+            ledger.keep(record, why)
+            held += 1
+    if held:
+        ledger.warnings.append(f"{held} backup(s) held back: {why}")
+
+
+def _newest_fulls(restorable: list[BackupRecord], count: int) -> list[BackupRecord]:
+    """The ``count`` newest fulls, oldest first, walking back only as far as needed."""
+    found: list[BackupRecord] = []
+    for record in reversed(restorable):
+        if record.kind.starts_chain:
+            found.append(record)
+            if len(found) == count:
+                break
+    found.reverse()
+    return found
+
+
+def _built_on(restorable: list[BackupRecord], fulls: list[BackupRecord]) -> Iterator[BackupRecord]:
+    """Every backup whose chain starts at one of ``fulls``. Chains point back in time, so the
+    walk from the newest stops at the oldest of them."""
+    if not fulls:
+        return
+    paths = {full.path for full in fulls}
+    oldest = fulls[0]
+    for record in reversed(restorable):
+        if record is oldest:
+            return
+        if record.chain and record.chain[0] in paths:
+            yield record
 
 
 def _apply_keep_last(
-    restorable: list[BackupRecord], policy: RetentionPolicy, reasons: dict[str, list[str]]
+    restorable: list[BackupRecord], policy: RetentionPolicy, ledger: _Ledger
 ) -> None:
     if policy.keep_last is None:
         return
-    fulls = [r for r in restorable if r.kind.starts_chain]
-    chosen = fulls[-policy.keep_last :]
-    rank = {full.path: len(chosen) - i for i, full in enumerate(chosen)}
-    for full in chosen:
-        _keep(reasons, full, f"keep_last {policy.keep_last}: full #{rank[full.path]} newest")
-    for record in restorable:
-        if record.chain and record.chain[0] in rank:
-            _keep(
-                reasons,
-                record,
-                f"keep_last {policy.keep_last}: builds on kept full "
-                f"{PurePath(record.chain[0]).name}",
-            )
+    chosen = _newest_fulls(restorable, policy.keep_last)
+    for rank, full in enumerate(reversed(chosen), start=1):
+        ledger.keep(full, f"keep_last {policy.keep_last}: full #{rank} newest")
+    for record in _built_on(restorable, chosen):
+        base = PurePath(record.chain[0]).name
+        ledger.keep(record, f"keep_last {policy.keep_last}: builds on kept full {base}")
 
 
 def _apply_keep_within(
-    restorable: list[BackupRecord],
-    policy: RetentionPolicy,
-    now: datetime,
-    reasons: dict[str, list[str]],
+    restorable: list[BackupRecord], policy: RetentionPolicy, now: datetime, ledger: _Ledger
 ) -> None:
     if policy.keep_within is None:
         return
     cutoff = now - policy.keep_within
     why = f"keep_within {format_duration(policy.keep_within)}: newer than {cutoff.isoformat()}"
-    for record in restorable:
+    floor = cutoff - _ONE_DAY  # nothing at or before this can be newer than the cutoff
+    for record in reversed(restorable):
+        if record.time <= floor:
+            break
         if _latest_time(record) > cutoff:
-            _keep(reasons, record, why)
+            ledger.keep(record, why)
 
 
 def _apply_periods(
-    restorable: list[BackupRecord],
-    policy: RetentionPolicy,
-    zone: tzinfo,
-    reasons: dict[str, list[str]],
+    restorable: list[BackupRecord], policy: RetentionPolicy, zone: tzinfo, ledger: _Ledger
 ) -> None:
     for rule, period_of, label in PERIOD_RULES:
         wanted = getattr(policy, rule)
@@ -216,50 +260,47 @@ def _apply_periods(
                 continue
             last_key = key
             seen += 1
-            _keep(reasons, record, f"{rule} {wanted}: newest of {label(key)} ({seen} of {wanted})")
+            ledger.keep(record, f"{rule} {wanted}: newest of {label(key)} ({seen} of {wanted})")
             if seen == wanted:
                 break
 
 
-def _close_chains(restorable: list[BackupRecord], reasons: dict[str, list[str]]) -> None:
+def _close_chains(ledger: _Ledger) -> None:
     """Every kept backup keeps what a restore of it needs; said once per needed backup."""
-    by_path = {r.path: r for r in restorable}
     needed_by: dict[str, list[str]] = defaultdict(list)
-    for record in restorable:
-        if record.path in reasons:
-            for base in record.chain:
-                needed_by[base].append(_name(record))
+    for record in sorted(ledger.kept.values(), key=ORDER_KEY):
+        for base in record.chain:
+            needed_by[base].append(_name(record))
     for base, dependents in needed_by.items():
         newest = dependents[-1]
         more = f" and {len(dependents) - 1} more" if len(dependents) > 1 else ""
-        _keep(reasons, by_path[base], f"chain: needed to restore kept {newest}{more}")
+        _keep_path(ledger, base, f"chain: needed to restore kept {newest}{more}")
 
 
-def _apply_safety_floor(restorable: list[BackupRecord], reasons: dict[str, list[str]]) -> None:
-    fulls = [r for r in restorable if r.kind.starts_chain]
-    if not fulls:
+def _keep_path(ledger: _Ledger, path: str, why: str) -> None:
+    found = ledger.reasons.get(path)
+    if found is None:
+        ledger.reasons[path] = [why]
+    else:
+        found.append(why)
+
+
+def _apply_safety_floor(restorable: list[BackupRecord], ledger: _Ledger) -> None:
+    newest = _newest_fulls(restorable, 1)
+    if not newest:
         return
-    newest = fulls[-1]
-    _keep(reasons, newest, "safety floor: newest completed full")
-    for record in restorable:
-        if record.chain and record.chain[0] == newest.path:
-            _keep(
-                reasons,
-                record,
-                f"safety floor: builds on the newest completed full {_name(newest)}",
-            )
+    ledger.keep(newest[0], "safety floor: newest completed full")
+    why = f"safety floor: builds on the newest completed full {_name(newest[0])}"
+    for record in _built_on(restorable, newest):
+        ledger.keep(record, why)
 
 
 def _apply_failures(
-    past: list[BackupRecord],
-    policy: RetentionPolicy,
-    now: datetime,
-    reasons: dict[str, list[str]],
-    deletes: dict[str, str],
+    unrestorable: list[BackupRecord], policy: RetentionPolicy, now: datetime, ledger: _Ledger
 ) -> None:
     limit = policy.failed_older_than
-    for record in past:
-        if record.restorable or record.path in reasons:
+    for record in unrestorable:
+        if record.path in ledger.reasons:
             continue
         what = (
             f"{record.status} backup"
@@ -267,8 +308,10 @@ def _apply_failures(
             else f"{record.kind} with no usable full before it (cannot be restored)"
         )
         if limit is None:
-            _keep(reasons, record, f"{what}: kept because failed_older_than is not set")
+            ledger.keep(record, f"{what}: kept because failed_older_than is not set")
         elif now - _latest_time(record) > limit:
-            deletes[record.path] = f"{what}, older than failed_older_than {format_duration(limit)}"
+            ledger.deletes[record.path] = (
+                f"{what}, older than failed_older_than {format_duration(limit)}"
+            )
         else:
-            _keep(reasons, record, f"{what}: kept until older than {format_duration(limit)}")
+            ledger.keep(record, f"{what}: kept until older than {format_duration(limit)}")
