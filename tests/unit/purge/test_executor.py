@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from backup_keeper.catalog.record import BackupKind, BackupRecord, RecordSource
-from backup_keeper.purge.executor import delete_targets, targets_from_plan
+from backup_keeper.purge.executor import PurgeTarget, delete_targets, targets_from_plan
 from backup_keeper.report import FileOutcome
 from backup_keeper.retention.plan import Action, Decision
 from tests.builders import T0, record
@@ -15,6 +15,20 @@ from tests.builders import T0, record
 
 def deletion(rec: BackupRecord) -> Decision:
     return Decision(rec, Action.DELETE, ("test",))
+
+
+def planned(directory: Path, name: str = "a.cbk", *companions: str) -> list[PurgeTarget]:
+    """A real .cbk planned for deletion, with its size and mtime as the catalog saw them."""
+    cbk = directory / name
+    if not cbk.exists():
+        cbk.write_bytes(b"x")
+    st = cbk.stat()
+    rec = record(name, "full", T0, directory=str(directory))
+    rec.size, rec.mtime_ns = st.st_size, st.st_mtime_ns
+    rec.companions = tuple(str(directory / c) for c in companions)
+    targets, refused = targets_from_plan([deletion(rec)], [directory])
+    assert refused == []
+    return targets
 
 
 def test_targets_outside_the_directories_or_unmanaged_are_refused(tmp_path: Path) -> None:
@@ -58,11 +72,7 @@ def test_a_backup_swapped_for_a_symlink_after_planning_is_not_deleted_nor_follow
     victim = tmp_path / "backups"
     victim.mkdir()
     cbk = victim / "a.cbk"
-    cbk.write_bytes(b"old")
-    st = cbk.stat()
-    rec = record("a.cbk", "full", T0, directory=str(victim))
-    rec.size, rec.mtime_ns = st.st_size, st.st_mtime_ns
-    targets, _ = targets_from_plan([deletion(rec)], [victim])
+    targets = planned(victim)
     cbk.unlink()
     cbk.symlink_to(precious)
     outcome = delete_targets(targets, dry_run=False)
@@ -74,13 +84,8 @@ def test_a_backup_swapped_for_a_symlink_after_planning_is_not_deleted_nor_follow
 def test_a_companion_that_is_a_symlink_is_left_alone(tmp_path: Path) -> None:
     target_file = tmp_path / "target.txt"
     target_file.write_text("keep")
-    cbk = tmp_path / "a.cbk"
-    cbk.write_bytes(b"x")
     (tmp_path / "a.log").symlink_to(target_file)
-    st = cbk.stat()
-    rec = record("a.cbk", "full", T0, directory=str(tmp_path))
-    rec.size, rec.mtime_ns, rec.companions = st.st_size, st.st_mtime_ns, (str(tmp_path / "a.log"),)
-    targets, _ = targets_from_plan([deletion(rec)], [tmp_path])
+    targets = planned(tmp_path, "a.cbk", "a.log")
     outcome = delete_targets(targets, dry_run=False)
     assert [Path(a.path).name for a in outcome.actions] == ["a.cbk"]
     assert (tmp_path / "a.log").is_symlink() and target_file.exists()
@@ -90,10 +95,7 @@ def test_a_read_only_file_in_a_writable_directory_is_deleted_like_any_other(tmp_
     cbk = tmp_path / "a.cbk"
     cbk.write_bytes(b"x")
     cbk.chmod(0o444)
-    st = cbk.stat()
-    rec = record("a.cbk", "full", T0, directory=str(tmp_path))
-    rec.size, rec.mtime_ns = st.st_size, st.st_mtime_ns
-    targets, _ = targets_from_plan([deletion(rec)], [tmp_path])
+    targets = planned(tmp_path)
     outcome = delete_targets(targets, dry_run=False)
     assert [a.outcome for a in outcome.actions] == [FileOutcome.DELETED]
     assert not cbk.exists()
@@ -111,11 +113,7 @@ def test_a_directory_that_vanished_is_an_error_for_its_targets(tmp_path: Path) -
 def test_read_only_directory_is_an_error_for_an_unprivileged_user(tmp_path: Path) -> None:
     """As root the kernel ignores the mode, so the denial is injected where it would happen."""
     cbk = tmp_path / "a.cbk"
-    cbk.write_bytes(b"x")
-    st = cbk.stat()
-    rec = record("a.cbk", "full", T0, directory=str(tmp_path))
-    rec.size, rec.mtime_ns = st.st_size, st.st_mtime_ns
-    targets, _ = targets_from_plan([deletion(rec)], [tmp_path])
+    targets = planned(tmp_path)
 
     def denied(name: str, dir_fd: int) -> None:
         raise PermissionError(13, "Permission denied")
