@@ -56,25 +56,35 @@ def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobRepo
     )
     now = report.started
     dry_run = settings.dry_run
+    zone = resolve_zone(settings.timezone)
     try:
         _finish_interrupted(settings.directories, report, dry_run=dry_run, remove=remove)
-        catalog = discover(settings.directories, resolve_zone(settings.timezone))
+        catalog = discover(settings.directories, zone)
     except (OSError, IntentError) as exc:
         report.errors.append(f"cannot read backups: {exc}")
         return lifecycle.end(
             report, clock=clock, summary="purge failed before planning: nothing deleted"
         )
     report.warnings += catalog.warnings
-    decided = plan(catalog.records, settings.retention, now, resolve_zone(settings.timezone))
+    decided = plan(catalog.records, settings.retention, now, zone)
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
     if not dry_run:
-        _write_intents(targets, now)
+        try:
+            _write_intents(targets, now)
+        except OSError as exc:
+            report.errors.append(f"cannot record what the purge will delete: {exc}")
+            return lifecycle.end(
+                report, clock=clock, summary="purge failed before deleting: nothing deleted"
+            )
     outcome = delete_targets(targets, dry_run=dry_run, remove=remove)
     _fold(report, outcome)
     if not dry_run:
-        _leave_intents_for(outcome.failed, {t.directory for t in targets}, now)
+        try:
+            _leave_intents_for(outcome.failed, {t.directory for t in targets}, now)
+        except OSError as exc:
+            report.errors.append(f"cannot update the purge intent: {exc}")
     return lifecycle.end(report, clock=clock, summary=_summary(report, decided, dry_run))
 
 

@@ -270,3 +270,37 @@ def test_unreadable_directory_fails_cleanly(
     report = purge(tmp_path, keep_last=1)
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith("cannot read backups: [Errno 13] Permission denied")
+
+
+def test_purge_that_cannot_record_its_intent_deletes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iris_week(tmp_path)
+    before = directory_state(tmp_path)
+
+    def disk_full(directory: Path, intent: PurgeIntent) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("backup_keeper.jobs.purge.write_intent", disk_full)
+    report = purge(tmp_path, keep_last=1)
+    assert report.status is JobStatus.FAILED
+    assert report.errors == [
+        "cannot record what the purge will delete: [Errno 28] No space left on device"
+    ]
+    assert report.summary == "purge failed before deleting: nothing deleted"
+    assert directory_state(tmp_path) == before
+
+
+def test_intent_that_cannot_be_cleared_is_an_error_after_the_deletions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iris_week(tmp_path)
+
+    def stuck(directory: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr("backup_keeper.jobs.purge.clear_intent", stuck)
+    report = purge(tmp_path, keep_last=1)
+    assert report.status is JobStatus.FAILED
+    assert report.errors == ["cannot update the purge intent: [Errno 5] Input/output error"]
+    assert not (tmp_path / "FullDBList_20261101_001.cbk").exists()
