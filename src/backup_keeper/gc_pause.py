@@ -3,6 +3,9 @@
 Cataloguing and planning build one object per backup and free none of them; with a million
 backups the collector rescans every live object again and again for nothing, doubling the
 time. Nothing built there makes reference cycles, so the pause loses no memory.
+
+Only job entry points pause it (``run_purge``, ``run_catalog``): the builders below them stay
+free of interpreter-wide side effects, and a caller driving them in bulk pauses it itself.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from backup_keeper.catalog.record import ORDER_KEY, BackupKind, BackupRecord
-from backup_keeper.gc_pause import gc_paused
 
 
 def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
@@ -22,11 +21,6 @@ def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     The records are updated in place: the catalog builds them and hands them over, so copying
     a million of them only to set two fields would be waste.
     """
-    with gc_paused():
-        return _link(records)
-
-
-def _link(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     ordered = sorted(records, key=ORDER_KEY)
     groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
     for record in ordered:

@@ -19,7 +19,6 @@ from backup_keeper.catalog.record import (
     RecordSource,
     TimePrecision,
 )
-from backup_keeper.gc_pause import gc_paused
 from backup_keeper.small_files import read_tail
 
 BACKUP_SUFFIX = ".cbk"
@@ -60,9 +59,8 @@ def discover(directories: Sequence[Path], zone: tzinfo) -> Catalog:
     record's path is the one the purge will act on.
     """
     catalog = Catalog(records=[])
-    with gc_paused():
-        for directory in directories:
-            _discover_one(str(directory), zone, catalog)
+    for directory in directories:
+        _discover_one(str(directory), zone, catalog)
     catalog.records = link_chains(catalog.records)
     return catalog
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
+from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import CatalogSettings
@@ -11,6 +12,11 @@ from backup_keeper.timezones import resolve_zone
 
 
 def run_catalog(settings: CatalogSettings, *, clock: Clock = system_clock) -> JobReport:
+    with gc_paused():
+        return _run_catalog(settings, clock)
+
+
+def _run_catalog(settings: CatalogSettings, clock: Clock) -> JobReport:
     report = lifecycle.begin(
         "catalog",
         clock=clock,

@@ -22,7 +22,6 @@ from pathlib import PurePath
 
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, RecordSource, TimePrecision
 from backup_keeper.durations import format_duration
-from backup_keeper.gc_pause import gc_paused
 from backup_keeper.retention.periods import PERIOD_RULES
 from backup_keeper.settings import RetentionPolicy
 
@@ -54,20 +53,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-def plan(
-    records: Iterable[BackupRecord], policy: RetentionPolicy, now: datetime, zone: tzinfo
-) -> Plan:
-    """Decide the fate of every record. Pure: no I/O, no clock, same input -> same plan.
-
-    ``records`` must have their chains linked (the catalog does it). ``zone`` is the instance's
-    local zone, which the calendar rules count days, weeks, months and years in.
-    """
-    with gc_paused():
-        return _plan(records, policy, now, zone)
-
-
 class _Ledger:
-    """Why each kept backup is kept, and why a failed one goes, keyed by path."""
+    """For one instance's backups: why each kept one is kept, and why a failed one goes,
+    keyed by path. One per instance, so chain closure only ever sees its own instance."""
 
     __slots__ = ("deletes", "kept", "reasons", "warnings")
 
@@ -78,18 +66,27 @@ class _Ledger:
         self.warnings: list[str] = []
 
     def keep(self, record: BackupRecord, why: str) -> None:
-        path = record.path
+        if self.keep_path(record.path, why):
+            self.kept[record.path] = record
+
+    def keep_path(self, path: str, why: str) -> bool:
+        """Add a reason to keep ``path``; True when it was not kept before."""
         found = self.reasons.get(path)
         if found is None:
             self.reasons[path] = [why]
-            self.kept[path] = record
-        else:
-            found.append(why)
+            return True
+        found.append(why)
+        return False
 
 
-def _plan(
+def plan(
     records: Iterable[BackupRecord], policy: RetentionPolicy, now: datetime, zone: tzinfo
 ) -> Plan:
+    """Decide the fate of every record. Pure: no I/O, no clock, same input -> same plan.
+
+    ``records`` must have their chains linked (the catalog does it). ``zone`` is the instance's
+    local zone, which the calendar rules count days, weeks, months and years in.
+    """
     ordered = sorted(records, key=ORDER_KEY)
     groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
     result = Plan()
@@ -98,13 +95,16 @@ def _plan(
             result.unmanaged.append(Decision(record, Action.UNMANAGED, _UNMANAGED_REASONS))
         else:
             groups[record.instance].append(record)
-    ledger = _Ledger()
+    reasons: dict[str, list[str]] = {}
+    deletes: dict[str, str] = {}
     for group in groups.values():
-        _plan_group(group, policy, now, zone, ledger)
-    result.warnings = ledger.warnings
+        ledger = _plan_group(group, policy, now, zone)
+        reasons |= ledger.reasons
+        deletes |= ledger.deletes
+        result.warnings += ledger.warnings
     not_kept = (_not_kept_reason(policy),)
     keep_action, delete_action = Action.KEEP, Action.DELETE
-    keep, delete, reasons, deletes = result.keep, result.delete, ledger.reasons, ledger.deletes
+    keep, delete = result.keep, result.delete
     for record in ordered:
         if record.source is _UNMANAGED:
             continue
@@ -150,8 +150,8 @@ def _plan_group(
     policy: RetentionPolicy,
     now: datetime,
     zone: tzinfo,
-    ledger: _Ledger,
-) -> None:
+) -> _Ledger:
+    ledger = _Ledger()
     past: list[BackupRecord] = []
     restorable: list[BackupRecord] = []
     unrestorable: list[BackupRecord] = []
@@ -174,6 +174,7 @@ def _plan_group(
     _apply_failures(unrestorable, policy, now, ledger)
     if held_back:
         _hold_after_failure(past, ledger)
+    return ledger
 
 
 def _hold_after_failure(past: list[BackupRecord], ledger: _Ledger) -> None:
@@ -274,15 +275,7 @@ def _close_chains(ledger: _Ledger) -> None:
     for base, dependents in needed_by.items():
         newest = dependents[-1]
         more = f" and {len(dependents) - 1} more" if len(dependents) > 1 else ""
-        _keep_path(ledger, base, f"chain: needed to restore kept {newest}{more}")
-
-
-def _keep_path(ledger: _Ledger, path: str, why: str) -> None:
-    found = ledger.reasons.get(path)
-    if found is None:
-        ledger.reasons[path] = [why]
-    else:
-        found.append(why)
+        ledger.keep_path(base, f"chain: needed to restore kept {newest}{more}")
 
 
 def _apply_safety_floor(restorable: list[BackupRecord], ledger: _Ledger) -> None:

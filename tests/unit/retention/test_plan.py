@@ -225,3 +225,18 @@ def test_day_precision_records_are_judged_by_the_end_of_their_day() -> None:
     # now - 36h = 2026-11-10T12:00: the named day may have been after that, so it stays
     result = run([old, newer], now=day_start + timedelta(days=2), keep_within="36h")
     assert kept(result) == ["FullDBList_20261110_001.cbk", "n.cbk"]
+
+
+def test_each_chain_reason_is_given_once_when_several_instances_share_a_directory() -> None:
+    a = [
+        record("a_full.cbk", "full", T0, instance="A"),
+        record("a_incr.cbk", "incremental", T0 + timedelta(hours=1), instance="A"),
+    ]
+    b = [
+        record("b_full.cbk", "full", T0, instance="B"),
+        record("b_incr.cbk", "incremental", T0 + timedelta(hours=1), instance="B"),
+    ]
+    result = run([*a, *b], keep_within="1d")
+    for name in ("a_full.cbk", "b_full.cbk"):
+        chain_reasons = [r for r in reasons_of(result, name) if r.startswith("chain:")]
+        assert len(chain_reasons) == 1, reasons_of(result, name)

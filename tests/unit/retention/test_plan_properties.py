@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus, RecordSource
+from backup_keeper.catalog.record import (
+    ORDER_KEY,
+    BackupKind,
+    BackupRecord,
+    BackupStatus,
+    RecordSource,
+)
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import KEEP_RULES, RetentionPolicy
 
@@ -119,7 +125,7 @@ def test_safety_floor_holds(
         ]
         if not fulls:
             continue
-        newest = max(fulls, key=lambda r: r.order)
+        newest = max(fulls, key=ORDER_KEY)
         assert newest.path in keep
         built_on = [r for r in records if r.restorable and r.chain[:1] == (newest.path,)]
         assert {r.path for r in built_on} <= keep
@@ -155,7 +161,7 @@ def test_after_a_failure_only_unrestorable_backups_are_deleted(
     for instance in {r.instance for r in records}:
         past = sorted(
             (r for r in records if r.instance == instance and r.managed and r.time <= now),
-            key=lambda r: r.order,
+            key=ORDER_KEY,
         )
         if past and not past[-1].status.usable and not policy.allow_purge_after_failure:
             assert all(not r.restorable for r in past if r.path in delete)
