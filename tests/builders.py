@@ -6,7 +6,6 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from backup_keeper.catalog.iris_names import FINISHED_MARKER
 from backup_keeper.catalog.manifest import Manifest, write_manifest
 from backup_keeper.catalog.record import (
     BackupKind,
@@ -14,6 +13,7 @@ from backup_keeper.catalog.record import (
     BackupStatus,
     RecordSource,
 )
+from backup_keeper.iris.backup_log import FINISHED_MARKER
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 """A Sunday night at 02:00 UTC: the first backup of most scenarios."""

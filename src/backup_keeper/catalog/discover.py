@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
 
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.iris_names import FINISHED_MARKER, parse_iris_file_name
+from backup_keeper.catalog.iris_names import parse_iris_file_name
 from backup_keeper.catalog.manifest import SUFFIX, ManifestError, read_manifest
 from backup_keeper.catalog.record import (
     BackupKind,
@@ -19,6 +19,7 @@ from backup_keeper.catalog.record import (
     RecordSource,
     TimePrecision,
 )
+from backup_keeper.iris.backup_log import FINISHED_MARKER
 from backup_keeper.small_files import read_tail
 
 BACKUP_SUFFIX = ".cbk"

@@ -20,8 +20,6 @@ TASK_KINDS: dict[str, BackupKind] = {
     "CumuIncrDBList": BackupKind.CUMULATIVE,
 }
 _NAME = re.compile(r"(?P<task>" + "|".join(TASK_KINDS) + r")_(?P<date>\d{8})_(?P<nnn>\d{3,6})\.cbk")
-FINISHED_MARKER = "***FINISHED BACKUP***"
-"""The line IRIS's backup log reaches only when the backup completed (iris-api.md §9)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,173 @@
+"""Reading what IRIS's online backup wrote to its log (the LOGFILE argument of ``BACKUP^DBACK``).
+
+The format is the one in iris-api.md section 9, seen in two public transcripts: a header naming
+the device and directories, the journal switch, three passes, the journal file a restore needs,
+and ``***FINISHED BACKUP***`` only when the backup completed. The text of a failed backup was
+never seen, so a log is judged by that marker, and lines that look like warnings or errors are
+collected as they are, for a person to read.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FINISHED_MARKER = "***FINISHED BACKUP***"
+
+_DEVICE = re.compile(r"^Backing up to device:\s*(?P<v>.+?)\s*$")
+_DESCRIPTION = re.compile(r"^Description:\s*(?P<v>.*?)\s*$")
+_DIRECTORIES = re.compile(r"^Backing up the following directories:\s*$")
+_SWITCHED = re.compile(r"^Journal file switched to:\s*(?P<v>\S.*?)?\s*$")
+_PASS_START = re.compile(r"^Starting backup pass (?P<n>\d+)")
+_PASS_END = re.compile(
+    r"^Backup pass (?P<n>\d+) complete at (?P<at>\d\d/\d\d/\d{4} \d\d:\d\d:\d\d)"
+)
+_COPY_START = re.compile(
+    r"^Backing up (?P<dir>\S.*?) at (?P<at>\d\d/\d\d/\d{4} \d\d:\d\d:\d\d)\s*$"
+)
+_COPIED = re.compile(r"^Copied (?P<blocks>\d+) blocks in (?P<secs>[\d.]+) seconds")
+_REQUIRED = re.compile(r"^Journal file '(?P<v>[^']+)' and the subsequent ones are required")
+_WARNING = re.compile(r"\bwarning\b", re.IGNORECASE)
+_ERROR = re.compile(r"\b(error|abort(ed|ing)?|fail(ed|ure)?)\b|<[A-Z]+>", re.IGNORECASE)
+_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
+
+
+class DatabaseCopy(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    directory: str
+    started: datetime | None = Field(default=None, description="Instance-local time, naive.")
+    blocks: int | None = None
+    seconds: float | None = None
+
+
+class BackupPass(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    copies: list[DatabaseCopy] = Field(default_factory=list)
+    completed_at: datetime | None = None
+
+
+class BackupLog(BaseModel):
+    """What one backup log says, in the order IRIS said it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: str | None = None
+    description: str | None = None
+    directories: list[str] = Field(default_factory=list)
+    journal_switched_to: str | None = None
+    journal_required: str | None = Field(
+        default=None, description="First journal file a restore of this backup must apply."
+    )
+    passes: list[BackupPass] = Field(default_factory=list)
+    finished: bool = Field(default=False, description="The log reached ***FINISHED BACKUP***.")
+    warnings: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+
+    @property
+    def total_blocks(self) -> int:
+        return sum(c.blocks or 0 for p in self.passes for c in p.copies)
+
+
+class _Reader:
+    """Line-by-line state: which section the log is in, and what has been learnt so far."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, object] = {}
+        self.directories: list[str] = []
+        self.passes: list[dict[str, object]] = []
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.finished = False
+        self.in_directories = False
+        self.expect_switched_file = False
+
+    def feed(self, line: str) -> None:
+        stripped = line.strip()
+        if self.expect_switched_file and stripped:
+            self.fields["journal_switched_to"] = stripped
+            self.expect_switched_file = False
+            return
+        if self.in_directories:
+            if line[:1].isspace() and stripped:
+                self.directories.append(stripped)
+                return
+            self.in_directories = False
+        if not stripped:
+            return
+        if stripped == FINISHED_MARKER:
+            self.finished = True
+        elif not self._header(stripped) and not self._pass(stripped):
+            self._judge(stripped)
+
+    def _header(self, line: str) -> bool:
+        if m := _DEVICE.match(line):
+            self.fields["device"] = m["v"]
+        elif m := _DESCRIPTION.match(line):
+            self.fields["description"] = m["v"]
+        elif _DIRECTORIES.match(line):
+            self.in_directories = True
+        elif m := _SWITCHED.match(line):
+            if m["v"]:
+                self.fields["journal_switched_to"] = m["v"]
+            else:
+                self.expect_switched_file = True
+        elif m := _REQUIRED.match(line):
+            self.fields["journal_required"] = m["v"]
+        else:
+            return False
+        return True
+
+    def _pass(self, line: str) -> bool:
+        if m := _PASS_START.match(line):
+            self.passes.append({"number": int(m["n"]), "copies": []})
+        elif (m := _PASS_END.match(line)) and self.passes:
+            self.passes[-1]["completed_at"] = _time(m["at"])
+        elif (m := _COPY_START.match(line)) and self.passes:
+            self._copies().append({"directory": m["dir"], "started": _time(m["at"])})
+        elif (m := _COPIED.match(line)) and self.passes and self._copies():
+            self._copies()[-1].update(blocks=int(m["blocks"]), seconds=float(m["secs"]))
+        else:
+            return line.startswith(
+                ("Finished this pass of copying", "Journal marker set", "offset ")
+            )
+        return True
+
+    def _copies(self) -> list[dict[str, object]]:
+        copies = self.passes[-1]["copies"]
+        assert isinstance(copies, list)
+        return copies
+
+    def _judge(self, line: str) -> None:
+        if _WARNING.search(line):
+            self.warnings.append(line)
+        elif _ERROR.search(line):
+            self.errors.append(line)
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, _TIME_FORMAT)
+    except ValueError:
+        return None
+
+
+def parse_backup_log(text: str) -> BackupLog:
+    """Parse a whole backup log. Pure: never fails on odd input, it only learns less from it."""
+    reader = _Reader()
+    for line in text.splitlines():
+        reader.feed(line)
+    return BackupLog.model_validate(
+        {
+            **reader.fields,
+            "directories": reader.directories,
+            "passes": reader.passes,
+            "finished": reader.finished,
+            "warnings": reader.warnings,
+            "errors": reader.errors,
+        }
+    )

@@ -1,0 +1,398 @@
+"""FakeIris: an instance in a directory, following IRIS's documented backup semantics.
+
+Not a yes-machine: an incremental or cumulative without a full of every database fails as IRIS
+refuses it, read-only databases give the ``"1,w1~w2"`` warning return, each backup switches the
+journal and is written to history, the ``.cbk`` and its ``.log`` are real files (the log in the
+format of iris-api.md section 9). Any step can be told to fail, warn, hang or fill the disk.
+
+State lives in ``STATE_DIR/state.json`` and is re-read on every call under a file lock, so
+successive CLI commands (``--iris fake``) and concurrent processes see one simulated instance.
+The wording of the fake's own error lines is the fake's: IRIS's text for them was never seen.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.iris.port import (
+    DBACK_TYPES,
+    BackupOutcome,
+    DatabaseInfo,
+    HistoryEntry,
+    InstanceInfo,
+    IrisError,
+    MirrorMember,
+    MirrorState,
+    Severity,
+    SizeEstimate,
+    VolumeInfo,
+)
+from backup_keeper.iris.replies import parse_backup_return
+
+STATE_FILE = "state.json"
+BLOCK = 8192
+FailMode = Literal["raise", "return0", "warn", "hang", "disk_full"]
+
+
+class FakeDatabase(BaseModel):
+    directory: str
+    name: str
+    read_only: bool = False
+    journaled: bool = True
+    needs_full: bool = False
+    blocks: int = 1000
+    fulls: int = Field(default=0, description="Completed full backups that included it.")
+
+
+class FakeHistory(BaseModel):
+    time: datetime
+    type: Literal["F", "I", "C", "E"]
+    status: Literal["Completed", "Warning", "Failed", "Aborted"]
+    device: str = ""
+    log: str = ""
+    description: str = ""
+    journal: str = ""
+    directories: list[str] = Field(default_factory=list)
+
+
+class FakeState(BaseModel):
+    instance: str = "IRIS"
+    version: str = "IRIS for UNIX (Ubuntu Server LTS for x86-64 Containers) 2025.1 (fake)"
+    manager_directory: str = "/usr/irissys/mgr/"
+    databases: list[FakeDatabase] = Field(
+        default_factory=lambda: [
+            FakeDatabase(directory="/usr/irissys/mgr/user/", name="USER", blocks=18950),
+            FakeDatabase(directory="/usr/irissys/mgr/irisapp/", name="IRISAPP", blocks=4100),
+        ]
+    )
+    backup_list: list[str] = Field(default_factory=list)
+    history: list[FakeHistory] = Field(default_factory=list)
+    mirror_member: int = 0
+    mirror_primary: bool = False
+    mirror_backup: bool = False
+    mirror_name: str = ""
+    journal_sequence: int = 1
+    console_log: list[tuple[int, str]] = Field(default_factory=list)
+    backup_bytes: int = 64 * 1024
+    warnings: list[str] = Field(default_factory=list, description="Extra warnings to return.")
+    failures: dict[str, FailMode] = Field(default_factory=dict)
+    hang_seconds: float = 3600.0
+    disk_full_after: int = 16 * 1024
+
+
+class FakeIris:
+    """An IrisPort over a state directory. ``fail(step, mode)`` arms a failure for a step
+    (a port method name); it stays armed until ``heal(step)``."""
+
+    adapter_name = "fake"
+
+    def __init__(self, state_dir: Path, *, clock: Clock = system_clock) -> None:
+        self.state_dir = state_dir
+        self.clock = clock
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / "locks").mkdir(exist_ok=True)
+        self._held: dict[str, int] = {}
+        if not (state_dir / STATE_FILE).exists():
+            with self._state() as _:
+                pass
+
+    # -- state ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _state(self) -> Iterator[FakeState]:
+        """The state, read under an exclusive lock and written back when the block ends."""
+        with (self.state_dir / ".state.lock").open("a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            path = self.state_dir / STATE_FILE
+            state = (
+                FakeState.model_validate_json(path.read_bytes()) if path.exists() else FakeState()
+            )
+            yield state
+            temp = path.with_suffix(".tmp")
+            temp.write_text(state.model_dump_json(indent=1))
+            temp.replace(path)
+
+    def configure(self, **changes: object) -> None:
+        """Change the simulated instance: ``configure(mirror_member=1, mirror_primary=True)``."""
+        with self._state() as state:
+            for key, value in FakeState.model_validate({**state.model_dump(), **changes}):
+                setattr(state, key, value)
+
+    def fail(self, step: str, mode: FailMode = "raise") -> None:
+        with self._state() as state:
+            state.failures[step] = mode
+
+    def heal(self, step: str) -> None:
+        with self._state() as state:
+            state.failures.pop(step, None)
+
+    def snapshot(self) -> FakeState:
+        with self._state() as state:
+            return state.model_copy(deep=True)
+
+    def _check(self, state: FakeState, step: str) -> FailMode | None:
+        mode = state.failures.get(step)
+        if mode == "raise":
+            raise IrisError(f"ERROR #5001: injected failure in {step}")
+        if mode == "hang":
+            time.sleep(state.hang_seconds)
+        return mode
+
+    # -- port -------------------------------------------------------------------------------
+
+    def instance(self) -> InstanceInfo:
+        with self._state() as state:
+            self._check(state, "instance")
+            return InstanceInfo(state.instance, state.version, state.manager_directory)
+
+    def backup_database_list(self) -> list[str]:
+        with self._state() as state:
+            self._check(state, "backup_database_list")
+            return list(state.backup_list)
+
+    def set_backup_database_list(self, databases: Sequence[str]) -> None:
+        with self._state() as state:
+            self._check(state, "set_backup_database_list")
+            known = {d.name for d in state.databases}
+            for name in databases:
+                if name.upper() == "IRISTEMP":
+                    raise IrisError("ERROR #5001: cannot add the system TEMP database to the list")
+                if name not in known:
+                    raise IrisError(f"ERROR #5001: database {name} does not exist")
+            state.backup_list = list(databases)
+
+    def databases(self) -> list[DatabaseInfo]:
+        with self._state() as state:
+            self._check(state, "databases")
+            return [_info(d) for d in _in_scope(state)]
+
+    def size_estimate(self, kind: BackupKind) -> SizeEstimate:
+        with self._state() as state:
+            self._check(state, "size_estimate")
+            scope = _in_scope(state)
+            blocks = sum(d.blocks for d in scope)
+            return SizeEstimate(blocks, len(scope), max(state.backup_bytes, blocks * BLOCK // 100))
+
+    def backup_history(self) -> list[HistoryEntry]:
+        with self._state() as state:
+            self._check(state, "backup_history")
+            return [_entry(h) for h in reversed(state.history)]
+
+    def volume_info(self, file: str) -> VolumeInfo:
+        with self._state() as state:
+            self._check(state, "volume_info")
+            for h in reversed(state.history):
+                if h.device == file:
+                    return VolumeInfo(
+                        kind=_KIND_OF[h.type],
+                        time=h.time,
+                        description=h.description,
+                        status=h.status,
+                        log_file=h.log,
+                        journal_file=h.journal,
+                        directories=tuple(h.directories),
+                    )
+            raise IrisError(f"ERROR #5001: {file} is not a backup volume known to this instance")
+
+    def mirror(self) -> MirrorState:
+        with self._state() as state:
+            self._check(state, "mirror")
+            return MirrorState(
+                member=MirrorMember(state.mirror_member),
+                primary=state.mirror_primary,
+                backup=state.mirror_backup,
+                name=state.mirror_name,
+            )
+
+    def write_console_log(self, message: str, severity: Severity) -> None:
+        with self._state() as state:
+            self._check(state, "write_console_log")
+            state.console_log.append((int(severity), message))
+
+    def acquire_lock(self, name: str, timeout: float) -> bool:
+        """A real cross-process lock (``flock``), as ``LOCK +^name:timeout`` would be."""
+        path = self.state_dir / "locks" / f"{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.05)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            self._held[name] = fd
+            return True
+
+    def release_lock(self, name: str) -> None:
+        fd = self._held.pop(name, None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def online_backup(
+        self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
+    ) -> BackupOutcome:
+        """Run a backup as ``$$BACKUP^DBACK`` does and return what it would return."""
+        if kind not in DBACK_TYPES:
+            raise IrisError(f"ERROR #5001: {kind} is not an online backup type")
+        with self._state() as state:
+            mode = self._check(state, "online_backup")
+            return _run_backup(state, kind, description, file, log_file, mode, self.clock())
+
+
+_KIND_OF = {
+    "F": BackupKind.FULL,
+    "I": BackupKind.INCREMENTAL,
+    "C": BackupKind.CUMULATIVE,
+    "E": BackupKind.EXTERNAL,
+}
+
+
+def _in_scope(state: FakeState) -> list[FakeDatabase]:
+    if not state.backup_list:
+        return list(state.databases)
+    chosen = set(state.backup_list)
+    return [d for d in state.databases if d.name in chosen]
+
+
+def _info(d: FakeDatabase) -> DatabaseInfo:
+    return DatabaseInfo(d.directory, d.name, d.read_only, d.journaled, d.needs_full or d.fulls == 0)
+
+
+def _entry(h: FakeHistory) -> HistoryEntry:
+    return HistoryEntry(h.time, _KIND_OF[h.type], h.status, h.device, h.log, h.description)
+
+
+def _run_backup(
+    state: FakeState,
+    kind: BackupKind,
+    description: str,
+    file: str,
+    log_file: str,
+    mode: FailMode | None,
+    now: datetime,
+) -> BackupOutcome:
+    scope = _in_scope(state)
+    state.journal_sequence += 1
+    journal = f"{state.manager_directory}journal/{now:%Y%m%d}.{state.journal_sequence:03d}"
+    failure = _refusal(scope, kind, mode)
+    if failure is None:
+        try:
+            _write_volume(file, state, mode)
+        except OSError as exc:
+            failure = f"ERROR: cannot write {file}: {exc.strerror}"
+    warnings = [
+        *state.warnings,
+        *(f"Database {d.directory} is read-only" for d in scope if d.read_only),
+    ]
+    if mode == "warn":
+        warnings.append("injected warning")
+    if log_file:
+        text = _log_text(file, description, scope, journal, now, failure)
+        Path(log_file).write_text(text)
+    if failure is None and kind is BackupKind.FULL:
+        for d in scope:
+            d.fulls += 1
+            d.needs_full = False
+    status: Literal["Completed", "Warning", "Failed"] = (
+        "Failed" if failure else ("Warning" if warnings else "Completed")
+    )
+    state.history.append(
+        FakeHistory(
+            time=now,
+            type=DBACK_TYPES[kind],
+            status=status,
+            device=file,
+            log=log_file,
+            description=description,
+            journal=journal,
+            directories=[d.directory for d in scope],
+        )
+    )
+    if failure is not None:
+        return parse_backup_return(0)
+    return parse_backup_return("1," + "~".join(warnings) if warnings else 1)
+
+
+def _refusal(scope: list[FakeDatabase], kind: BackupKind, mode: FailMode | None) -> str | None:
+    """Why IRIS would fail this backup before writing anything, if it would."""
+    lacking = [d for d in scope if d.fulls == 0 or d.needs_full]
+    if kind is not BackupKind.FULL and lacking:
+        return (
+            f"ERROR: database {lacking[0].directory} has no full backup; "
+            f"a {kind} backup needs a full first"
+        )
+    if mode == "return0":
+        return "ERROR: backup aborted (injected failure)"
+    return None
+
+
+def _log_text(
+    file: str,
+    description: str,
+    scope: list[FakeDatabase],
+    journal: str,
+    now: datetime,
+    failure: str | None,
+) -> str:
+    """The log in the shape of iris-api.md section 9; a failed run stops after pass 1."""
+    at = now.astimezone(UTC).strftime("%m/%d/%Y %H:%M:%S")
+    lines = [f"Backing up to device: {file}", f"Description: {description}"]
+    lines += ["Backing up the following directories:", *[f" {d.directory}" for d in scope], ""]
+    lines += ["Journal file switched to:", journal, ""]
+    for number in (1, 2, 3):
+        lines.append(f"Starting backup pass {number}")
+        if number == 3:
+            lines += [
+                f"Journal file '{journal}' and the subsequent ones are required for recovery "
+                "purpose if the backup were to be restored",
+                "Journal marker set at",
+                f"offset 197572 of {journal}",
+                " - This is the last pass - Suspending write daemon",
+            ]
+        for db in scope:
+            lines += [
+                f"Backing up {db.directory} at {at}",
+                f"Copied {db.blocks if number == 1 else 2} blocks in 0.01 seconds",
+                f"Finished this pass of copying {db.directory}",
+            ]
+        if failure:
+            lines.append(failure)
+            break
+        lines.append(f"Backup pass {number} complete at {at}")
+    else:
+        lines += ["", FINISHED_MARKER, "", "Global references are enabled.", "", "Backup complete."]
+    return "\n".join(lines) + "\n"
+
+
+def _write_volume(file: str, state: FakeState, mode: FailMode | None) -> None:
+    """A real file of ``backup_bytes``; ``disk_full`` stops part way with ENOSPC, leaving the
+    partial file behind as IRIS would."""
+    size = state.backup_bytes
+    chunk = (b"IRIS-FAKE-BACKUP-VOLUME " * 2800)[:65536]
+    written = 0
+    with open(file, "xb") as handle:  # noqa: PTH123 - IRIS refuses an existing device too
+        while written < size:
+            if mode == "disk_full" and written >= state.disk_full_after:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), file)
+            part = chunk[: min(len(chunk), size - written)]
+            handle.write(part)
+            written += len(part)

@@ -1,0 +1,189 @@
+"""IrisPort: everything the jobs ask of IRIS, as one typed protocol.
+
+Each method names the documented call it stands for (iris-api.md). Adapters return these typed
+results, never raw ``$LIST``s or ``%Status`` strings, and raise :class:`IrisError` (with IRIS's
+own text) when IRIS reports an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Literal, Protocol, runtime_checkable
+
+from backup_keeper.catalog.record import BackupKind
+
+
+class IrisError(RuntimeError):
+    """IRIS answered with an error (a failed %Status, an ObjectScript error)."""
+
+
+class NotSupported(IrisError):
+    """This adapter cannot make that call at all; never a silent skip."""
+
+
+DBACK_TYPES: dict[BackupKind, Literal["F", "I", "C"]] = {
+    BackupKind.FULL: "F",
+    BackupKind.INCREMENTAL: "I",
+    BackupKind.CUMULATIVE: "C",
+}
+"""TYPE argument of ``$$BACKUP^DBACK`` for each online backup kind."""
+
+
+class OnlineResult(StrEnum):
+    COMPLETED = "completed"
+    WARNING = "warning"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class BackupOutcome:
+    """What ``$$BACKUP^DBACK`` returned: 0 failed, 1 completed, ``"1,w1~w2"`` with warnings."""
+
+    result: OnlineResult
+    warnings: tuple[str, ...] = ()
+    raw: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseInfo:
+    directory: str
+    name: str = ""
+    read_only: bool = False
+    journaled: bool = True
+    needs_full: bool = False
+    """``GetDBNoBackupFlag`` said the next backup of this database must be a full."""
+
+
+@dataclass(frozen=True, slots=True)
+class SizeEstimate:
+    """``$$INT^DBSIZE``: an estimate only (iris-api.md 1.6)."""
+
+    database_blocks: int
+    directories: int
+    bytes_for_file: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    time: datetime
+    kind: BackupKind
+    status: str
+    device: str = ""
+    log_file: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeInfo:
+    """What ``Backup.General.GetBackupVolumeInfo`` reads from a .cbk label."""
+
+    kind: BackupKind
+    time: datetime | None
+    description: str = ""
+    status: str = ""
+    log_file: str = ""
+    journal_file: str = ""
+    directories: tuple[str, ...] = ()
+
+
+class MirrorMember(IntEnum):
+    """``$SYSTEM.Mirror.IsMember()``."""
+
+    NONE = 0
+    FAILOVER = 1
+    ASYNC = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorState:
+    member: MirrorMember = MirrorMember.NONE
+    primary: bool = False
+    backup: bool = False
+    name: str = ""
+
+    @property
+    def role(self) -> str:
+        """primary, backup, async, failover (neither yet) or none."""
+        if self.member is MirrorMember.NONE:
+            return "none"
+        if self.primary:
+            return "primary"
+        if self.backup:
+            return "backup"
+        return "async" if self.member is MirrorMember.ASYNC else "failover"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceInfo:
+    name: str
+    version: str
+    manager_directory: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Severity(IntEnum):
+    """``%SYS.System.WriteToConsoleLog`` severities."""
+
+    INFO = 0
+    WARNING = 1
+    SEVERE = 2
+    FATAL = 3
+
+
+@runtime_checkable
+class IrisPort(Protocol):
+    """The calls the jobs make. Time-consuming calls take the timeouts the jobs pass."""
+
+    adapter_name: str
+    """``fake``, ``embedded`` or ``native``: shown in every report."""
+
+    def instance(self) -> InstanceInfo:
+        """Instance name, version and manager directory."""
+        ...
+
+    def online_backup(
+        self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
+    ) -> BackupOutcome:
+        """``$$BACKUP^DBACK("",TYPE,DESC,FILE,"Y",LOG,"NOINPUT","Y","Y","",QUIETTIMEOUT)``."""
+        ...
+
+    def backup_database_list(self) -> list[str]:
+        """Databases in the backup list (empty: all of them)."""
+        ...
+
+    def set_backup_database_list(self, databases: Sequence[str]) -> None:
+        """``ClearDatabaseList`` then ``AddDatabaseToList`` for each name."""
+        ...
+
+    def databases(self) -> list[DatabaseInfo]:
+        """Databases a backup would cover, with read-only, journaled and needs-full flags."""
+        ...
+
+    def size_estimate(self, kind: BackupKind) -> SizeEstimate:
+        """``$$INT^DBSIZE``."""
+        ...
+
+    def backup_history(self) -> list[HistoryEntry]:
+        """``Backup.Task:History``, newest first."""
+        ...
+
+    def volume_info(self, file: str) -> VolumeInfo:
+        """``Backup.General.GetBackupVolumeInfo``."""
+        ...
+
+    def mirror(self) -> MirrorState:
+        """``$SYSTEM.Mirror.IsMember/IsPrimary/IsBackup/MirrorName``."""
+        ...
+
+    def write_console_log(self, message: str, severity: Severity) -> None:
+        """``%SYS.System.WriteToConsoleLog`` (messages.log)."""
+        ...
+
+    def acquire_lock(self, name: str, timeout: float) -> bool:
+        """A named cross-process lock; False when another process holds it after ``timeout``."""
+        ...
+
+    def release_lock(self, name: str) -> None: ...

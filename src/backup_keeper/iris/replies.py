@@ -1,0 +1,37 @@
+"""Reading IRIS's replies the same way in every adapter. Pure functions, tested once."""
+
+from __future__ import annotations
+
+from backup_keeper.iris.port import BackupOutcome, IrisError, OnlineResult, SizeEstimate
+
+
+def parse_backup_return(value: object) -> BackupOutcome:
+    """``$$BACKUP^DBACK``'s value: ``0`` failed, ``1`` completed, ``"1,w1~w2"`` completed with
+    warnings (iris-api.md 1.1: test with ``+$P(ret,",")``)."""
+    raw = str(value).strip()
+    head, _, tail = raw.partition(",")
+    try:
+        ok = int(head or "0")
+    except ValueError:
+        ok = 0
+    if ok != 1:
+        return BackupOutcome(OnlineResult.FAILED, raw=raw)
+    warnings = tuple(w.strip() for w in tail.split("~") if w.strip())
+    return BackupOutcome(
+        OnlineResult.WARNING if warnings else OnlineResult.COMPLETED, warnings, raw
+    )
+
+
+def parse_dbsize(value: object) -> SizeEstimate:
+    """``$$INT^DBSIZE``: ``blocks^dirs^media bytes^media blocks^file bytes^file 512-blocks^...``;
+    piece 1 is -1 on error (iris-api.md 1.6)."""
+    pieces = str(value).strip().split("^")
+    try:
+        numbers = [int(p) for p in pieces[:5]]
+    except ValueError as exc:
+        raise IrisError(f"unexpected $$INT^DBSIZE reply {value!r}") from exc
+    if len(numbers) < 5 or numbers[0] < 0:
+        raise IrisError(f"$$INT^DBSIZE could not estimate the backup size (reply {value!r})")
+    return SizeEstimate(
+        database_blocks=numbers[0], directories=numbers[1], bytes_for_file=numbers[4]
+    )
