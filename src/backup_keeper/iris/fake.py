@@ -90,6 +90,7 @@ class FakeState(BaseModel):
     warnings: list[str] = Field(default_factory=list, description="Extra warnings to return.")
     failures: dict[str, FailMode] = Field(default_factory=dict)
     hang_seconds: float = 3600.0
+    abort_requests: int = 0
     disk_full_after: int = 16 * 1024
 
 
@@ -143,29 +144,32 @@ class FakeIris:
         with self._state() as state:
             return state.model_copy(deep=True)
 
-    def _check(self, state: FakeState, step: str) -> FailMode | None:
-        mode = state.failures.get(step)
+    def _gate(self, step: str) -> FailMode | None:
+        """The failure armed for ``step``: raised or slept out here, outside the state lock,
+        so a hung call never blocks the instance's other clients (as a hung IRIS job would not)."""
+        with self._state() as state:
+            mode, hang = state.failures.get(step), state.hang_seconds
         if mode == "raise":
             raise IrisError(f"ERROR #5001: injected failure in {step}")
         if mode == "hang":
-            time.sleep(state.hang_seconds)
+            time.sleep(hang)
         return mode
 
     # -- port -------------------------------------------------------------------------------
 
     def instance(self) -> InstanceInfo:
+        self._gate("instance")
         with self._state() as state:
-            self._check(state, "instance")
             return InstanceInfo(state.instance, state.version, state.manager_directory)
 
     def backup_database_list(self) -> list[str]:
+        self._gate("backup_database_list")
         with self._state() as state:
-            self._check(state, "backup_database_list")
             return list(state.backup_list)
 
     def set_backup_database_list(self, databases: Sequence[str]) -> None:
+        self._gate("set_backup_database_list")
         with self._state() as state:
-            self._check(state, "set_backup_database_list")
             known = {d.name for d in state.databases}
             for name in databases:
                 if name.upper() == "IRISTEMP":
@@ -175,25 +179,25 @@ class FakeIris:
             state.backup_list = list(databases)
 
     def databases(self) -> list[DatabaseInfo]:
+        self._gate("databases")
         with self._state() as state:
-            self._check(state, "databases")
             return [_info(d) for d in _in_scope(state)]
 
     def size_estimate(self, kind: BackupKind) -> SizeEstimate:
+        self._gate("size_estimate")
         with self._state() as state:
-            self._check(state, "size_estimate")
             scope = _in_scope(state)
             blocks = sum(d.blocks for d in scope)
             return SizeEstimate(blocks, len(scope), max(state.backup_bytes, blocks * BLOCK // 100))
 
     def backup_history(self) -> list[HistoryEntry]:
+        self._gate("backup_history")
         with self._state() as state:
-            self._check(state, "backup_history")
             return [_entry(h) for h in reversed(state.history)]
 
     def volume_info(self, file: str) -> VolumeInfo:
+        self._gate("volume_info")
         with self._state() as state:
-            self._check(state, "volume_info")
             for h in reversed(state.history):
                 if h.device == file:
                     return VolumeInfo(
@@ -208,8 +212,8 @@ class FakeIris:
             raise IrisError(f"ERROR #5001: {file} is not a backup volume known to this instance")
 
     def mirror(self) -> MirrorState:
+        self._gate("mirror")
         with self._state() as state:
-            self._check(state, "mirror")
             return MirrorState(
                 member=MirrorMember(state.mirror_member),
                 primary=state.mirror_primary,
@@ -218,9 +222,14 @@ class FakeIris:
             )
 
     def write_console_log(self, message: str, severity: Severity) -> None:
+        self._gate("write_console_log")
         with self._state() as state:
-            self._check(state, "write_console_log")
             state.console_log.append((int(severity), message))
+
+    def abort_backup(self) -> None:
+        self._gate("abort_backup")
+        with self._state() as state:
+            state.abort_requests += 1
 
     def acquire_lock(self, name: str, timeout: float) -> bool:
         """A real cross-process lock (``flock``), as ``LOCK +^name:timeout`` would be."""
@@ -253,8 +262,8 @@ class FakeIris:
         """Run a backup as ``$$BACKUP^DBACK`` does and return what it would return."""
         if kind not in DBACK_TYPES:
             raise IrisError(f"ERROR #5001: {kind} is not an online backup type")
+        mode = self._gate("online_backup")
         with self._state() as state:
-            mode = self._check(state, "online_backup")
             return _run_backup(state, kind, description, file, log_file, mode, self.clock())
 
 

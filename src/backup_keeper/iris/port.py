@@ -150,6 +150,10 @@ class IrisPort(Protocol):
         """``$$BACKUP^DBACK("",TYPE,DESC,FILE,"Y",LOG,"NOINPUT","Y","Y","",QUIETTIMEOUT)``."""
         ...
 
+    def abort_backup(self) -> None:
+        """``Backup.General.AbortBackup``: ask a running backup to stop (it may take a while)."""
+        ...
+
     def backup_database_list(self) -> list[str]:
         """Databases in the backup list (empty: all of them)."""
         ...

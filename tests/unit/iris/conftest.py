@@ -1,0 +1,58 @@
+"""Adapters the contract suite can reach: FakeIris always; the real ones when an IRIS is there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.port import IrisPort
+
+PortFactory = Callable[[], IrisPort]
+
+NATIVE_HOW = (
+    "NativeIris needs a reachable IRIS: set IRIS_HOST (and IRIS_PORT, IRIS_NAMESPACE, "
+    "IRIS_USERNAME, IRIS_PASSWORD), plus BACKUP_KEEPER_CONTRACT_DIR, a directory the instance "
+    "can write backups to"
+)
+EMBEDDED_HOW = (
+    "EmbeddedIris runs only inside IRIS: run this suite with the instance's irispython "
+    "(docker compose exec iris irispython -m pytest tests/unit/iris), with "
+    "BACKUP_KEEPER_CONTRACT_DIR set"
+)
+
+
+@pytest.fixture(params=["fake", "native", "embedded"])
+def port_factory(request: pytest.FixtureRequest, tmp_path: Path) -> PortFactory:
+    """A factory of port instances onto one instance (two calls: two independent clients)."""
+    if request.param == "fake":
+        return lambda: FakeIris(tmp_path / "fake-state")
+    if request.param == "native":
+        if not os.environ.get("IRIS_HOST"):
+            pytest.skip(NATIVE_HOW)
+        from backup_keeper.iris.native import NativeIris
+
+        return NativeIris.from_environment
+    if not os.environ.get("BACKUP_KEEPER_INSIDE_IRIS"):
+        pytest.skip(EMBEDDED_HOW)
+    from backup_keeper.iris.embedded import EmbeddedIris
+
+    return EmbeddedIris
+
+
+@pytest.fixture
+def backup_dir(request: pytest.FixtureRequest, tmp_path: Path, port_factory: PortFactory) -> Path:
+    """Where the instance writes contract-test backups: the server's file system for real ones."""
+    port = port_factory()
+    if port.adapter_name == "fake":
+        target = tmp_path / "backups"
+    else:
+        configured = os.environ.get("BACKUP_KEEPER_CONTRACT_DIR")
+        if not configured:
+            pytest.skip("set BACKUP_KEEPER_CONTRACT_DIR to a directory the instance can write")
+        target = Path(configured) / request.node.name
+    target.mkdir(parents=True, exist_ok=True)
+    return target

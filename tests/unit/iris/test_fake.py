@@ -1,0 +1,178 @@
+"""FakeIris's own promises: documented semantics, not a yes-machine, failures on demand."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.clock import fixed_clock
+from backup_keeper.iris.backup_log import parse_backup_log
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.port import IrisError, MirrorMember, OnlineResult
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeIris:
+    return FakeIris(tmp_path / "state", clock=fixed_clock(NOW))
+
+
+def backup(
+    fake: FakeIris, directory: Path, kind: BackupKind, name: str
+) -> tuple[OnlineResult, Path]:
+    cbk = directory / name
+    outcome = fake.online_backup(
+        kind,
+        description=name,
+        file=str(cbk),
+        log_file=str(cbk.with_suffix(".log")),
+        quiet_timeout=60,
+    )
+    return outcome.result, cbk
+
+
+def test_incremental_or_cumulative_before_any_full_fails_like_iris(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    for kind in (BackupKind.INCREMENTAL, BackupKind.CUMULATIVE):
+        result, cbk = backup(fake, tmp_path, kind, f"{kind}.cbk")
+        assert result is OnlineResult.FAILED
+        assert not cbk.exists()
+        log = parse_backup_log(cbk.with_suffix(".log").read_text())
+        assert not log.finished and "needs a full first" in log.errors[0]
+    assert [h.status for h in fake.backup_history()] == ["Failed", "Failed"]
+
+
+def test_full_then_incremental_succeeds_switches_journal_and_records_history(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    assert backup(fake, tmp_path, BackupKind.FULL, "f.cbk")[0] is OnlineResult.COMPLETED
+    assert backup(fake, tmp_path, BackupKind.INCREMENTAL, "i.cbk")[0] is OnlineResult.COMPLETED
+    first = parse_backup_log((tmp_path / "f.log").read_text())
+    second = parse_backup_log((tmp_path / "i.log").read_text())
+    assert first.journal_required != second.journal_required
+    assert (tmp_path / "f.cbk").stat().st_size == fake.snapshot().backup_bytes
+    assert [h.kind for h in fake.backup_history()] == [BackupKind.INCREMENTAL, BackupKind.FULL]
+
+
+def test_database_flagged_for_full_makes_the_next_incremental_fail(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    state = fake.snapshot()
+    state.databases[0].needs_full = True
+    fake.configure(databases=[d.model_dump() for d in state.databases])
+    assert [d.needs_full for d in fake.databases()] == [True, False]
+    assert backup(fake, tmp_path, BackupKind.INCREMENTAL, "i.cbk")[0] is OnlineResult.FAILED
+
+
+def test_read_only_database_gives_the_warning_return(fake: FakeIris, tmp_path: Path) -> None:
+    state = fake.snapshot()
+    state.databases[1].read_only = True
+    fake.configure(databases=[d.model_dump() for d in state.databases])
+    cbk = tmp_path / "f.cbk"
+    outcome = fake.online_backup(
+        BackupKind.FULL, description="", file=str(cbk), log_file="", quiet_timeout=1
+    )
+    assert outcome.result is OnlineResult.WARNING
+    assert outcome.raw == "1,Database /usr/irissys/mgr/irisapp/ is read-only"
+    assert fake.backup_history()[0].status == "Warning"
+
+
+@pytest.mark.parametrize(
+    ("mode", "result"), [("return0", OnlineResult.FAILED), ("warn", OnlineResult.WARNING)]
+)
+def test_injected_return_values(
+    fake: FakeIris, tmp_path: Path, mode: str, result: OnlineResult
+) -> None:
+    fake.fail("online_backup", mode)  # type: ignore[arg-type]
+    assert backup(fake, tmp_path, BackupKind.FULL, "f.cbk")[0] is result
+    fake.heal("online_backup")
+    assert backup(fake, tmp_path, BackupKind.FULL, "g.cbk")[0] is OnlineResult.COMPLETED
+
+
+def test_injected_raise_is_an_iris_error_for_any_step(fake: FakeIris) -> None:
+    for step in ("mirror", "databases", "size_estimate", "instance"):
+        fake.fail(step)
+    with pytest.raises(IrisError, match="injected failure in mirror"):
+        fake.mirror()
+    with pytest.raises(IrisError):
+        fake.size_estimate(BackupKind.FULL)
+
+
+def test_disk_full_leaves_a_partial_file_and_a_log_without_finish(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    fake.configure(backup_bytes=1 << 20, disk_full_after=100_000)
+    fake.fail("online_backup", "disk_full")
+    result, cbk = backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    assert result is OnlineResult.FAILED
+    assert 0 < cbk.stat().st_size < 1 << 20
+    log = parse_backup_log(cbk.with_suffix(".log").read_text())
+    assert not log.finished
+    assert any(str(errno.ENOSPC) in e or "No space left" in e for e in log.errors)
+
+
+def test_hang_blocks_the_call_for_the_configured_time(fake: FakeIris) -> None:
+    fake.configure(hang_seconds=0.3)
+    fake.fail("mirror", "hang")
+    start = time.monotonic()
+    fake.mirror()
+    assert time.monotonic() - start >= 0.3
+
+
+def test_an_existing_file_is_never_overwritten(fake: FakeIris, tmp_path: Path) -> None:
+    (tmp_path / "f.cbk").write_bytes(b"precious")
+    assert backup(fake, tmp_path, BackupKind.FULL, "f.cbk")[0] is OnlineResult.FAILED
+    assert (tmp_path / "f.cbk").read_bytes() == b"precious"
+
+
+def test_state_is_shared_by_every_client_of_the_directory(fake: FakeIris, tmp_path: Path) -> None:
+    fake.configure(mirror_member=1, mirror_backup=True, mirror_name="MIRRORA")
+    other = FakeIris(fake.state_dir)
+    assert other.mirror().role == "backup"
+    assert other.mirror().member is MirrorMember.FAILOVER
+
+
+def test_backup_list_is_validated_and_scopes_the_backup(fake: FakeIris, tmp_path: Path) -> None:
+    with pytest.raises(IrisError, match="TEMP"):
+        fake.set_backup_database_list(["IRISTEMP"])
+    with pytest.raises(IrisError, match="NOPE does not exist"):
+        fake.set_backup_database_list(["NOPE"])
+    fake.set_backup_database_list(["USER"])
+    assert fake.backup_database_list() == ["USER"]
+    assert [d.name for d in fake.databases()] == ["USER"]
+    assert fake.size_estimate(BackupKind.FULL).directories == 1
+
+
+def test_volume_info_of_an_unknown_file_is_an_error(fake: FakeIris) -> None:
+    with pytest.raises(IrisError, match="not a backup volume"):
+        fake.volume_info("/nowhere.cbk")
+
+
+def test_console_log_keeps_severity(fake: FakeIris) -> None:
+    from backup_keeper.iris.port import Severity
+
+    fake.write_console_log("backup failed", Severity.SEVERE)
+    assert fake.snapshot().console_log == [(2, "backup failed")]
+
+
+def test_lock_is_held_across_processes(fake: FakeIris) -> None:
+    assert fake.acquire_lock("job", timeout=1)
+    code = (
+        "import sys; from pathlib import Path; from backup_keeper.iris.fake import FakeIris; "
+        f"sys.exit(0 if FakeIris(Path({str(fake.state_dir)!r})).acquire_lock('job', 0.2) else 3)"
+    )
+    held = subprocess.run([sys.executable, "-c", code], check=False, timeout=30)
+    assert held.returncode == 3
+    fake.release_lock("job")
+    free = subprocess.run([sys.executable, "-c", code], check=False, timeout=30)
+    assert free.returncode == 0
