@@ -79,6 +79,24 @@ class FileAction:
     detail: str = ""
 
 
+class BackupDetails(BaseModel):
+    """The backup a job took (or tried to take)."""
+
+    requested_kind: str
+    kind: str = Field(description="What ran: a request may be promoted to full.")
+    file: str | None = Field(default=None, description="The .cbk, absent when it was removed.")
+    log: str | None = Field(default=None, description="IRIS's backup log, always kept.")
+    manifest: str | None = None
+    result: str | None = Field(default=None, description="completed, warning or failed.")
+    iris_return: str | None = Field(default=None, description="What $$BACKUP^DBACK returned.")
+    size: int | None = None
+    checksum: str | None = Field(default=None, description="algorithm:hex")
+    journal_required: str | None = Field(
+        default=None, description="First journal file a restore of this backup must apply."
+    )
+    chain_parent: str | None = None
+
+
 class JobReport(BaseModel):
     """What a job did, decided and why; ``status`` is the one word a scheduler needs."""
 
@@ -93,6 +111,7 @@ class JobReport(BaseModel):
     finished: AwareDatetime | None = None
     duration_ms: int | None = None
     directories: list[str] = Field(default_factory=list)
+    backup: BackupDetails | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     summary: str = ""
     records: list[RecordEntry] = Field(default_factory=list)

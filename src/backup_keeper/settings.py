@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -168,3 +168,54 @@ def _describe(error: Mapping[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "settings"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}"
+
+
+class BackupSettings(BaseModel):
+    """One online backup (``$$BACKUP^DBACK``) into a directory, then that directory's purge."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directory: Path = Field(description="Where the .cbk, its .log and its manifest are written.")
+    kind: Literal["full", "incremental", "cumulative"] = Field(
+        description="Requested kind; promoted to full when a restore could not use it otherwise."
+    )
+    prefix: str = Field(
+        default="backup-keeper",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$",
+        description="File name prefix: <prefix>_<kind>_<yyyymmddTHHMMSSZ>.cbk.",
+    )
+    description: str = Field(default="", max_length=200, description="Stored in IRIS's history.")
+    run_on: Literal["any", "primary", "backup", "not-primary"] = Field(
+        default="any", description="Mirror role this backup runs on; elsewhere it is skipped."
+    )
+    read_only: Literal["warn", "exclude"] = Field(
+        default="warn",
+        description="Read-only databases: back them up with a warning, or leave them out.",
+    )
+    free_space_margin: float = Field(
+        default=1.2,
+        ge=1.0,
+        le=10.0,
+        description="Free space needed, as a multiple of the estimate.",
+    )
+    quiet_timeout: int = Field(
+        default=60, ge=0, description="Seconds IRIS waits for the system to quiesce (0: forever)."
+    )
+    timeout: float = Field(
+        default=24 * 3600, gt=0, description="Seconds before a backup that has not returned fails."
+    )
+    lock_timeout: float = Field(
+        default=0, ge=0, description="Seconds to wait for another backup-keeper backup to end."
+    )
+    checksum: Literal["blake3", "sha256"] = "blake3"
+    retention: RetentionPolicy | None = Field(
+        default=None, description="Purge the directory by this policy after a completed backup."
+    )
+    timezone: str | None = Field(default=None, description="IANA zone of IRIS's local dates.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            resolve_zone(value)
+        return value

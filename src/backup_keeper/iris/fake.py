@@ -44,7 +44,8 @@ from backup_keeper.iris.replies import parse_backup_return
 
 STATE_FILE = "state.json"
 BLOCK = 8192
-FailMode = Literal["raise", "return0", "warn", "hang", "disk_full"]
+FailMode = Literal["raise", "return0", "warn", "hang", "disk_full", "unfinished_log"]
+"""``unfinished_log``: the call returns 1 but the log stops before ***FINISHED BACKUP***."""
 
 
 class FakeDatabase(BaseModel):
@@ -316,6 +317,8 @@ def _run_backup(
         warnings.append("injected warning")
     if log_file:
         text = _log_text(file, description, scope, journal, now, failure)
+        if mode == "unfinished_log":
+            text = text[: text.index(FINISHED_MARKER)]
         Path(log_file).write_text(text)
     if failure is None and kind is BackupKind.FULL:
         for d in scope:
@@ -396,12 +399,13 @@ def _write_volume(file: str, state: FakeState, mode: FailMode | None) -> None:
     """A real file of ``backup_bytes``; ``disk_full`` stops part way with ENOSPC, leaving the
     partial file behind as IRIS would."""
     size = state.backup_bytes
+    stop_at = min(size, state.disk_full_after) if mode == "disk_full" else size
     chunk = (b"IRIS-FAKE-BACKUP-VOLUME " * 2800)[:65536]
     written = 0
     with open(file, "xb") as handle:  # noqa: PTH123 - IRIS refuses an existing device too
-        while written < size:
-            if mode == "disk_full" and written >= state.disk_full_after:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), file)
-            part = chunk[: min(len(chunk), size - written)]
+        while written < stop_at:
+            part = chunk[: min(len(chunk), stop_at - written)]
             handle.write(part)
             written += len(part)
+        if written < size:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), file)

@@ -1,0 +1,331 @@
+"""The online backup job: one ``$$BACKUP^DBACK`` run, checked, described, and followed by the
+purge of its directory. Reads as its steps; any failure before the backup writes nothing, any
+failure of the backup removes the partial ``.cbk``, keeps IRIS's log and purges nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from backup_keeper import __version__
+from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
+from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
+from backup_keeper.checksum import file_checksum
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.iris.backup_log import parse_backup_log
+from backup_keeper.iris.port import (
+    BackupOutcome,
+    DatabaseInfo,
+    IrisError,
+    IrisPort,
+    MirrorState,
+    OnlineResult,
+)
+from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.purge import run_purge
+from backup_keeper.mirror_policy import role_refusal
+from backup_keeper.notify import Notifier, tell
+from backup_keeper.report import BackupDetails, JobReport, JobStatus
+from backup_keeper.settings import BackupSettings, PurgeSettings
+from backup_keeper.timezones import resolve_zone
+
+LOCK_NAME = "BackupKeeper.OnlineBackup"
+
+
+class _Stop(Exception):
+    """A step decided the job ends here; the report already says why."""
+
+
+@dataclass(slots=True)
+class _Run:
+    settings: BackupSettings
+    iris: IrisPort
+    report: JobReport
+    details: BackupDetails
+    clock: Clock
+
+    def fail(self, message: str) -> _Stop:
+        self.report.errors.append(message)
+        return _Stop()
+
+
+def run_online_backup(
+    settings: BackupSettings,
+    *,
+    iris: IrisPort,
+    notifier: Notifier | None = None,
+    clock: Clock = system_clock,
+) -> JobReport:
+    """Take one online backup as ``settings`` say, through ``iris``; never raises for IRIS's or
+    the disk's failures: they are in the report, and ``notifier`` is told of failures."""
+    report = lifecycle.begin(
+        "backup",
+        clock=clock,
+        dry_run=False,
+        directories=[str(settings.directory)],
+        options=settings.model_dump(mode="json", exclude={"directory", "retention"}),
+    )
+    report.iris = iris.adapter_name
+    details = BackupDetails(requested_kind=settings.kind, kind=settings.kind)
+    report.backup = details
+    run = _Run(settings, iris, report, details, clock)
+    try:
+        _take_lock(run)
+        try:
+            summary = _steps(run)
+        finally:
+            iris.release_lock(LOCK_NAME)
+    except _Stop:
+        if report.status is JobStatus.SKIPPED:
+            summary = f"backup {report.warnings[-1]}"
+        else:
+            summary = f"backup failed: {report.errors[-1]}"
+    except IrisError as exc:
+        report.errors.append(f"IRIS: {exc}")
+        summary = f"backup failed: IRIS: {exc}"
+    report = lifecycle.end(report, clock=clock, summary=summary)
+    if report.status is JobStatus.FAILED or report.warnings:
+        tell(notifier, report)
+    return report
+
+
+def _steps(run: _Run) -> str:
+    _check_role(run)
+    directory = _check_directory(run)
+    databases = run.iris.databases()
+    kind = _choose_kind(run, databases, directory)
+    original_list = _narrow_scope(run, databases)
+    try:
+        _check_space(run, kind, directory)
+        cbk, log = _fresh_names(run, directory, kind)
+        outcome = _run_backup(run, kind, cbk, log)
+    finally:
+        if original_list is not None:
+            run.iris.set_backup_database_list(original_list)
+    _judge(run, outcome, cbk, log)
+    _describe(run, kind, cbk, log)
+    _purge(run, directory)
+    return f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
+        f"; {len(run.report.delete)} old backup(s) purged" if run.settings.retention else ""
+    )
+
+
+def _take_lock(run: _Run) -> None:
+    if not run.iris.acquire_lock(LOCK_NAME, run.settings.lock_timeout):
+        raise run.fail(
+            "another backup-keeper backup is running on this instance "
+            f"(lock {LOCK_NAME} held after {run.settings.lock_timeout:g} s); this run did nothing"
+        )
+
+
+def _check_role(run: _Run) -> None:
+    why = role_refusal(run.settings.run_on, run.iris.mirror())
+    if why is not None:
+        run.report.status = JobStatus.SKIPPED
+        run.report.warnings.append(f"skipped: {why}")
+        raise _Stop
+
+
+def _check_directory(run: _Run) -> Path:
+    directory = run.settings.directory
+    if not directory.is_dir():
+        raise run.fail(f"{directory}: no such directory")
+    probe = directory / f".backup-keeper-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise run.fail(f"{directory}: not writable: {exc.strerror}") from exc
+    return directory.resolve()
+
+
+def _choose_kind(run: _Run, databases: list[DatabaseInfo], directory: Path) -> BackupKind:
+    """Promote to full when IRIS flags a database for a full, or when nothing in this directory
+    could serve as the base a restore of the requested kind needs."""
+    kind = BackupKind(run.settings.kind)
+    if kind is BackupKind.FULL:
+        return kind
+    flagged = [d.directory for d in databases if d.needs_full]
+    reason = None
+    if flagged:
+        reason = f"IRIS says the next backup of {', '.join(flagged)} must be a full"
+    elif _base_in(directory, run, kind) is None:
+        reason = f"no completed backup in {directory} that a {kind} could build on"
+    if reason is None:
+        return kind
+    run.report.warnings.append(f"{kind} promoted to full: {reason}")
+    run.details.kind = BackupKind.FULL.value
+    return BackupKind.FULL
+
+
+def _base_in(directory: Path, run: _Run, kind: BackupKind) -> BackupRecord | None:
+    """The backup a new ``kind`` backup builds on, from this directory's catalog."""
+    catalog = discover([directory], resolve_zone(run.settings.timezone))
+    usable = [r for r in catalog.records if r.restorable]
+    if kind is BackupKind.CUMULATIVE:
+        usable = [r for r in usable if r.kind.starts_chain]
+    return usable[-1] if usable else None
+
+
+def _narrow_scope(run: _Run, databases: list[DatabaseInfo]) -> list[str] | None:
+    """Leave read-only databases out for this run (the list is restored afterwards), or warn."""
+    read_only = [d for d in databases if d.read_only]
+    if not read_only:
+        return None
+    names = ", ".join(d.directory for d in read_only)
+    if run.settings.read_only == "warn":
+        run.report.warnings.append(f"read-only database(s) backed up as they are: {names}")
+        return None
+    original = run.iris.backup_database_list()
+    run.iris.set_backup_database_list([d.name for d in databases if not d.read_only])
+    run.report.warnings.append(f"read-only database(s) left out of this backup: {names}")
+    return original
+
+
+def _check_space(run: _Run, kind: BackupKind, directory: Path) -> None:
+    estimate = run.iris.size_estimate(kind).bytes_for_file
+    needed = int(estimate * run.settings.free_space_margin)
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise run.fail(
+            f"{directory}: {free} bytes free, {needed} needed "
+            f"(estimate {estimate} x margin {run.settings.free_space_margin:g}); nothing written"
+        )
+
+
+def _fresh_names(run: _Run, directory: Path, kind: BackupKind) -> tuple[Path, Path]:
+    """``<prefix>_<kind>_<yyyymmddTHHMMSSZ>[_n].cbk``: never a name any of its files already has."""
+    stamp = run.report.started.strftime("%Y%m%dT%H%M%SZ")
+    for n in range(1, 1000):
+        stem = f"{run.settings.prefix}_{kind}_{stamp}" + (f"_{n}" if n > 1 else "")
+        cbk, log = directory / f"{stem}.cbk", directory / f"{stem}.log"
+        if not any(p.exists() for p in (cbk, log, cbk.with_name(cbk.name + ".json"))):
+            return cbk, log
+    raise run.fail(f"{directory}: no free file name for {stamp}")
+
+
+def _run_backup(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> BackupOutcome:
+    """The backup call, on a watchdog: IRIS cannot be interrupted from here, so a call that
+    outlives ``timeout`` is asked to abort and the job reports the failure without waiting."""
+    run.details.log = str(log)
+    box: list[BackupOutcome | BaseException] = []
+
+    def call() -> None:
+        try:
+            box.append(
+                run.iris.online_backup(
+                    kind,
+                    description=run.settings.description or f"backup-keeper {kind}",
+                    file=str(cbk),
+                    log_file=str(log),
+                    quiet_timeout=run.settings.quiet_timeout,
+                )
+            )
+        except BaseException as exc:  # noqa: BLE001 - carried to the job's thread
+            box.append(exc)
+
+    worker = threading.Thread(target=call, name="iris-online-backup", daemon=True)
+    worker.start()
+    worker.join(run.settings.timeout)
+    if not box:
+        try:
+            run.iris.abort_backup()
+        except IrisError as exc:
+            run.report.warnings.append(f"asking IRIS to abort the backup failed: {exc}")
+        _remove_partial(run, cbk)
+        raise run.fail(
+            f"the backup did not return within {run.settings.timeout:g} s; abort requested"
+        )
+    result = box[0]
+    if isinstance(result, BaseException):
+        _remove_partial(run, cbk)
+        if isinstance(result, IrisError):
+            raise run.fail(f"IRIS: {result}")
+        raise result
+    return result
+
+
+def _judge(run: _Run, outcome: BackupOutcome, cbk: Path, log: Path) -> None:
+    """Completed only when IRIS said so *and* its log reached the finish line."""
+    run.details.iris_return = outcome.raw
+    parsed = parse_backup_log(log.read_text(errors="replace")) if log.exists() else None
+    if parsed is not None:
+        run.details.journal_required = parsed.journal_required
+    if outcome.result is OnlineResult.FAILED:
+        _remove_partial(run, cbk)
+        detail = f": {parsed.errors[-1]}" if parsed and parsed.errors else ""
+        raise run.fail(f"IRIS reported the backup failed (returned {outcome.raw!r}){detail}")
+    if parsed is None or not parsed.finished:
+        _remove_partial(run, cbk)
+        raise run.fail(
+            f"IRIS returned {outcome.raw!r} but its log {log.name} never reached "
+            "***FINISHED BACKUP***: treated as failed"
+        )
+    if not cbk.is_file():
+        raise run.fail(f"IRIS reported success but {cbk} does not exist")
+    run.details.result = outcome.result.value
+    run.report.warnings += [f"IRIS warning: {w}" for w in outcome.warnings]
+
+
+def _remove_partial(run: _Run, cbk: Path) -> None:
+    run.details.result = OnlineResult.FAILED.value
+    if cbk.is_file() and not cbk.is_symlink():
+        cbk.unlink()
+        run.report.warnings.append(f"partial {cbk.name} removed; IRIS's log kept")
+    run.details.file = None
+
+
+def _describe(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> None:
+    """Checksum, then the sidecar manifest: from here on the backup is fully managed."""
+    size = cbk.stat().st_size
+    checksum = file_checksum(cbk, run.settings.checksum)
+    instance = run.iris.instance()
+    base = None if kind is BackupKind.FULL else _base_in(cbk.parent, run, kind)
+    manifest = Manifest(
+        file=cbk.name,
+        kind=kind,
+        status=BackupStatus.WARNING if run.details.result == "warning" else BackupStatus.COMPLETED,
+        started=run.report.started,
+        finished=run.clock(),
+        databases=[d.directory for d in run.iris.databases()],
+        size=size,
+        checksum=checksum,
+        iris_log=log.name,
+        journal_file_required=run.details.journal_required,
+        instance=instance.name,
+        mirror=_mirror_info(run.iris.mirror()),
+        chain_parent=Path(base.path).name if base is not None else None,
+        tool_version=__version__,
+        warnings=list(run.report.warnings),
+    )
+    sidecar = write_manifest(cbk, manifest)
+    run.details.file, run.details.manifest, run.details.size = str(cbk), str(sidecar), size
+    run.details.checksum = f"{checksum.algorithm}:{checksum.hex}"
+    run.details.chain_parent = manifest.chain_parent
+
+
+def _mirror_info(state: MirrorState) -> MirrorInfo | None:
+    return MirrorInfo(name=state.name, role=state.role) if state.role != "none" else None
+
+
+def _purge(run: _Run, directory: Path) -> None:
+    """Only after a completed backup, with the job's clock, folded into the same report."""
+    if run.settings.retention is None:
+        return
+    purged = run_purge(
+        PurgeSettings(
+            directories=[directory],
+            retention=run.settings.retention,
+            timezone=run.settings.timezone,
+        ),
+        clock=run.clock,
+    )
+    report = run.report
+    report.keep, report.delete, report.unmanaged = purged.keep, purged.delete, purged.unmanaged
+    report.actions += purged.actions
+    report.warnings += [f"purge: {w}" for w in purged.warnings]
+    report.errors += [f"purge: {e}" for e in purged.errors]

@@ -1,0 +1,318 @@
+"""The online backup job on FakeIris: every preflight refusal and every failure point, checked
+on disk and in the report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.manifest import read_manifest
+from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.checksum import matches
+from backup_keeper.clock import Clock, fixed_clock
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.port import Severity
+from backup_keeper.jobs.online_backup import LOCK_NAME, run_online_backup
+from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.settings import BackupSettings, RetentionPolicy
+from tests.builders import directory_state
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+class Recorder:
+    def __init__(self, fail: bool = False) -> None:
+        self.reports: list[JobReport] = []
+        self.fail = fail
+
+    def notify(self, report: JobReport) -> None:
+        self.reports.append(report)
+        if self.fail:
+            raise ConnectionError("smtp server down")
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeIris:
+    return FakeIris(tmp_path / "iris", clock=fixed_clock(NOW))
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    path = tmp_path / "backups"
+    path.mkdir()
+    return path
+
+
+def backup(
+    fake: FakeIris,
+    target: Path,
+    kind: str = "full",
+    *,
+    clock: Clock | None = None,
+    notifier: Recorder | None = None,
+    **settings: object,
+) -> JobReport:
+    return run_online_backup(
+        BackupSettings.model_validate(
+            {"directory": target, "kind": kind, "timezone": "UTC", **settings}
+        ),
+        iris=fake,
+        notifier=notifier,
+        clock=clock or fixed_clock(NOW),
+    )
+
+
+def cbks(target: Path) -> list[str]:
+    return sorted(p.name for p in target.glob("*.cbk"))
+
+
+def test_full_incremental_incremental_make_a_right_chain_of_managed_backups(
+    fake: FakeIris, target: Path
+) -> None:
+    reports = [
+        backup(fake, target, kind, clock=fixed_clock(NOW + timedelta(hours=4 * i)))
+        for i, kind in enumerate(["full", "incremental", "incremental"])
+    ]
+    assert [r.status for r in reports] == [JobStatus.OK] * 3
+    assert all(r.iris == "fake" for r in reports)
+    names = cbks(target)
+    assert names == [
+        "backup-keeper_full_20261122T020000Z.cbk",
+        "backup-keeper_incremental_20261122T060000Z.cbk",
+        "backup-keeper_incremental_20261122T100000Z.cbk",
+    ]
+    manifests = [read_manifest(target / (n + ".json"), expected_file=n) for n in names]
+    assert [m.chain_parent for m in manifests] == [None, names[0], names[1]]
+    assert [m.kind for m in manifests] == [
+        BackupKind.FULL,
+        BackupKind.INCREMENTAL,
+        BackupKind.INCREMENTAL,
+    ]
+    assert all(m.instance == "IRIS" and m.journal_file_required for m in manifests)
+    assert all(matches(target / m.file, m.checksum) for m in manifests if m.checksum)
+    catalog = discover([target], UTC)
+    assert [len(r.chain) for r in catalog.records] == [0, 1, 2]
+    assert catalog.records[2].chain == (str(target / names[0]), str(target / names[1]))
+    details = reports[0].backup
+    assert details is not None and details.result == "completed"
+    assert details.checksum is not None and details.checksum.startswith("blake3:")
+
+
+def test_two_runs_in_the_same_second_get_distinct_names(fake: FakeIris, target: Path) -> None:
+    backup(fake, target)
+    backup(fake, target)
+    assert cbks(target) == [
+        "backup-keeper_full_20261122T020000Z.cbk",
+        "backup-keeper_full_20261122T020000Z_2.cbk",
+    ]
+
+
+def test_missing_or_unwritable_directory_fails_before_anything(
+    fake: FakeIris, target: Path
+) -> None:
+    missing = backup(fake, target / "nope")
+    assert missing.status is JobStatus.FAILED
+    assert missing.errors == [f"{target / 'nope'}: no such directory"]
+    import os
+
+    (target / f".backup-keeper-probe-{os.getpid()}").mkdir()  # the probe cannot be written
+    unwritable = backup(fake, target)
+    assert unwritable.status is JobStatus.FAILED
+    assert "not writable" in unwritable.errors[0]
+    assert fake.backup_history() == []
+
+
+def test_not_enough_free_space_fails_before_the_backup(fake: FakeIris, target: Path) -> None:
+    fake.configure(backup_bytes=10**17)
+    report = backup(fake, target)
+    assert report.status is JobStatus.FAILED
+    assert "bytes free" in report.errors[0] and "nothing written" in report.errors[0]
+    assert cbks(target) == [] and fake.backup_history() == []
+
+
+@pytest.mark.parametrize(
+    ("run_on", "member", "primary", "backup_member", "runs"),
+    [
+        ("primary", 1, False, True, False),
+        ("backup", 1, True, False, False),
+        ("not-primary", 1, True, False, False),
+        ("not-primary", 2, False, False, True),
+        ("backup", 1, False, True, True),
+        ("any", 1, True, False, True),
+        ("primary", 0, False, False, True),
+    ],
+)
+def test_mirror_role_policy(
+    fake: FakeIris,
+    target: Path,
+    run_on: str,
+    member: int,
+    primary: bool,
+    backup_member: bool,
+    runs: bool,
+) -> None:
+    fake.configure(
+        mirror_member=member, mirror_primary=primary, mirror_backup=backup_member, mirror_name="M"
+    )
+    report = backup(fake, target, run_on=run_on)
+    if runs:
+        assert report.status is JobStatus.OK
+    else:
+        assert report.status is JobStatus.SKIPPED
+        assert report.summary.startswith("backup skipped: run_on=")
+        assert cbks(target) == [] and fake.backup_history() == []
+
+
+def test_incremental_is_promoted_to_full_when_iris_flags_a_database(
+    fake: FakeIris, target: Path
+) -> None:
+    backup(fake, target)
+    state = fake.snapshot()
+    state.databases[1].needs_full = True
+    fake.configure(databases=[d.model_dump() for d in state.databases])
+    report = backup(fake, target, "incremental", clock=fixed_clock(NOW + timedelta(hours=1)))
+    assert report.status is JobStatus.OK
+    assert report.backup is not None and report.backup.kind == "full"
+    assert any(
+        "promoted to full: IRIS says the next backup of /usr/irissys/mgr/irisapp/" in w
+        for w in report.warnings
+    )
+
+
+def test_incremental_with_no_base_in_the_directory_is_promoted_to_full(
+    fake: FakeIris, target: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    backup(fake, elsewhere)  # IRIS has a full, but not in this directory
+    report = backup(fake, target, "cumulative", clock=fixed_clock(NOW + timedelta(hours=1)))
+    assert report.backup is not None and report.backup.kind == "full"
+    assert any("no completed backup in" in w for w in report.warnings)
+
+
+def test_read_only_databases_are_warned_about_or_left_out_and_the_list_restored(
+    fake: FakeIris, target: Path
+) -> None:
+    state = fake.snapshot()
+    state.databases[1].read_only = True
+    fake.configure(databases=[d.model_dump() for d in state.databases], backup_list=[])
+    warned = backup(fake, target)
+    assert any("backed up as they are" in w for w in warned.warnings)
+    assert warned.backup is not None and warned.backup.result == "warning"
+    excluded = backup(
+        fake, target, read_only="exclude", clock=fixed_clock(NOW + timedelta(hours=1))
+    )
+    assert excluded.status is JobStatus.OK and excluded.backup is not None
+    assert excluded.backup.result == "completed"
+    assert fake.snapshot().history[-1].directories == ["/usr/irissys/mgr/user/"]
+    assert fake.backup_database_list() == []  # restored
+
+
+def test_a_second_concurrent_run_is_refused_clearly(fake: FakeIris, target: Path) -> None:
+    other_client = FakeIris(fake.state_dir)
+    assert other_client.acquire_lock(LOCK_NAME, timeout=1)
+    try:
+        report = backup(fake, target)
+    finally:
+        other_client.release_lock(LOCK_NAME)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith("another backup-keeper backup is running on this instance")
+    assert cbks(target) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("return0", "IRIS reported the backup failed (returned '0'): ERROR: backup aborted"),
+        ("disk_full", "IRIS reported the backup failed (returned '0'): ERROR: cannot write"),
+        ("unfinished_log", "never reached ***FINISHED BACKUP***: treated as failed"),
+        ("raise", "IRIS: ERROR #5001: injected failure in online_backup"),
+    ],
+)
+def test_failed_backup_removes_partial_keeps_log_purges_nothing_and_tells(
+    fake: FakeIris, target: Path, mode: str, message: str
+) -> None:
+    old = backup(fake, target, clock=fixed_clock(NOW - timedelta(days=30)))
+    assert old.status is JobStatus.OK
+    before = cbks(target)
+    fake.fail("online_backup", mode)  # type: ignore[arg-type]
+    recorder = Recorder()
+    report = backup(fake, target, notifier=recorder, retention={"keep_last": 1})
+    assert report.status is JobStatus.FAILED
+    assert message in report.errors[0], report.errors
+    assert cbks(target) == before  # partial removed, old one not purged
+    assert report.delete == [] and report.actions == []
+    assert report.backup is not None and report.backup.file is None
+    if mode != "raise":
+        assert report.backup.log is not None and Path(report.backup.log).exists()
+    assert recorder.reports == [report]
+
+
+def test_backup_that_hangs_past_the_timeout_fails_and_asks_iris_to_abort(
+    fake: FakeIris, target: Path
+) -> None:
+    fake.configure(hang_seconds=5)
+    fake.fail("online_backup", "hang")
+    report = backup(fake, target, timeout=0.3)
+    assert report.status is JobStatus.FAILED
+    assert report.errors == ["the backup did not return within 0.3 s; abort requested"]
+    assert fake.snapshot().abort_requests == 1
+
+
+def test_warning_return_is_a_good_backup_with_its_warnings(fake: FakeIris, target: Path) -> None:
+    fake.fail("online_backup", "warn")
+    recorder = Recorder()
+    report = backup(fake, target, notifier=recorder)
+    assert report.status is JobStatus.OK
+    assert "IRIS warning: injected warning" in report.warnings
+    name = cbks(target)[0]
+    assert (
+        read_manifest(target / (name + ".json"), expected_file=name).status is BackupStatus.WARNING
+    )
+    assert recorder.reports == [report]
+
+
+def test_a_failing_notifier_never_changes_the_outcome(fake: FakeIris, target: Path) -> None:
+    fake.fail("online_backup", "return0")
+    report = backup(fake, target, notifier=Recorder(fail=True))
+    assert report.status is JobStatus.FAILED
+    assert report.warnings[-1] == "notifier failed: ConnectionError: smtp server down"
+
+
+def test_completed_backup_purges_its_directory_in_the_same_report(
+    fake: FakeIris, target: Path
+) -> None:
+    for day in (3, 2, 1):
+        backup(fake, target, clock=fixed_clock(NOW - timedelta(days=day)))
+    report = backup(fake, target, retention=RetentionPolicy(keep_last=2).model_dump())
+    assert report.status is JobStatus.OK
+    assert len(report.delete) == 2 and len(report.keep) == 2
+    assert len(cbks(target)) == 2
+    assert report.summary.endswith("2 old backup(s) purged")
+
+
+def test_port_failures_before_the_backup_write_nothing(fake: FakeIris, target: Path) -> None:
+    for step in ("mirror", "databases", "size_estimate"):
+        fake.fail(step)
+        report = backup(fake, target)
+        assert report.status is JobStatus.FAILED
+        assert report.errors == [f"IRIS: ERROR #5001: injected failure in {step}"]
+        fake.heal(step)
+    assert directory_state(target) == {}
+    assert fake.backup_history() == []
+
+
+def test_begin_and_end_lines_and_no_console_noise(
+    fake: FakeIris, target: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        backup(fake, target)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("backup begin 0.1.0: directories=[")
+    assert lines[-1].startswith("backup end: ok: full backup completed: backup-keeper_full_")
+    assert Severity  # the job itself writes nothing to messages.log yet: that is the notifier's
