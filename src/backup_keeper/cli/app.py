@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -13,11 +14,16 @@ import typer
 from pydantic import BaseModel
 
 from backup_keeper import __version__
-from backup_keeper.cli.render import render_catalog, render_purge
+from backup_keeper.cli.render import render_backup, render_catalog, render_purge
 from backup_keeper.clock import Clock, fixed_clock, system_clock
-from backup_keeper.jobs import run_catalog, run_purge
+from backup_keeper.iris.embedded import EmbeddedIris
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.native import NativeIris
+from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.jobs import run_catalog, run_online_backup, run_purge
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import (
+    BackupSettings,
     CatalogSettings,
     PurgeSettings,
     SettingsError,
@@ -25,6 +31,34 @@ from backup_keeper.settings import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+FAKE_STATE_DIR = ".backup-keeper-fake"
+"""Where ``--iris fake`` keeps its simulated instance, inside the backup directory."""
+
+
+class BackupKindChoice(StrEnum):
+    FULL = "full"
+    INCREMENTAL = "incremental"
+    CUMULATIVE = "cumulative"
+
+
+class RunOnChoice(StrEnum):
+    ANY = "any"
+    PRIMARY = "primary"
+    BACKUP = "backup"
+    NOT_PRIMARY = "not-primary"
+
+
+class IrisChoice(StrEnum):
+    EMBEDDED = "embedded"
+    NATIVE = "native"
+    FAKE = "fake"
+
+
+class ReadOnlyChoice(StrEnum):
+    WARN = "warn"
+    EXCLUDE = "exclude"
+
+
 M = TypeVar("M", bound=BaseModel)
 _FLAG_NAMES = {
     "retention": "",
@@ -85,31 +119,45 @@ def catalog(directories: Directories, json: JsonFlag = False, timezone: Timezone
     _finish(run_catalog(settings), json, render_catalog)
 
 
+KeepLast = Annotated[
+    int | None, typer.Option(help="Keep the N newest completed fulls, each with its chain.")
+]
+KeepWithin = Annotated[
+    str | None, typer.Option(help="Keep every backup newer than this (36h, 14d, 8w).")
+]
+KeepDaily = Annotated[
+    int | None,
+    typer.Option(help="Keep the newest backup of each of the last N days that have one."),
+]
+KeepWeekly = Annotated[int | None, typer.Option(help="Likewise for ISO weeks.")]
+KeepMonthly = Annotated[int | None, typer.Option(help="Likewise for months.")]
+KeepYearly = Annotated[int | None, typer.Option(help="Likewise for years.")]
+FailedOlderThan = Annotated[
+    str | None, typer.Option(help="Remove failed backups older than this (default: keep them).")
+]
+AllowPurgeAfterFailure = Annotated[
+    bool,
+    typer.Option("--allow-purge-after-failure", help="Purge even when the newest backup failed."),
+]
+
+
+def _retention(**flags: object) -> dict[str, Any] | None:
+    """The retention flags that were given, or None when none was."""
+    given = {k: v for k, v in flags.items() if v is not None and v is not False}
+    return given or None
+
+
 @app.command()
 def purge(
     directories: Directories,
-    keep_last: Annotated[
-        int | None, typer.Option(help="Keep the N newest completed fulls, each with its chain.")
-    ] = None,
-    keep_within: Annotated[
-        str | None, typer.Option(help="Keep every backup newer than this (36h, 14d, 8w).")
-    ] = None,
-    keep_daily: Annotated[
-        int | None,
-        typer.Option(help="Keep the newest backup of each of the last N days that have one."),
-    ] = None,
-    keep_weekly: Annotated[int | None, typer.Option(help="Likewise for ISO weeks.")] = None,
-    keep_monthly: Annotated[int | None, typer.Option(help="Likewise for months.")] = None,
-    keep_yearly: Annotated[int | None, typer.Option(help="Likewise for years.")] = None,
-    failed_older_than: Annotated[
-        str | None, typer.Option(help="Remove failed backups older than this (default: keep them).")
-    ] = None,
-    allow_purge_after_failure: Annotated[
-        bool,
-        typer.Option(
-            "--allow-purge-after-failure", help="Purge even when the newest backup failed."
-        ),
-    ] = False,
+    keep_last: KeepLast = None,
+    keep_within: KeepWithin = None,
+    keep_daily: KeepDaily = None,
+    keep_weekly: KeepWeekly = None,
+    keep_monthly: KeepMonthly = None,
+    keep_yearly: KeepYearly = None,
+    failed_older_than: FailedOlderThan = None,
+    allow_purge_after_failure: AllowPurgeAfterFailure = False,
     now: Annotated[
         str | None, typer.Option(help="Plan as of this ISO 8601 moment (with zone) instead of now.")
     ] = None,
@@ -121,24 +169,95 @@ def purge(
 ) -> None:
     """Delete the backups in DIRECTORIES that no rule keeps, never one a kept backup needs."""
     clock = _clock(now, "purge", json)
-    retention: dict[str, Any] = {
-        "keep_last": keep_last,
-        "keep_within": keep_within,
-        "keep_daily": keep_daily,
-        "keep_weekly": keep_weekly,
-        "keep_monthly": keep_monthly,
-        "keep_yearly": keep_yearly,
-        "failed_older_than": failed_older_than,
-        "allow_purge_after_failure": allow_purge_after_failure,
-    }
+    retention = _retention(
+        keep_last=keep_last,
+        keep_within=keep_within,
+        keep_daily=keep_daily,
+        keep_weekly=keep_weekly,
+        keep_monthly=keep_monthly,
+        keep_yearly=keep_yearly,
+        failed_older_than=failed_older_than,
+        allow_purge_after_failure=allow_purge_after_failure,
+    )
     data = {
         "directories": directories,
         "timezone": timezone,
         "dry_run": dry_run,
-        "retention": {k: v for k, v in retention.items() if v is not None},
+        "retention": retention or {},
     }
     settings = _settings(PurgeSettings, data, "purge", json)
     _finish(run_purge(settings, clock=clock), json, render_purge)
+
+
+@app.command()
+def backup(
+    kind: Annotated[
+        BackupKindChoice, typer.Option(help="Requested kind; promoted to full when needed.")
+    ],
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Directory for the .cbk, its .log and its manifest.")
+    ],
+    keep_last: KeepLast = None,
+    keep_within: KeepWithin = None,
+    keep_daily: KeepDaily = None,
+    keep_weekly: KeepWeekly = None,
+    keep_monthly: KeepMonthly = None,
+    keep_yearly: KeepYearly = None,
+    failed_older_than: FailedOlderThan = None,
+    allow_purge_after_failure: AllowPurgeAfterFailure = False,
+    run_on: Annotated[
+        RunOnChoice, typer.Option(help="Mirror role to run on; elsewhere the run is skipped.")
+    ] = RunOnChoice.ANY,
+    iris: Annotated[
+        IrisChoice,
+        typer.Option(help="embedded (inside IRIS), native (IRIS_HOST...), fake (a simulator)."),
+    ] = IrisChoice.EMBEDDED,
+    read_only: Annotated[
+        ReadOnlyChoice, typer.Option(help="Read-only databases: warn, or exclude them.")
+    ] = ReadOnlyChoice.WARN,
+    description: Annotated[str, typer.Option(help="Stored in IRIS's backup history.")] = "",
+    timeout: Annotated[
+        float, typer.Option(help="Seconds before a backup that has not returned fails.")
+    ] = 24 * 3600,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Take an online backup into --dir; after a completed one, purge --dir by the keep flags."""
+    retention = _retention(
+        keep_last=keep_last,
+        keep_within=keep_within,
+        keep_daily=keep_daily,
+        keep_weekly=keep_weekly,
+        keep_monthly=keep_monthly,
+        keep_yearly=keep_yearly,
+        failed_older_than=failed_older_than,
+        allow_purge_after_failure=allow_purge_after_failure,
+    )
+    data = {
+        "directory": directory,
+        "kind": kind.value,
+        "run_on": run_on.value,
+        "read_only": read_only.value,
+        "description": description,
+        "timeout": timeout,
+        "timezone": timezone,
+        "retention": retention,
+    }
+    settings = _settings(BackupSettings, data, "backup", json)
+    port = _port(iris, directory, json)
+    _finish(run_online_backup(settings, iris=port), json, render_backup)
+
+
+def _port(choice: IrisChoice, directory: Path, json: bool) -> IrisPort:
+    """The adapter --iris names; one that cannot start is bad input, and nothing ran."""
+    try:
+        if choice is IrisChoice.FAKE:
+            return FakeIris(directory / FAKE_STATE_DIR)
+        if choice is IrisChoice.NATIVE:
+            return NativeIris.from_environment()
+        return EmbeddedIris()
+    except IrisError as exc:
+        _bad_input("backup", [f"--iris {choice.value}: {exc}"], json)
 
 
 def _settings(model: type[M], data: dict[str, Any], job: str, json: bool) -> M:

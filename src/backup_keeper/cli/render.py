@@ -51,6 +51,10 @@ def render_catalog(report: JobReport) -> str:
 
 
 def render_purge(report: JobReport) -> str:
+    return _framed(report, _decisions(report))
+
+
+def _decisions(report: JobReport) -> str:
     rows: list[tuple[str, ...]] = []
     gone = {a.path for a in report.actions if a.outcome is FileOutcome.DELETED}
     groups = (("delete", report.delete), ("keep", report.keep), ("unmanaged", report.unmanaged))
@@ -66,8 +70,29 @@ def render_purge(report: JobReport) -> str:
             )
             for e in entries
         ]
-    body = table(rows, ("ACTION", "FILE", "KIND", "TIME", "STATUS", "WHY"))
-    return _framed(report, body)
+    return table(rows, ("ACTION", "FILE", "KIND", "TIME", "STATUS", "WHY"))
+
+
+def render_backup(report: JobReport) -> str:
+    lines = []
+    details = report.backup
+    if details is not None:
+        kind = details.kind
+        if details.kind != details.requested_kind:
+            kind += f" (requested {details.requested_kind})"
+        lines += [
+            f"iris:        {report.iris}",
+            f"kind:        {kind}",
+            f"result:      {details.result or '-'}",
+            f"file:        {details.file or '-'}",
+            f"log:         {details.log or '-'}",
+            f"checksum:    {details.checksum or '-'}",
+            f"journal:     {details.journal_required or '-'} (first file a restore applies)",
+            f"chain:       {details.chain_parent or '-'}",
+        ]
+    if report.keep or report.delete or report.unmanaged:
+        lines += ["", _decisions(report)]
+    return _framed(report, "\n".join(lines))
 
 
 def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:

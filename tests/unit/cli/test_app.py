@@ -155,3 +155,40 @@ def test_version_and_help() -> None:
     assert RUNNER.invoke(app, ["--version"]).output.strip() == "backup-keeper 0.1.0"
     result = RUNNER.invoke(app, ["purge", "--help"])
     assert result.exit_code == 0 and "--keep-within" in result.output
+
+
+def test_backup_with_the_fake_instance_builds_a_chain_the_catalog_shows(tmp_path: Path) -> None:
+    reports = []
+    for kind in ("full", "incremental", "incremental"):
+        done = cli("backup", "--kind", kind, "--dir", tmp_path, "--iris", "fake", "--json")
+        assert done.returncode == 0, done.stderr
+        reports.append(json.loads(done.stdout))
+    assert [r["iris"] for r in reports] == ["fake"] * 3
+    assert [r["backup"]["kind"] for r in reports] == ["full", "incremental", "incremental"]
+    records = json.loads(cli("catalog", tmp_path, "--json").stdout)["records"]
+    assert [len(r["chain"]) for r in records] == [0, 1, 2]
+    assert all(r["source"] == "sidecar" for r in records)
+
+
+def test_backup_failure_exits_1_and_bad_adapter_exits_2(tmp_path: Path) -> None:
+    from backup_keeper.cli.app import FAKE_STATE_DIR
+    from backup_keeper.iris.fake import FakeIris
+
+    FakeIris(tmp_path / FAKE_STATE_DIR).fail("online_backup", "return0")
+    failed = cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--json")
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["status"] == "failed"
+    assert list(tmp_path.glob("*.cbk")) == []
+    outside = cli("backup", "--kind", "full", "--dir", tmp_path)
+    assert outside.returncode == 2
+    assert "--iris embedded: not running inside IRIS" in outside.stderr
+
+
+def test_backup_with_retention_flags_purges_after_success(tmp_path: Path) -> None:
+    for _ in range(3):
+        done = cli(
+            "backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--keep-last", "2"
+        )
+        assert done.returncode == 0, done.stderr
+    assert len(list(tmp_path.glob("*.cbk"))) == 2
+    assert "ACTION" in done.stdout and "journal:" in done.stdout

@@ -1,0 +1,186 @@
+"""IrisPort over the ObjectScript class ``BackupKeeper.Port`` (cls/BackupKeeper/Port.cls).
+
+Both real adapters call the same class methods, each returning JSON, so an IRIS call and any
+doubt about it live in one place (the .cls), and this module turns the JSON into typed results
+the same way for both. The adapters differ only in how a class method is called.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.port import (
+    DBACK_TYPES,
+    BackupOutcome,
+    DatabaseInfo,
+    HistoryEntry,
+    InstanceInfo,
+    IrisError,
+    MirrorMember,
+    MirrorState,
+    Severity,
+    SizeEstimate,
+    VolumeInfo,
+)
+from backup_keeper.iris.replies import parse_backup_return, parse_dbsize
+
+PORT_CLASS = "BackupKeeper.Port"
+Call = Callable[..., object]
+"""``call(method, *args)``: invoke ``BackupKeeper.Port.<method>(*args)``, return its value."""
+
+DBSIZE_CODES = {BackupKind.FULL: 2, BackupKind.INCREMENTAL: 1, BackupKind.CUMULATIVE: 3}
+"""``$$INT^DBSIZE`` codes (iris-api.md 1.6). Unsure: 1 versus 3 (table order only)."""
+
+_KINDS = {
+    "full": BackupKind.FULL,
+    "0": BackupKind.FULL,
+    "incremental": BackupKind.INCREMENTAL,
+    "1": BackupKind.INCREMENTAL,
+    "cumulative incremental": BackupKind.CUMULATIVE,
+    "cumulative": BackupKind.CUMULATIVE,
+    "2": BackupKind.CUMULATIVE,
+    "external": BackupKind.EXTERNAL,
+}
+
+
+class ClassPort:
+    """The shared half of EmbeddedIris and NativeIris."""
+
+    adapter_name = "class-port"
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    def _ask(self, method: str, *args: object) -> dict[str, Any]:
+        raw = self._call(method, *args)
+        if not isinstance(raw, str):
+            raise IrisError(
+                f"{PORT_CLASS}.{method} returned {type(raw).__name__}, not a JSON string: "
+                "is backup-keeper installed in this namespace, and is this really IRIS?"
+            )
+        try:
+            answer = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise IrisError(f"{PORT_CLASS}.{method} returned invalid JSON: {raw[:200]!r}") from exc
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            error = answer.get("error", raw) if isinstance(answer, dict) else raw
+            raise IrisError(f"{PORT_CLASS}.{method}: {error}")
+        return answer
+
+    def instance(self) -> InstanceInfo:
+        a = self._ask("InstanceJSON")
+        return InstanceInfo(str(a["name"]), str(a["version"]), str(a["managerDirectory"]))
+
+    def online_backup(
+        self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
+    ) -> BackupOutcome:
+        letter = DBACK_TYPES.get(kind)
+        if letter is None:
+            raise IrisError(f"{kind} is not an online backup type")
+        a = self._ask("OnlineBackup", letter, description, file, log_file, quiet_timeout)
+        return parse_backup_return(a["value"])
+
+    def abort_backup(self) -> None:
+        self._ask("AbortBackup")
+
+    def backup_database_list(self) -> list[str]:
+        return [str(d) for d in self._ask("BackupListJSON")["databases"]]
+
+    def set_backup_database_list(self, databases: Sequence[str]) -> None:
+        self._ask("SetBackupList", json.dumps(list(databases)))
+
+    def databases(self) -> list[DatabaseInfo]:
+        return [
+            DatabaseInfo(
+                directory=str(d["directory"]),
+                name=str(d.get("name", "")),
+                read_only=bool(d.get("readOnly")),
+                journaled=bool(d.get("journaled", True)),
+                needs_full=bool(d.get("needsFull")),
+            )
+            for d in self._ask("DatabasesJSON")["databases"]
+        ]
+
+    def size_estimate(self, kind: BackupKind) -> SizeEstimate:
+        return parse_dbsize(self._ask("SizeEstimate", DBSIZE_CODES[kind])["value"])
+
+    def backup_history(self) -> list[HistoryEntry]:
+        return [entry for row in self._ask("HistoryJSON")["rows"] if (entry := history_entry(row))]
+
+    def volume_info(self, file: str) -> VolumeInfo:
+        a = self._ask("VolumeInfoJSON", file)
+        info = a.get("info", {})
+        kind = _KINDS.get(str(info.get("BackupType", "")).strip().lower())
+        if kind is None:
+            raise IrisError(f"{file}: not a backup volume IRIS can read ({a.get('value')!r})")
+        return VolumeInfo(
+            kind=kind,
+            time=_when(f"{info.get('BackupDate', '')} {info.get('BackupTime', '')}"),
+            description=str(info.get("Description", "")),
+            status=str(info.get("Status", "")),
+            log_file=str(info.get("LogFile", "")),
+            journal_file=str(info.get("JournalFile", "")),
+            directories=tuple(str(d) for d in a.get("directories", [])),
+        )
+
+    def mirror(self) -> MirrorState:
+        a = self._ask("MirrorJSON")
+        return MirrorState(
+            member=MirrorMember(int(a.get("member", 0))),
+            primary=bool(a.get("primary")),
+            backup=bool(a.get("backup")),
+            name=str(a.get("name", "")),
+        )
+
+    def write_console_log(self, message: str, severity: Severity) -> None:
+        self._ask("ConsoleLog", message, int(severity))
+
+    def acquire_lock(self, name: str, timeout: float) -> bool:
+        return bool(self._ask("Lock", name, timeout).get("acquired"))
+
+    def release_lock(self, name: str) -> None:
+        self._ask("Unlock", name)
+
+
+def history_entry(row: dict[str, Any]) -> HistoryEntry | None:
+    """One row of ``Backup.Task:History``. Its column names are not documented (iris-api.md
+    open question 1): columns are matched by what their names contain; a row without a
+    readable time or kind is left out rather than guessed."""
+    lowered = {str(k).lower(): v for k, v in row.items()}
+
+    def pick(*words: str) -> str:
+        for key, value in lowered.items():
+            if any(w in key for w in words):
+                return str(value)
+        return ""
+
+    kind = _KINDS.get(pick("type").strip().lower())
+    when = _when(pick("date", "time", "start"))
+    if kind is None or when is None:
+        return None
+    return HistoryEntry(
+        time=when,
+        kind=kind,
+        status=pick("status"),
+        device=pick("device", "file"),
+        log_file=pick("log"),
+        description=pick("desc"),
+    )
+
+
+_ODBC = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+_US = re.compile(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d")
+
+
+def _when(text: str) -> datetime | None:
+    """An instance-local time as IRIS shows it (ODBC or US format); None when neither."""
+    if m := _ODBC.search(text):
+        return datetime.fromisoformat(m.group().replace(" ", "T"))
+    if m := _US.search(text):
+        return datetime.strptime(m.group(), "%m/%d/%Y %H:%M:%S")
+    return None

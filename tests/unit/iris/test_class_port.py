@@ -1,0 +1,145 @@
+"""ClassPort reads BackupKeeper.Port's JSON answers the same way for both real adapters."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.class_port import ClassPort, history_entry
+from backup_keeper.iris.port import IrisError, OnlineResult, Severity
+
+
+class PortClass:
+    """Stands in for the ObjectScript class: canned JSON per method, and a record of calls."""
+
+    def __init__(self, **answers: object) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
+
+    def __call__(self, method: str, *args: object) -> object:
+        self.calls.append((method, args))
+        answer = self.answers[method]
+        return answer if not isinstance(answer, dict) else json.dumps(answer)
+
+
+def test_online_backup_passes_the_dback_arguments_and_parses_the_value() -> None:
+    port_class = PortClass(OnlineBackup={"ok": 1, "value": "1,warn~warn"})
+    outcome = ClassPort(port_class).online_backup(
+        BackupKind.CUMULATIVE,
+        description="d",
+        file="/b/x.cbk",
+        log_file="/b/x.log",
+        quiet_timeout=60,
+    )
+    assert outcome.result is OnlineResult.WARNING and outcome.warnings == ("warn", "warn")
+    assert port_class.calls == [("OnlineBackup", ("C", "d", "/b/x.cbk", "/b/x.log", 60))]
+
+
+def test_an_error_answer_is_an_iris_error_with_its_text() -> None:
+    port = ClassPort(PortClass(MirrorJSON={"ok": 0, "error": "ERROR #5002: ObjectScript error"}))
+    with pytest.raises(IrisError, match=r"BackupKeeper.Port.MirrorJSON: ERROR #5002"):
+        port.mirror()
+
+
+@pytest.mark.parametrize("answer", [object(), 1, None, "not json", "[1]"])
+def test_anything_but_a_json_object_string_is_refused(answer: object) -> None:
+    with pytest.raises(IrisError):
+        ClassPort(PortClass(InstanceJSON=answer)).instance()
+
+
+def test_databases_mirror_size_and_lock() -> None:
+    port = ClassPort(
+        PortClass(
+            DatabasesJSON={
+                "ok": 1,
+                "databases": [
+                    {
+                        "directory": "/d/user/",
+                        "name": "USER",
+                        "readOnly": False,
+                        "journaled": True,
+                        "needsFull": True,
+                    },
+                    {
+                        "directory": "/d/ro/",
+                        "name": "RO",
+                        "readOnly": True,
+                        "journaled": False,
+                        "needsFull": False,
+                    },
+                ],
+            },
+            MirrorJSON={"ok": 1, "member": 1, "primary": False, "backup": True, "name": "M"},
+            SizeEstimate={"ok": 1, "value": "18950^5^160952320^2710^160309248^313104^313104"},
+            Lock={"ok": 1, "acquired": False},
+            ConsoleLog={"ok": 1},
+        )
+    )
+    dbs = port.databases()
+    assert [(d.name, d.read_only, d.journaled, d.needs_full) for d in dbs] == [
+        ("USER", False, True, True),
+        ("RO", True, False, False),
+    ]
+    assert port.mirror().role == "backup"
+    assert port.size_estimate(BackupKind.FULL).bytes_for_file == 160309248
+    assert port.acquire_lock("x", 1) is False
+    port.write_console_log("hello", Severity.SEVERE)
+
+
+def test_history_rows_are_read_by_column_meaning_and_odd_rows_left_out() -> None:
+    rows = [
+        {
+            "Date/Time": "2026-11-22 02:00:05",
+            "Type": "Full",
+            "Status": "Completed",
+            "Device": "/b/f.cbk",
+            "Log File": "/b/f.log",
+            "Description": "n",
+        },
+        {"DateTime": "11/22/2026 06:00:00", "Type": "Cumulative Incremental", "Status": "Warning"},
+        {"Type": "Full"},
+        {"Date": "2026-11-22 02:00:05", "Type": "Something"},
+    ]
+    entries = [e for row in rows if (e := history_entry(row))]
+    assert [(e.kind, e.time, e.status) for e in entries] == [
+        (BackupKind.FULL, datetime(2026, 11, 22, 2, 0, 5), "Completed"),
+        (BackupKind.CUMULATIVE, datetime(2026, 11, 22, 6, 0), "Warning"),
+    ]
+    assert entries[0].device == "/b/f.cbk" and entries[0].log_file == "/b/f.log"
+
+
+def test_volume_info_and_unreadable_volume() -> None:
+    port = ClassPort(
+        PortClass(
+            VolumeInfoJSON={
+                "ok": 1,
+                "value": "1",
+                "info": {
+                    "BackupType": "Incremental",
+                    "BackupDate": "2026-11-22",
+                    "BackupTime": "02:00:05",
+                    "Description": "n",
+                },
+                "directories": ["/d/user/"],
+            }
+        )
+    )
+    label = port.volume_info("/b/i.cbk")
+    assert (label.kind, label.time, label.directories) == (
+        BackupKind.INCREMENTAL,
+        datetime(2026, 11, 22, 2, 0, 5),
+        ("/d/user/",),
+    )
+    bad = ClassPort(PortClass(VolumeInfoJSON={"ok": 1, "value": "0", "info": {"BackupType": ""}}))
+    with pytest.raises(IrisError, match="not a backup volume"):
+        bad.volume_info("/b/x.cbk")
+
+
+def test_external_is_not_an_online_backup_type() -> None:
+    with pytest.raises(IrisError, match="not an online backup type"):
+        ClassPort(PortClass()).online_backup(
+            BackupKind.EXTERNAL, description="", file="", log_file="", quiet_timeout=1
+        )
