@@ -60,12 +60,7 @@ class ReadOnlyChoice(StrEnum):
 
 
 M = TypeVar("M", bound=BaseModel)
-_FLAG_NAMES = {
-    "retention": "",
-    "directories": "DIRECTORIES",
-    "timezone": "--timezone",
-    "dry_run": "--dry-run",
-}
+_FLAG_NAMES = {"directories": "DIRECTORIES", "directory": "--dir"}
 
 app = typer.Typer(
     name="backup-keeper",
@@ -216,6 +211,10 @@ def backup(
         ReadOnlyChoice, typer.Option(help="Read-only databases: warn, or exclude them.")
     ] = ReadOnlyChoice.WARN,
     description: Annotated[str, typer.Option(help="Stored in IRIS's backup history.")] = "",
+    prefix: Annotated[str, typer.Option(help="File name prefix.")] = "backup-keeper",
+    free_space_margin: Annotated[
+        float, typer.Option(help="Free space needed, as a multiple of IRIS's size estimate.")
+    ] = 1.2,
     timeout: Annotated[
         float, typer.Option(help="Seconds before a backup that has not returned fails.")
     ] = 24 * 3600,
@@ -239,6 +238,8 @@ def backup(
         "run_on": run_on.value,
         "read_only": read_only.value,
         "description": description,
+        "prefix": prefix,
+        "free_space_margin": free_space_margin,
         "timeout": timeout,
         "timezone": timezone,
         "retention": retention,
@@ -271,12 +272,12 @@ def _with_flag(problem: str) -> str:
     """``retention.keep_within: …`` -> ``--keep-within: …``: say it the way it was typed."""
     where, _, why = problem.partition(": ")
     parts = where.split(".")
-    if parts[0] == "retention" and len(parts) > 1:
-        return f"--{parts[1].replace('_', '-')}: {why}"
     if parts[0] == "retention":
-        return f"retention: {why}"
-    flag = _FLAG_NAMES.get(parts[0])
-    return f"{flag}: {why}" if flag else problem
+        return f"--{parts[1].replace('_', '-')}: {why}" if len(parts) > 1 else f"retention: {why}"
+    if parts[0] == "settings":
+        return problem
+    flag = _FLAG_NAMES.get(parts[0], "--" + parts[0].replace("_", "-"))
+    return f"{flag}: {why}"
 
 
 def _clock(now: str | None, job: str, json: bool) -> Clock:

@@ -83,7 +83,8 @@ class ClassPort:
         if letter is None:
             raise IrisError(f"{kind} is not an online backup type")
         a = self._ask("OnlineBackup", letter, description, file, log_file, quiet_timeout)
-        return parse_backup_return(a["value"])
+        log_text = a.get("log")
+        return parse_backup_return(a["value"], log_text if isinstance(log_text, str) else None)
 
     def abort_backup(self) -> None:
         self._ask("AbortBackup")

@@ -90,6 +90,7 @@ class FakeState(BaseModel):
     backup_bytes: int = 64 * 1024
     warnings: list[str] = Field(default_factory=list, description="Extra warnings to return.")
     failures: dict[str, FailMode] = Field(default_factory=dict)
+    frozen: bool = Field(default=False, description="Write daemon suspended (ExternalFreeze).")
     hang_seconds: float = 3600.0
     abort_requests: int = 0
     disk_full_after: int = 16 * 1024
@@ -315,10 +316,10 @@ def _run_backup(
     ]
     if mode == "warn":
         warnings.append("injected warning")
+    text = _log_text(file, description, scope, journal, now, failure)
+    if mode == "unfinished_log":
+        text = text[: text.index(FINISHED_MARKER)]
     if log_file:
-        text = _log_text(file, description, scope, journal, now, failure)
-        if mode == "unfinished_log":
-            text = text[: text.index(FINISHED_MARKER)]
         Path(log_file).write_text(text)
     if failure is None and kind is BackupKind.FULL:
         for d in scope:
@@ -339,9 +340,10 @@ def _run_backup(
             directories=[d.directory for d in scope],
         )
     )
+    log_text = text if log_file else None
     if failure is not None:
-        return parse_backup_return(0)
-    return parse_backup_return("1," + "~".join(warnings) if warnings else 1)
+        return parse_backup_return(0, log_text)
+    return parse_backup_return("1," + "~".join(warnings) if warnings else 1, log_text)
 
 
 def _refusal(scope: list[FakeDatabase], kind: BackupKind, mode: FailMode | None) -> str | None:

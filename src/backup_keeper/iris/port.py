@@ -20,10 +20,6 @@ class IrisError(RuntimeError):
     """IRIS answered with an error (a failed %Status, an ObjectScript error)."""
 
 
-class NotSupported(IrisError):
-    """This adapter cannot make that call at all; never a silent skip."""
-
-
 DBACK_TYPES: dict[BackupKind, Literal["F", "I", "C"]] = {
     BackupKind.FULL: "F",
     BackupKind.INCREMENTAL: "I",
@@ -45,6 +41,9 @@ class BackupOutcome:
     result: OnlineResult
     warnings: tuple[str, ...] = ()
     raw: str = ""
+    log_text: str | None = None
+    """The backup's LOGFILE as the instance read it back (None: the adapter could not), so a
+    remote caller can judge a log written on the server's disk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +146,8 @@ class IrisPort(Protocol):
     def online_backup(
         self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
     ) -> BackupOutcome:
-        """``$$BACKUP^DBACK("",TYPE,DESC,FILE,"Y",LOG,"NOINPUT","Y","Y","",QUIETTIMEOUT)``."""
+        """``$$BACKUP^DBACK("",TYPE,DESC,FILE,"Y",LOG,"NOINPUT","Y","Y","",QUIETTIMEOUT)``, with
+        the log it wrote."""
         ...
 
     def abort_backup(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backup_keeper.iris.port import BackupOutcome, IrisError, OnlineResult, SizeEstimate
 
 
-def parse_backup_return(value: object) -> BackupOutcome:
+def parse_backup_return(value: object, log_text: str | None = None) -> BackupOutcome:
     """``$$BACKUP^DBACK``'s value: ``0`` failed, ``1`` completed, ``"1,w1~w2"`` completed with
     warnings (iris-api.md 1.1: test with ``+$P(ret,",")``)."""
     raw = str(value).strip()
@@ -15,11 +15,10 @@ def parse_backup_return(value: object) -> BackupOutcome:
     except ValueError:
         ok = 0
     if ok != 1:
-        return BackupOutcome(OnlineResult.FAILED, raw=raw)
+        return BackupOutcome(OnlineResult.FAILED, raw=raw, log_text=log_text)
     warnings = tuple(w.strip() for w in tail.split("~") if w.strip())
-    return BackupOutcome(
-        OnlineResult.WARNING if warnings else OnlineResult.COMPLETED, warnings, raw
-    )
+    result = OnlineResult.WARNING if warnings else OnlineResult.COMPLETED
+    return BackupOutcome(result, warnings, raw, log_text)
 
 
 def parse_dbsize(value: object) -> SizeEstimate:

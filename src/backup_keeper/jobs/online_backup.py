@@ -107,7 +107,15 @@ def _steps(run: _Run) -> str:
         if original_list is not None:
             run.iris.set_backup_database_list(original_list)
     _judge(run, outcome, cbk, log)
-    _describe(run, kind, cbk, log)
+    try:
+        _describe(run, kind, cbk, log)
+    except (OSError, IrisError) as exc:
+        # IRIS has a good backup in its history: never delete it, but do not purge on top of a
+        # backup this tool cannot vouch for either.
+        raise run.fail(
+            f"the backup completed but could not be checksummed and described ({exc}); "
+            f"{cbk.name} is kept without a manifest and nothing was purged"
+        ) from exc
     _purge(run, directory)
     return f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
         f"; {len(run.report.delete)} old backup(s) purged" if run.settings.retention else ""
@@ -252,7 +260,10 @@ def _run_backup(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> BackupOutc
 def _judge(run: _Run, outcome: BackupOutcome, cbk: Path, log: Path) -> None:
     """Completed only when IRIS said so *and* its log reached the finish line."""
     run.details.iris_return = outcome.raw
-    parsed = parse_backup_log(log.read_text(errors="replace")) if log.exists() else None
+    text = outcome.log_text
+    if text is None and log.exists():
+        text = log.read_text(errors="replace")
+    parsed = parse_backup_log(text) if text is not None else None
     if parsed is not None:
         run.details.journal_required = parsed.journal_required
     if outcome.result is OnlineResult.FAILED:

@@ -192,3 +192,25 @@ def test_backup_with_retention_flags_purges_after_success(tmp_path: Path) -> Non
         assert done.returncode == 0, done.stderr
     assert len(list(tmp_path.glob("*.cbk"))) == 2
     assert "ACTION" in done.stdout and "journal:" in done.stdout
+
+
+def test_backup_settings_errors_name_their_flags(tmp_path: Path) -> None:
+    done = cli(
+        "backup",
+        "--kind",
+        "full",
+        "--dir",
+        tmp_path,
+        "--iris",
+        "fake",
+        "--free-space-margin",
+        "0.5",
+        "--prefix",
+        "../escape",
+        "--keep-within",
+        "soon",
+    )
+    assert done.returncode == 2
+    for expected in ("--free-space-margin: ", "--prefix: ", "--keep-within: invalid duration"):
+        assert expected in done.stderr
+    assert list(tmp_path.iterdir()) == []

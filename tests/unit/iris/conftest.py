@@ -19,9 +19,9 @@ NATIVE_HOW = (
     "can write backups to"
 )
 EMBEDDED_HOW = (
-    "EmbeddedIris runs only inside IRIS: run this suite with the instance's irispython "
-    "(docker compose exec iris irispython -m pytest tests/unit/iris), with "
-    "BACKUP_KEEPER_CONTRACT_DIR set"
+    "EmbeddedIris runs only inside IRIS: run this suite with the instance's irispython, with "
+    "BACKUP_KEEPER_INSIDE_IRIS=1 and BACKUP_KEEPER_CONTRACT_DIR set (docker compose exec iris "
+    "env BACKUP_KEEPER_INSIDE_IRIS=1 irispython -m pytest tests/unit/iris)"
 )
 
 

@@ -143,3 +143,13 @@ def test_external_is_not_an_online_backup_type() -> None:
         ClassPort(PortClass()).online_backup(
             BackupKind.EXTERNAL, description="", file="", log_file="", quiet_timeout=1
         )
+
+
+def test_online_backup_carries_the_log_text_the_instance_read_back() -> None:
+    port = ClassPort(
+        PortClass(OnlineBackup={"ok": 1, "value": "1", "log": "***FINISHED BACKUP***\n"})
+    )
+    outcome = port.online_backup(
+        BackupKind.FULL, description="", file="f", log_file="l", quiet_timeout=1
+    )
+    assert outcome.log_text == "***FINISHED BACKUP***\n"

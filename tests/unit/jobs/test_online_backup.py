@@ -316,3 +316,60 @@ def test_begin_and_end_lines_and_no_console_noise(
     assert lines[0].startswith("backup begin 0.1.0: directories=[")
     assert lines[-1].startswith("backup end: ok: full backup completed: backup-keeper_full_")
     assert Severity  # the job itself writes nothing to messages.log yet: that is the notifier's
+
+
+@pytest.mark.parametrize("step", ["file_checksum", "write_manifest"])
+def test_a_completed_backup_that_cannot_be_described_is_kept_and_nothing_purged(
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    import errno
+
+    backup(fake, target, clock=fixed_clock(NOW - timedelta(days=3)))
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(f"backup_keeper.jobs.online_backup.{step}", broken)
+    report = backup(fake, target, retention={"keep_last": 1})
+    assert report.status is JobStatus.FAILED
+    assert "the backup completed but could not be checksummed and described" in report.errors[0]
+    assert "nothing was purged" in report.errors[0]
+    assert len(cbks(target)) == 2  # the new .cbk is kept, the old one not purged
+    assert report.delete == []
+
+
+class ServerSideLog(FakeIris):
+    """An instance whose log lands on the server's own disk, as with NativeIris: only the text
+    the port hands back can be judged."""
+
+    def __init__(self, state_dir: Path, server_disk: Path) -> None:
+        super().__init__(state_dir, clock=fixed_clock(NOW))
+        self.server_disk = server_disk
+
+    def online_backup(
+        self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
+    ):  # type: ignore[no-untyped-def]
+        server_log = self.server_disk / Path(log_file).name
+        return super().online_backup(
+            kind,
+            description=description,
+            file=file,
+            log_file=str(server_log),
+            quiet_timeout=quiet_timeout,
+        )
+
+
+def test_the_log_text_the_port_returns_is_judged_when_the_log_is_not_on_this_disk(
+    tmp_path: Path, target: Path
+) -> None:
+    server_disk = tmp_path / "server"
+    server_disk.mkdir()
+    port = ServerSideLog(tmp_path / "iris", server_disk)
+    report = run_online_backup(
+        BackupSettings(directory=target, kind="full", timezone="UTC"),
+        iris=port,
+        clock=fixed_clock(NOW),
+    )
+    assert report.status is JobStatus.OK, report.errors
+    assert report.backup is not None and report.backup.journal_required
+    assert list(target.glob("*.log")) == []
