@@ -3,11 +3,8 @@ role is read at run time, never configured per machine."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from backup_keeper.iris.port import MirrorState
-
-RunOn = Literal["any", "primary", "backup", "not-primary"]
+from backup_keeper.settings import RunOn
 
 
 def role_refusal(run_on: RunOn, mirror: MirrorState) -> str | None:

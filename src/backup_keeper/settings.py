@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +20,19 @@ from pydantic import (
 
 from backup_keeper.durations import Duration
 from backup_keeper.timezones import resolve_zone
+
+
+def _known_zone(value: str | None) -> str | None:
+    if value is not None:
+        resolve_zone(value)
+    return value
+
+
+TimeZoneName = Annotated[str | None, AfterValidator(_known_zone)]
+"""An IANA zone name (checked), or None for this machine's zone."""
+OnlineKind = Literal["full", "incremental", "cumulative"]
+RunOn = Literal["any", "primary", "backup", "not-primary"]
+ReadOnlyPolicy = Literal["warn", "exclude"]
 
 KEEP_RULES = (
     "keep_last",
@@ -115,7 +129,7 @@ class CatalogSettings(BaseModel):
         description="Directories holding .cbk files; only files directly inside them are read.",
         examples=[["/usr/irissys/mgr/Backup"]],
     )
-    timezone: str | None = Field(
+    timezone: TimeZoneName = Field(
         default=None,
         description="IANA time zone of the instance's local dates in IRIS file names; "
         "default: this machine's.",
@@ -140,13 +154,6 @@ class CatalogSettings(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return resolved
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            resolve_zone(value)
-        return value
 
 
 class PurgeSettings(CatalogSettings):
@@ -176,7 +183,7 @@ class BackupSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     directory: Path = Field(description="Where the .cbk, its .log and its manifest are written.")
-    kind: Literal["full", "incremental", "cumulative"] = Field(
+    kind: OnlineKind = Field(
         description="Requested kind; promoted to full when a restore could not use it otherwise."
     )
     prefix: str = Field(
@@ -185,10 +192,10 @@ class BackupSettings(BaseModel):
         description="File name prefix: <prefix>_<kind>_<yyyymmddTHHMMSSZ>.cbk.",
     )
     description: str = Field(default="", max_length=200, description="Stored in IRIS's history.")
-    run_on: Literal["any", "primary", "backup", "not-primary"] = Field(
+    run_on: RunOn = Field(
         default="any", description="Mirror role this backup runs on; elsewhere it is skipped."
     )
-    read_only: Literal["warn", "exclude"] = Field(
+    read_only: ReadOnlyPolicy = Field(
         default="warn",
         description="Read-only databases: back them up with a warning, or leave them out.",
     )
@@ -211,11 +218,4 @@ class BackupSettings(BaseModel):
     retention: RetentionPolicy | None = Field(
         default=None, description="Purge the directory by this policy after a completed backup."
     )
-    timezone: str | None = Field(default=None, description="IANA zone of IRIS's local dates.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            resolve_zone(value)
-        return value
+    timezone: TimeZoneName = Field(default=None, description="IANA zone of IRIS's local dates.")

@@ -6,9 +6,8 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -25,7 +24,10 @@ from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import (
     BackupSettings,
     CatalogSettings,
+    OnlineKind,
     PurgeSettings,
+    ReadOnlyPolicy,
+    RunOn,
     SettingsError,
     validate_settings,
 )
@@ -35,32 +37,10 @@ FAKE_STATE_DIR = ".backup-keeper-fake"
 """Where ``--iris fake`` keeps its simulated instance, inside the backup directory."""
 
 
-class BackupKindChoice(StrEnum):
-    FULL = "full"
-    INCREMENTAL = "incremental"
-    CUMULATIVE = "cumulative"
-
-
-class RunOnChoice(StrEnum):
-    ANY = "any"
-    PRIMARY = "primary"
-    BACKUP = "backup"
-    NOT_PRIMARY = "not-primary"
-
-
-class IrisChoice(StrEnum):
-    EMBEDDED = "embedded"
-    NATIVE = "native"
-    FAKE = "fake"
-
-
-class ReadOnlyChoice(StrEnum):
-    WARN = "warn"
-    EXCLUDE = "exclude"
-
-
+IrisChoice = Literal["embedded", "native", "fake"]
 M = TypeVar("M", bound=BaseModel)
 _FLAG_NAMES = {"directories": "DIRECTORIES", "directory": "--dir"}
+
 
 app = typer.Typer(
     name="backup-keeper",
@@ -186,9 +166,7 @@ def purge(
 
 @app.command()
 def backup(
-    kind: Annotated[
-        BackupKindChoice, typer.Option(help="Requested kind; promoted to full when needed.")
-    ],
+    kind: Annotated[OnlineKind, typer.Option(help="Requested kind; promoted to full when needed.")],
     directory: Annotated[
         Path, typer.Option("--dir", help="Directory for the .cbk, its .log and its manifest.")
     ],
@@ -201,15 +179,15 @@ def backup(
     failed_older_than: FailedOlderThan = None,
     allow_purge_after_failure: AllowPurgeAfterFailure = False,
     run_on: Annotated[
-        RunOnChoice, typer.Option(help="Mirror role to run on; elsewhere the run is skipped.")
-    ] = RunOnChoice.ANY,
+        RunOn, typer.Option(help="Mirror role to run on; elsewhere the run is skipped.")
+    ] = "any",
     iris: Annotated[
         IrisChoice,
         typer.Option(help="embedded (inside IRIS), native (IRIS_HOST...), fake (a simulator)."),
-    ] = IrisChoice.EMBEDDED,
+    ] = "embedded",
     read_only: Annotated[
-        ReadOnlyChoice, typer.Option(help="Read-only databases: warn, or exclude them.")
-    ] = ReadOnlyChoice.WARN,
+        ReadOnlyPolicy, typer.Option(help="Read-only databases: warn, or exclude them.")
+    ] = "warn",
     description: Annotated[str, typer.Option(help="Stored in IRIS's backup history.")] = "",
     prefix: Annotated[str, typer.Option(help="File name prefix.")] = "backup-keeper",
     free_space_margin: Annotated[
@@ -234,9 +212,9 @@ def backup(
     )
     data = {
         "directory": directory,
-        "kind": kind.value,
-        "run_on": run_on.value,
-        "read_only": read_only.value,
+        "kind": kind,
+        "run_on": run_on,
+        "read_only": read_only,
         "description": description,
         "prefix": prefix,
         "free_space_margin": free_space_margin,
@@ -252,13 +230,13 @@ def backup(
 def _port(choice: IrisChoice, directory: Path, json: bool) -> IrisPort:
     """The adapter --iris names; one that cannot start is bad input, and nothing ran."""
     try:
-        if choice is IrisChoice.FAKE:
+        if choice == "fake":
             return FakeIris(directory / FAKE_STATE_DIR)
-        if choice is IrisChoice.NATIVE:
+        if choice == "native":
             return NativeIris.from_environment()
         return EmbeddedIris()
     except IrisError as exc:
-        _bad_input("backup", [f"--iris {choice.value}: {exc}"], json)
+        _bad_input("backup", [f"--iris {choice}: {exc}"], json)
 
 
 def _settings(model: type[M], data: dict[str, Any], job: str, json: bool) -> M:
