@@ -18,6 +18,7 @@ from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
     DatabaseInfo,
+    FreezeResult,
     HistoryEntry,
     InstanceInfo,
     IrisError,
@@ -146,6 +147,49 @@ class ClassPort:
 
     def release_lock(self, name: str) -> None:
         self._ask("Unlock", name)
+
+    def external_freeze(
+        self,
+        *,
+        log_file: str,
+        text: str,
+        freeze_timeout: int,
+        wd_suspend_limit: int,
+        sharded_namespace: str | None = None,
+    ) -> FreezeResult:
+        a = self._ask(
+            "ExternalFreeze",
+            log_file,
+            text,
+            freeze_timeout,
+            wd_suspend_limit,
+            sharded_namespace or "",
+        )
+        checkpoint = a.get("checkpoint") or {}
+        return FreezeResult(
+            required_journal=str(a.get("requiredFile") or "") or None,
+            checkpoint={str(k): str(v) for k, v in checkpoint.items()},
+        )
+
+    def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
+        self._ask("ExternalThaw", log_file, sharded_namespace or "")
+
+    def is_frozen(self) -> bool:
+        return bool(self._ask("IsFrozen")["frozen"])
+
+    def external_set_history(self, *, log_file: str, description: str) -> None:
+        self._ask("SetExternalHistory", log_file, description)
+
+    def mirror_qos_timeout_ms(self) -> int | None:
+        value = self._ask("MirrorQoS").get("qosMs")
+        return int(value) if value not in (None, "") else None
+
+    def freeze_marker(self) -> str | None:
+        value = self._ask("FreezeMarker").get("marker")
+        return str(value) if value else None
+
+    def set_freeze_marker(self, marker: str | None) -> None:
+        self._ask("SetFreezeMarker", marker or "")
 
 
 def history_entry(row: dict[str, Any]) -> HistoryEntry | None:

@@ -31,6 +31,7 @@ from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
     DatabaseInfo,
+    FreezeResult,
     HistoryEntry,
     InstanceInfo,
     IrisError,
@@ -44,8 +45,9 @@ from backup_keeper.iris.replies import parse_backup_return
 
 STATE_FILE = "state.json"
 BLOCK = 8192
-FailMode = Literal["raise", "return0", "warn", "hang", "disk_full", "unfinished_log"]
-"""``unfinished_log``: the call returns 1 but the log stops before ***FINISHED BACKUP***."""
+FailMode = Literal["raise", "return0", "warn", "hang", "disk_full", "unfinished_log", "stay_frozen"]
+"""``unfinished_log``: the call returns 1 but the log stops before ***FINISHED BACKUP***;
+``stay_frozen``: ExternalThaw returns OK but the write daemon stays suspended."""
 
 
 class FakeDatabase(BaseModel):
@@ -91,6 +93,12 @@ class FakeState(BaseModel):
     warnings: list[str] = Field(default_factory=list, description="Extra warnings to return.")
     failures: dict[str, FailMode] = Field(default_factory=dict)
     frozen: bool = Field(default=False, description="Write daemon suspended (ExternalFreeze).")
+    frozen_at: float = 0.0
+    wd_suspend_limit: int = 0
+    auto_resumed: bool = Field(default=False, description="WDSuspendLimit ended a freeze.")
+    freeze_marker: str | None = None
+    mirror_qos_timeout_ms: int = 8000
+    checkpoints: list[dict[str, str]] = Field(default_factory=list)
     hang_seconds: float = 3600.0
     abort_requests: int = 0
     disk_full_after: int = 16 * 1024
@@ -228,6 +236,77 @@ class FakeIris:
         with self._state() as state:
             state.console_log.append((int(severity), message))
 
+    def external_freeze(
+        self,
+        *,
+        log_file: str,
+        text: str,
+        freeze_timeout: int,
+        wd_suspend_limit: int,
+        sharded_namespace: str | None = None,
+    ) -> FreezeResult:
+        self._gate("external_freeze")
+        with self._state() as state:
+            _resume_if_limit_passed(state)
+            if state.frozen:
+                raise IrisError("ERROR #5001: the write daemon is already suspended")
+            journal = _switch_journal(state, self.clock())
+            state.frozen, state.frozen_at = True, time.time()
+            state.wd_suspend_limit, state.auto_resumed = wd_suspend_limit, False
+            checkpoint = {}
+            if sharded_namespace is not None:
+                checkpoint = {"namespace": sharded_namespace, "journal": journal}
+                state.checkpoints.append(checkpoint)
+            if log_file:
+                with Path(log_file).open("a") as log:
+                    log.write(f"Backup.General.ExternalFreeze: {text}: system suspended\n")
+            return FreezeResult(required_journal=journal, checkpoint=checkpoint)
+
+    def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
+        mode = self._gate("external_thaw")
+        with self._state() as state:
+            _resume_if_limit_passed(state)
+            message = "System resumed" if state.frozen else "Already resumed"
+            if mode != "stay_frozen":
+                state.frozen = False
+            if log_file:
+                with Path(log_file).open("a") as log:
+                    log.write(f"Backup.General.ExternalThaw: {message}\n")
+
+    def is_frozen(self) -> bool:
+        self._gate("is_frozen")
+        with self._state() as state:
+            _resume_if_limit_passed(state)
+            return state.frozen
+
+    def external_set_history(self, *, log_file: str, description: str) -> None:
+        self._gate("external_set_history")
+        with self._state() as state:
+            state.history.append(
+                FakeHistory(
+                    time=self.clock(),
+                    type="E",
+                    status="Completed",
+                    log=log_file,
+                    description=description,
+                )
+            )
+
+    def mirror_qos_timeout_ms(self) -> int | None:
+        self._gate("mirror_qos_timeout_ms")
+        with self._state() as state:
+            return state.mirror_qos_timeout_ms if state.mirror_member else None
+
+    def freeze_marker(self) -> str | None:
+        self._gate("freeze_marker")
+        with self._state() as state:
+            return state.freeze_marker
+
+    def set_freeze_marker(self, marker: str | None) -> None:
+        self._gate("set_freeze_marker")
+        with self._state() as state:
+            state.freeze_marker = marker
+
     def abort_backup(self) -> None:
         self._gate("abort_backup")
         with self._state() as state:
@@ -269,6 +348,19 @@ class FakeIris:
             return _run_backup(state, kind, description, file, log_file, mode, self.clock())
 
 
+def _switch_journal(state: FakeState, now: datetime) -> str:
+    """A new journal file, named as IRIS names them (``yyyymmdd.nnn``)."""
+    state.journal_sequence += 1
+    return f"{state.manager_directory}journal/{now:%Y%m%d}.{state.journal_sequence:03d}"
+
+
+def _resume_if_limit_passed(state: FakeState) -> None:
+    """WDSuspendLimit: the write daemon resumes by itself once the limit has passed."""
+    limit = state.wd_suspend_limit
+    if state.frozen and limit > 0 and time.time() - state.frozen_at > limit:
+        state.frozen, state.auto_resumed = False, True
+
+
 _KIND_OF = {
     "F": BackupKind.FULL,
     "I": BackupKind.INCREMENTAL,
@@ -302,8 +394,7 @@ def _run_backup(
     now: datetime,
 ) -> BackupOutcome:
     scope = _in_scope(state)
-    state.journal_sequence += 1
-    journal = f"{state.manager_directory}journal/{now:%Y%m%d}.{state.journal_sequence:03d}"
+    journal = _switch_journal(state, now)
     failure = _refusal(scope, kind, mode)
     if failure is None:
         try:

@@ -123,6 +123,15 @@ class InstanceInfo:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class FreezeResult:
+    """What ``ExternalFreeze`` said: the journal file a journal restore after this snapshot
+    starts from (its ``RequiredFile``), and for a sharded cluster the checkpoint info."""
+
+    required_journal: str | None = None
+    checkpoint: dict[str, str] = field(default_factory=dict)
+
+
 class Severity(IntEnum):
     """``%SYS.System.WriteToConsoleLog`` severities."""
 
@@ -188,6 +197,44 @@ class IrisPort(Protocol):
 
     def acquire_lock(self, name: str, timeout: float) -> bool:
         """A named cross-process lock; False when another process holds it after ``timeout``."""
+        ...
+
+    def external_freeze(
+        self,
+        *,
+        log_file: str,
+        text: str,
+        freeze_timeout: int,
+        wd_suspend_limit: int,
+        sharded_namespace: str | None = None,
+    ) -> FreezeResult:
+        """``Backup.General.ExternalFreeze(LogFile, Text, 1, , , , ExternalFreezeTimeOut, , ,
+        WDSuspendLimit, .RequiredFile)``, or ``Backup.ShardedCluster.ExternalFreeze``. Raises
+        IrisError when IRIS refuses; the system is then not frozen (iris-api.md 2.1)."""
+        ...
+
+    def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
+        """``ExternalThaw``; raises IrisError on failure, when the system may still be frozen."""
+        ...
+
+    def is_frozen(self) -> bool:
+        """``Backup.General.IsWDSuspended()``."""
+        ...
+
+    def external_set_history(self, *, log_file: str, description: str) -> None:
+        """``ExternalSetHistory``: record the snapshot in IRIS's backup history."""
+        ...
+
+    def mirror_qos_timeout_ms(self) -> int | None:
+        """The mirror's QoS timeout in milliseconds, None when not a mirror member."""
+        ...
+
+    def freeze_marker(self) -> str | None:
+        """The freeze marker kept inside IRIS (a global), or None."""
+        ...
+
+    def set_freeze_marker(self, marker: str | None) -> None:
+        """Set (or clear, with None) the freeze marker kept inside IRIS."""
         ...
 
     def release_lock(self, name: str) -> None: ...
