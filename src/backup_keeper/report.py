@@ -95,6 +95,13 @@ class BackupDetails(BaseModel):
         default=None, description="First journal file a restore of this backup must apply."
     )
     chain_parent: str | None = None
+    snapshot_id: str | None = None
+    freeze_window_ms: int | None = Field(
+        default=None, description="ExternalFreeze returned -> ExternalThaw returned."
+    )
+    command_output: list[str] = Field(
+        default_factory=list, description="Last lines, stdout+stderr."
+    )
 
 
 class JobReport(BaseModel):

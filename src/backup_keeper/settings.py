@@ -219,3 +219,37 @@ class BackupSettings(BaseModel):
         default=None, description="Purge the directory by this policy after a completed backup."
     )
     timezone: TimeZoneName = Field(default=None, description="IANA zone of IRIS's local dates.")
+
+
+class ExternalBackupSettings(BaseModel):
+    """A snapshot backup: freeze, run the snapshot command, always thaw, record it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directory: Path = Field(
+        description="Catalog directory: the snapshot's record (manifest) and the freeze marker."
+    )
+    command: list[str] = Field(
+        min_length=1,
+        description="Snapshot command as an argument list (no shell unless shell is set).",
+        examples=[["/usr/local/bin/take-ebs-snapshot", "--volume", "vol-0abc"]],
+    )
+    shell: bool = Field(default=False, description="Run command[0] through /bin/sh -c.")
+    command_timeout: float = Field(default=600, gt=0, description="Seconds the snapshot may take.")
+    freeze_timeout: int = Field(
+        default=600, ge=0, description="ExternalFreezeTimeOut: seconds before writers block."
+    )
+    wd_suspend_limit: int = Field(
+        default=900,
+        ge=0,
+        description="WDSuspendLimit: seconds after which IRIS resumes by itself (0: never). "
+        "Set by default so that a lost thaw cannot stall writers forever.",
+    )
+    label: str = Field(default="", max_length=200, description="Passed to the command, stored.")
+    prefix: str = Field(default="backup-keeper", pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")
+    run_on: RunOn = "any"
+    sharded_namespace: str | None = Field(
+        default=None, description="Shard master namespace: freeze the whole sharded cluster."
+    )
+    lock_timeout: float = Field(default=0, ge=0)
+    timezone: TimeZoneName = None

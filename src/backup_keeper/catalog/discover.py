@@ -25,6 +25,9 @@ from backup_keeper.small_files import read_tail
 BACKUP_SUFFIX = ".cbk"
 LOG_SUFFIX = ".log"
 SIDECAR_SUFFIX = BACKUP_SUFFIX + SUFFIX
+SNAPSHOT_SUFFIX = ".snapshot"
+"""An external backup has no file here; its record is ``<name>.snapshot.json``."""
+SNAPSHOT_RECORD_SUFFIX = SNAPSHOT_SUFFIX + SUFFIX
 _LOG_TAIL_BYTES = 64 * 1024
 _FINISHED = FINISHED_MARKER.encode()
 # Enum members bound once: attribute look-ups on enum classes are slow in a 100,000-file loop.
@@ -50,6 +53,7 @@ class _Listing:
     backups: dict[str, os.stat_result] = field(default_factory=dict)
     odd_backups: dict[str, tuple[os.stat_result, str]] = field(default_factory=dict)
     sidecars: set[str] = field(default_factory=set)
+    snapshots: dict[str, os.stat_result] = field(default_factory=dict)
     logs: set[str] = field(default_factory=set)
 
 
@@ -84,6 +88,8 @@ def _list(directory: str) -> _Listing:
                     listing.odd_backups[name] = (st, "not a regular file")
             elif name.endswith(SIDECAR_SUFFIX):
                 listing.sidecars.add(name)
+            elif name.endswith(SNAPSHOT_RECORD_SUFFIX) and entry.is_file(follow_symlinks=False):
+                listing.snapshots[name] = entry.stat(follow_symlinks=False)
             elif name.endswith(LOG_SUFFIX) and entry.is_file(follow_symlinks=False):
                 listing.logs.add(name)
     return listing
@@ -94,6 +100,8 @@ def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:
     listing = _list(directory)
     for name, st in listing.backups.items():
         catalog.records.append(_record_for(directory, name, st, listing, zone, catalog.warnings))
+    for name, st in listing.snapshots.items():
+        catalog.records.append(_snapshot_record(directory, name, st, catalog.warnings))
     for name, (st, why) in listing.odd_backups.items():
         catalog.records.append(_unmanaged(f"{directory}/{name}", st, why))
     for sidecar in sorted(listing.sidecars):
@@ -161,6 +169,32 @@ def _record_for(
         mtime_ns=st.st_mtime_ns,
         note=note,
         companions=log_companions,
+    )
+
+
+def _snapshot_record(
+    directory: str, name: str, st: os.stat_result, warnings: list[str]
+) -> BackupRecord:
+    """An external backup: the record file is its manifest; the snapshot lives elsewhere."""
+    path = f"{directory}/{name}"
+    try:
+        manifest = read_manifest(path, expected_file=name[: -len(SUFFIX)])
+        if manifest.kind is not BackupKind.EXTERNAL:
+            raise ManifestError(f"snapshot record of kind {manifest.kind}, not external")
+    except ManifestError as exc:
+        warnings.append(f"{path}: {exc}; the record is treated as unmanaged")
+        return _unmanaged(path, st, f"its {exc}")
+    return BackupRecord(
+        path=path,
+        kind=BackupKind.EXTERNAL,
+        status=manifest.status,
+        source=_SIDECAR,
+        time=manifest.started.astimezone(UTC),
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        instance=manifest.instance,
+        note=f"snapshot {manifest.snapshot_id or '(no id)'}: purging removes this record, "
+        "not the snapshot itself",
     )
 
 

@@ -69,6 +69,12 @@ class Manifest(BaseModel):
     )
     tool_version: str
     warnings: list[str] = Field(default_factory=list)
+    snapshot_id: str | None = Field(
+        default=None, description="External backups: what the snapshot command printed last."
+    )
+    freeze_window_ms: int | None = Field(
+        default=None, description="External backups: ExternalFreeze returned -> thaw returned."
+    )
 
 
 def sidecar_path(backup: Path) -> Path:

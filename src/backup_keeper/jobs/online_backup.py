@@ -26,6 +26,8 @@ from backup_keeper.iris.port import (
     OnlineResult,
 )
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.freeze_recovery import recover_frozen
+from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.jobs.purge import run_purge
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier, tell
@@ -33,7 +35,7 @@ from backup_keeper.report import BackupDetails, JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, PurgeSettings
 from backup_keeper.timezones import resolve_zone
 
-LOCK_NAME = "BackupKeeper.OnlineBackup"
+LOCK_NAME = INSTANCE_LOCK
 
 
 class _Stop(Exception):
@@ -94,8 +96,9 @@ def run_online_backup(
 
 
 def _steps(run: _Run) -> str:
-    _check_role(run)
     directory = _check_directory(run)
+    recover_frozen(directory, run.iris, run.report, run.report.started)
+    _check_role(run)
     databases = run.iris.databases()
     kind = _choose_kind(run, databases, directory)
     original_list = _narrow_scope(run, databases)
@@ -124,10 +127,7 @@ def _steps(run: _Run) -> str:
 
 def _take_lock(run: _Run) -> None:
     if not run.iris.acquire_lock(LOCK_NAME, run.settings.lock_timeout):
-        raise run.fail(
-            "another backup-keeper backup is running on this instance "
-            f"(lock {LOCK_NAME} held after {run.settings.lock_timeout:g} s); this run did nothing"
-        )
+        raise run.fail(lock_refusal(run.settings.lock_timeout))
 
 
 def _check_role(run: _Run) -> None:

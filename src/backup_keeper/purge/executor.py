@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backup_keeper.catalog.discover import BACKUP_SUFFIX, LOG_SUFFIX, SIDECAR_SUFFIX
+from backup_keeper.catalog.discover import (
+    BACKUP_SUFFIX,
+    LOG_SUFFIX,
+    SIDECAR_SUFFIX,
+    SNAPSHOT_RECORD_SUFFIX,
+)
 from backup_keeper.catalog.manifest import SUFFIX as MANIFEST_SUFFIX
 from backup_keeper.purge.intent import IntentEntry
 from backup_keeper.report import FileAction, FileOutcome
@@ -88,9 +93,10 @@ def targets_from_plan(
         if not record.managed:
             refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
-        if directory is None or not name.endswith(BACKUP_SUFFIX):
+        if directory is None or not name.endswith((BACKUP_SUFFIX, SNAPSHOT_RECORD_SUFFIX)):
             refused.append(
-                f"{record.path}: refused: not a .cbk directly inside a configured directory"
+                f"{record.path}: refused: not a .cbk or snapshot record directly inside a "
+                "configured directory"
             )
             continue
         companions: list[str] = []

@@ -1,0 +1,254 @@
+"""The external (snapshot) backup job: freeze, snapshot, always thaw, record.
+
+Steps: lock, thaw anything a dead run left frozen, mirror role, refuse an already frozen
+instance, warn about non-journaled databases, write the freeze marker, ExternalFreeze, run the
+snapshot command, ExternalThaw in ``finally`` and check the write daemon really resumed, then,
+only when both the snapshot and the thaw worked, ExternalSetHistory and the catalog record. The
+freeze window is measured from ExternalFreeze returning to ExternalThaw returning.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from backup_keeper import __version__
+from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX
+from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
+from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.freeze_marker import FreezeMarker, write_marker
+from backup_keeper.iris.port import FreezeResult, IrisError, IrisPort, Severity
+from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.freeze_recovery import clear_freeze, console, recover_frozen
+from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
+from backup_keeper.mirror_policy import role_refusal
+from backup_keeper.notify import Notifier, tell
+from backup_keeper.report import BackupDetails, JobReport, JobStatus
+from backup_keeper.settings import ExternalBackupSettings
+from backup_keeper.snapshot_command import CommandResult, run_snapshot_command
+
+
+def run_external_backup(
+    settings: ExternalBackupSettings,
+    *,
+    iris: IrisPort,
+    notifier: Notifier | None = None,
+    clock: Clock = system_clock,
+) -> JobReport:
+    """Take one snapshot backup; the instance is thawed on every path out of here."""
+    report = lifecycle.begin(
+        "external-backup",
+        clock=clock,
+        dry_run=False,
+        directories=[str(settings.directory)],
+        options=settings.model_dump(mode="json", exclude={"directory"}),
+    )
+    report.iris = iris.adapter_name
+    report.backup = BackupDetails(requested_kind="external", kind="external")
+    try:
+        summary = _locked(settings, iris, report, clock)
+    except IrisError as exc:
+        report.errors.append(f"IRIS: {exc}")
+        summary = f"external backup failed: IRIS: {exc}"
+    report = lifecycle.end(report, clock=clock, summary=summary)
+    if report.status is JobStatus.FAILED or report.warnings:
+        tell(notifier, report)
+    return report
+
+
+def _locked(
+    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: Clock
+) -> str:
+    if not iris.acquire_lock(INSTANCE_LOCK, settings.lock_timeout):
+        report.errors.append(lock_refusal(settings.lock_timeout))
+        return f"external backup failed: {report.errors[-1]}"
+    try:
+        return _steps(settings, iris, report, clock)
+    finally:
+        iris.release_lock(INSTANCE_LOCK)
+
+
+def _steps(
+    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: Clock
+) -> str:
+    directory = settings.directory
+    if not directory.is_dir():
+        report.errors.append(f"{directory}: no such directory")
+        return f"external backup failed: {report.errors[-1]}"
+    recover_frozen(directory, iris, report, report.started)
+    why = role_refusal(settings.run_on, iris.mirror())
+    if why is not None:
+        report.status = JobStatus.SKIPPED
+        report.warnings.append(f"skipped: {why}")
+        return f"external backup skipped: {why}"
+    if iris.is_frozen():
+        report.errors.append(
+            "the instance is already frozen, and not by a backup-keeper run that is gone: "
+            "another snapshot may be in progress; nothing was done"
+        )
+        return f"external backup failed: {report.errors[-1]}"
+    unjournaled = [d.directory for d in iris.databases() if not d.journaled]
+    if unjournaled:
+        report.warnings.append(
+            "not journaled, so updates made while frozen may be lost on a crash: "
+            + ", ".join(unjournaled)
+        )
+    return _freeze_snapshot_thaw(settings, iris, report, clock, directory)
+
+
+def _freeze_snapshot_thaw(
+    settings: ExternalBackupSettings,
+    iris: IrisPort,
+    report: JobReport,
+    clock: Clock,
+    directory: Path,
+) -> str:
+    details = report.backup
+    assert details is not None
+    started = report.started
+    limit = settings.wd_suspend_limit or settings.freeze_timeout or 600
+    marker = FreezeMarker(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started=started,
+        expires=started + timedelta(seconds=limit),
+        label=settings.label,
+        sharded_namespace=settings.sharded_namespace,
+    )
+    write_marker(directory, marker)
+    iris.set_freeze_marker(marker.model_dump_json())
+    log = str(directory / f"{settings.prefix}_external_{started:%Y%m%dT%H%M%SZ}.log")
+    try:
+        frozen = iris.external_freeze(
+            log_file=log,
+            text=f"backup-keeper {settings.label}".strip(),
+            freeze_timeout=settings.freeze_timeout,
+            wd_suspend_limit=settings.wd_suspend_limit,
+            sharded_namespace=settings.sharded_namespace,
+        )
+    except IrisError as exc:
+        clear_freeze(directory, iris)  # a failed ExternalFreeze leaves the system running
+        report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")
+        return f"external backup failed: {report.errors[-1]}"
+    frozen_at = time.monotonic()
+    details.journal_required = frozen.required_journal
+    result: CommandResult | None = None
+    try:
+        result = run_snapshot_command(
+            settings.command,
+            shell=settings.shell,
+            timeout=settings.command_timeout,
+            env=_command_env(iris, settings, frozen),
+        )
+    finally:
+        thawed = _thaw(iris, report, settings, directory, log)
+        window_ms = int((time.monotonic() - frozen_at) * 1000)
+        details.freeze_window_ms = window_ms
+    _judge_window(iris, report, settings, window_ms)
+    return _record(settings, iris, report, clock, directory, result, thawed, frozen, window_ms)
+
+
+def _command_env(
+    iris: IrisPort, settings: ExternalBackupSettings, frozen: FreezeResult
+) -> dict[str, str]:
+    return {
+        "BACKUP_KEEPER_INSTANCE": iris.instance().name,
+        "BACKUP_KEEPER_JOURNAL": frozen.required_journal or "",
+        "BACKUP_KEEPER_LABEL": settings.label,
+    }
+
+
+def _thaw(
+    iris: IrisPort, report: JobReport, settings: ExternalBackupSettings, directory: Path, log: str
+) -> bool:
+    """Thaw and verify. A failure here is the worst outcome this tool has: say so loudly."""
+    try:
+        iris.external_thaw(log_file=log, sharded_namespace=settings.sharded_namespace)
+        still = iris.is_frozen()
+        why = "ExternalThaw returned but the write daemon is still suspended"
+    except IrisError as exc:
+        still, why = True, f"ExternalThaw failed: {exc}"
+    if still:
+        message = (
+            f"CRITICAL: the instance may still be frozen ({why}); run `backup-keeper thaw` "
+            "or `iris stat <instance> -W` now"
+        )
+        report.errors.append(message)
+        console(iris, message, Severity.FATAL)
+        return False
+    clear_freeze(directory, iris)
+    return True
+
+
+def _judge_window(
+    iris: IrisPort, report: JobReport, settings: ExternalBackupSettings, window_ms: int
+) -> None:
+    qos = iris.mirror_qos_timeout_ms()
+    if qos and window_ms > qos / 2:
+        report.warnings.append(
+            f"freeze window {window_ms} ms is over half the mirror QoS timeout ({qos} ms): "
+            "a longer one may make the mirror fail over"
+        )
+    limit = settings.wd_suspend_limit * 1000
+    if limit and window_ms > 0.8 * limit:
+        report.warnings.append(
+            f"freeze window {window_ms} ms is near WDSuspendLimit ({limit} ms): past it IRIS "
+            "resumes by itself and the snapshot is not a good backup"
+        )
+
+
+def _record(
+    settings: ExternalBackupSettings,
+    iris: IrisPort,
+    report: JobReport,
+    clock: Clock,
+    directory: Path,
+    result: CommandResult | None,
+    thawed: bool,
+    frozen: FreezeResult,
+    window_ms: int,
+) -> str:
+    details = report.backup
+    assert details is not None and result is not None
+    details.command_output = [*result.stdout_tail, *result.stderr_tail]
+    details.snapshot_id = result.snapshot_id
+    if not result.ok:
+        what = (
+            f"timed out after {settings.command_timeout:g} s and was killed"
+            if result.returncode is None
+            else f"exited {result.returncode}"
+        )
+        report.errors.append(f"the snapshot command {what}; nothing was recorded as a backup")
+    if not thawed or not result.ok:
+        details.result = "failed"
+        return f"external backup failed: {report.errors[-1]}"
+    stamp = report.started.strftime("%Y%m%dT%H%M%SZ")
+    name = f"{settings.prefix}_external_{stamp}{SNAPSHOT_SUFFIX}"
+    iris.external_set_history(log_file="", description=f"backup-keeper {name}")
+    mirror = iris.mirror()
+    manifest = Manifest(
+        file=name,
+        kind=BackupKind.EXTERNAL,
+        status=BackupStatus.COMPLETED,
+        started=report.started,
+        finished=clock(),
+        databases=[d.directory for d in iris.databases()],
+        size=0,
+        journal_file_required=frozen.required_journal,
+        instance=iris.instance().name,
+        mirror=MirrorInfo(name=mirror.name, role=mirror.role) if mirror.role != "none" else None,
+        tool_version=__version__,
+        warnings=list(report.warnings),
+        snapshot_id=result.snapshot_id,
+        freeze_window_ms=window_ms,
+    )
+    sidecar = write_manifest(directory / name, manifest)
+    details.result, details.manifest = "completed", str(sidecar)
+    return (
+        f"external backup completed: snapshot {result.snapshot_id or '(no id printed)'}, "
+        f"frozen for {window_ms} ms"
+    )
