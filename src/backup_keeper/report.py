@@ -102,6 +102,9 @@ class BackupDetails(BaseModel):
     command_output: list[str] = Field(
         default_factory=list, description="Last lines, stdout+stderr."
     )
+    checkpoint: dict[str, str] | None = Field(
+        default=None, description="Sharded clusters: the checkpoint info ExternalFreeze gave."
+    )
 
 
 class JobReport(BaseModel):

@@ -253,3 +253,16 @@ class ExternalBackupSettings(BaseModel):
     )
     lock_timeout: float = Field(default=0, ge=0)
     timezone: TimeZoneName = None
+
+
+class FreezeHookSettings(BaseModel):
+    """The ``freeze`` / ``thaw`` / ``doctor`` commands: a directory for the freeze marker and the
+    freeze parameters (for VMware pre-freeze / post-thaw scripts and the like)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directory: Path = Field(description="Where the freeze marker is kept (the catalog directory).")
+    freeze_timeout: int = Field(default=600, ge=0, description="ExternalFreezeTimeOut, seconds.")
+    wd_suspend_limit: int = Field(default=900, ge=0, description="WDSuspendLimit, seconds.")
+    label: str = Field(default="", max_length=200)
+    sharded_namespace: str | None = None

@@ -75,6 +75,9 @@ class Manifest(BaseModel):
     freeze_window_ms: int | None = Field(
         default=None, description="External backups: ExternalFreeze returned -> thaw returned."
     )
+    checkpoint: dict[str, str] | None = Field(
+        default=None, description="Sharded clusters: Backup.ShardedCluster checkpoint info."
+    )
 
 
 def sidecar_path(backup: Path) -> Path:

@@ -13,17 +13,27 @@ import typer
 from pydantic import BaseModel
 
 from backup_keeper import __version__
-from backup_keeper.cli.render import render_backup, render_catalog, render_purge
+from backup_keeper.cli.render import render_backup, render_catalog, render_doctor, render_purge
 from backup_keeper.clock import Clock, fixed_clock, system_clock
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.native import NativeIris
 from backup_keeper.iris.port import IrisError, IrisPort
-from backup_keeper.jobs import run_catalog, run_online_backup, run_purge
+from backup_keeper.jobs import (
+    run_catalog,
+    run_doctor,
+    run_external_backup,
+    run_freeze,
+    run_online_backup,
+    run_purge,
+    run_thaw,
+)
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import (
     BackupSettings,
     CatalogSettings,
+    ExternalBackupSettings,
+    FreezeHookSettings,
     OnlineKind,
     PurgeSettings,
     ReadOnlyPolicy,
@@ -116,6 +126,12 @@ AllowPurgeAfterFailure = Annotated[
 ]
 
 
+IrisOpt = Annotated[
+    IrisChoice,
+    typer.Option(help="embedded (inside IRIS), native (IRIS_HOST...), fake (a simulator)."),
+]
+
+
 def _retention(**flags: object) -> dict[str, Any] | None:
     """The retention flags that were given, or None when none was."""
     given = {k: v for k, v in flags.items() if v is not None and v is not False}
@@ -181,10 +197,7 @@ def backup(
     run_on: Annotated[
         RunOn, typer.Option(help="Mirror role to run on; elsewhere the run is skipped.")
     ] = "any",
-    iris: Annotated[
-        IrisChoice,
-        typer.Option(help="embedded (inside IRIS), native (IRIS_HOST...), fake (a simulator)."),
-    ] = "embedded",
+    iris: IrisOpt = "embedded",
     read_only: Annotated[
         ReadOnlyPolicy, typer.Option(help="Read-only databases: warn, or exclude them.")
     ] = "warn",
@@ -227,6 +240,119 @@ def backup(
     _finish(run_online_backup(settings, iris=port), json, render_backup)
 
 
+CatalogDir = Annotated[
+    Path, typer.Option("--dir", help="Catalog directory: snapshot records and the freeze marker.")
+]
+FreezeTimeout = Annotated[int, typer.Option(help="ExternalFreezeTimeOut, seconds.")]
+SuspendLimit = Annotated[
+    int, typer.Option(help="WDSuspendLimit, seconds: IRIS resumes by itself after it (0: never).")
+]
+Sharded = Annotated[
+    str | None,
+    typer.Option("--sharded", help="Shard master namespace: freeze the whole sharded cluster."),
+]
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def snapshot(
+    command: Annotated[list[str], typer.Argument(help="The snapshot command, after --.")],
+    directory: CatalogDir,
+    iris: IrisOpt = "embedded",
+    command_timeout: Annotated[float, typer.Option(help="Seconds the command may take.")] = 600,
+    freeze_timeout: FreezeTimeout = 600,
+    wd_suspend_limit: SuspendLimit = 900,
+    label: Annotated[str, typer.Option(help="Passed to the command as BACKUP_KEEPER_LABEL.")] = "",
+    shell: Annotated[
+        bool, typer.Option("--shell", help="Run the command through /bin/sh -c.")
+    ] = False,
+    run_on: Annotated[
+        RunOn, typer.Option(help="Mirror role to run on; elsewhere the run is skipped.")
+    ] = "any",
+    sharded: Sharded = None,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Freeze, run the snapshot command, always thaw, record the snapshot in the catalog."""
+    data = {
+        "directory": directory,
+        "command": command,
+        "shell": shell,
+        "command_timeout": command_timeout,
+        "freeze_timeout": freeze_timeout,
+        "wd_suspend_limit": wd_suspend_limit,
+        "label": label,
+        "run_on": run_on,
+        "sharded_namespace": sharded,
+        "timezone": timezone,
+    }
+    settings = _settings(ExternalBackupSettings, data, "snapshot", json)
+    port = _port(iris, directory, json)
+    _finish(run_external_backup(settings, iris=port), json, render_backup)
+
+
+@app.command()
+def freeze(
+    directory: CatalogDir,
+    iris: IrisOpt = "embedded",
+    freeze_timeout: FreezeTimeout = 600,
+    wd_suspend_limit: SuspendLimit = 900,
+    label: Annotated[str, typer.Option(help="Stored in the freeze marker.")] = "",
+    sharded: Sharded = None,
+    json: JsonFlag = False,
+) -> None:
+    """ExternalFreeze, for a pre-freeze hook: exit 0 when frozen, one line on stderr."""
+    settings = _hook_settings(
+        "freeze", directory, freeze_timeout, wd_suspend_limit, label, sharded, json
+    )
+    _finish_hook(run_freeze(settings, iris=_port(iris, directory, json)), json)
+
+
+@app.command()
+def thaw(
+    directory: CatalogDir,
+    iris: IrisOpt = "embedded",
+    sharded: Sharded = None,
+    json: JsonFlag = False,
+) -> None:
+    """ExternalThaw and check it, for a post-thaw hook: exit 0 when running again."""
+    settings = _hook_settings("thaw", directory, 600, 900, "", sharded, json)
+    _finish_hook(run_thaw(settings, iris=_port(iris, directory, json)), json)
+
+
+@app.command()
+def doctor(directory: CatalogDir, iris: IrisOpt = "embedded", json: JsonFlag = False) -> None:
+    """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
+    settings = _hook_settings("doctor", directory, 600, 900, "", None, json)
+    _finish(run_doctor(settings, iris=_port(iris, directory, json)), json, render_doctor)
+
+
+def _hook_settings(
+    job: str,
+    directory: Path,
+    freeze_timeout: int,
+    limit: int,
+    label: str,
+    sharded: str | None,
+    json: bool,
+) -> FreezeHookSettings:
+    data = {
+        "directory": directory,
+        "freeze_timeout": freeze_timeout,
+        "wd_suspend_limit": limit,
+        "label": label,
+        "sharded_namespace": sharded,
+    }
+    return _settings(FreezeHookSettings, data, job, json)
+
+
+def _finish_hook(report: JobReport, json: bool) -> None:
+    """Hook scripts read the exit code; a person reads the one line on stderr."""
+    if json:
+        typer.echo(report.model_dump_json(indent=2))
+    typer.echo(f"backup-keeper {report.job}: {report.status}: {report.summary}", err=True)
+    raise typer.Exit(EXIT_OK if report.status is not JobStatus.FAILED else EXIT_FAILED)
+
+
 def _port(choice: IrisChoice, directory: Path, json: bool) -> IrisPort:
     """The adapter --iris names; one that cannot start is bad input, and nothing ran."""
     try:
@@ -236,7 +362,7 @@ def _port(choice: IrisChoice, directory: Path, json: bool) -> IrisPort:
             return NativeIris.from_environment()
         return EmbeddedIris()
     except IrisError as exc:
-        _bad_input("backup", [f"--iris {choice}: {exc}"], json)
+        _bad_input("iris", [f"--iris {choice}: {exc}"], json)
 
 
 def _settings(model: type[M], data: dict[str, Any], job: str, json: bool) -> M:

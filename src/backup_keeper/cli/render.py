@@ -90,9 +90,19 @@ def render_backup(report: JobReport) -> str:
             f"journal:     {details.journal_required or '-'} (first file a restore applies)",
             f"chain:       {details.chain_parent or '-'}",
         ]
+        if details.freeze_window_ms is not None:
+            lines += [
+                f"snapshot:    {details.snapshot_id or '-'}",
+                f"frozen for:  {details.freeze_window_ms} ms",
+                *(f"  | {line}" for line in details.command_output),
+            ]
     if report.keep or report.delete or report.unmanaged:
         lines += ["", _decisions(report)]
     return _framed(report, "\n".join(lines))
+
+
+def render_doctor(report: JobReport) -> str:
+    return _framed(report, "checked: stale freeze markers, a frozen instance, the instance lock")
 
 
 def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:

@@ -4,7 +4,18 @@ Doors (CLI, Task Manager, Interoperability) call these and nothing else.
 """
 
 from backup_keeper.jobs.catalog import run_catalog
+from backup_keeper.jobs.doctor import run_doctor
+from backup_keeper.jobs.external_backup import run_external_backup
+from backup_keeper.jobs.freeze_hooks import run_freeze, run_thaw
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.jobs.purge import run_purge
 
-__all__ = ["run_catalog", "run_online_backup", "run_purge"]
+__all__ = [
+    "run_catalog",
+    "run_doctor",
+    "run_external_backup",
+    "run_freeze",
+    "run_online_backup",
+    "run_purge",
+    "run_thaw",
+]

@@ -135,7 +135,8 @@ def _freeze_snapshot_thaw(
         report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")
         return f"external backup failed: {report.errors[-1]}"
     frozen_at = time.monotonic()
-    details.journal_required = frozen.required_journal
+    details.journal_required, details.log = frozen.required_journal, log
+    details.checkpoint = frozen.checkpoint or None
     result: CommandResult | None = None
     try:
         result = run_snapshot_command(
@@ -144,6 +145,11 @@ def _freeze_snapshot_thaw(
             timeout=settings.command_timeout,
             env=_command_env(iris, settings, frozen),
         )
+        if not iris.is_frozen():
+            report.errors.append(
+                "the instance resumed before the snapshot command ended (WDSuspendLimit "
+                "reached, or thawed by someone else): the snapshot is not a good backup"
+            )
     finally:
         thawed = _thaw(iris, report, settings, directory, log)
         window_ms = int((time.monotonic() - frozen_at) * 1000)
@@ -223,7 +229,7 @@ def _record(
             else f"exited {result.returncode}"
         )
         report.errors.append(f"the snapshot command {what}; nothing was recorded as a backup")
-    if not thawed or not result.ok:
+    if not thawed or not result.ok or report.errors:
         details.result = "failed"
         return f"external backup failed: {report.errors[-1]}"
     stamp = report.started.strftime("%Y%m%dT%H%M%SZ")
@@ -245,6 +251,7 @@ def _record(
         warnings=list(report.warnings),
         snapshot_id=result.snapshot_id,
         freeze_window_ms=window_ms,
+        checkpoint=frozen.checkpoint or None,
     )
     sidecar = write_manifest(directory / name, manifest)
     details.result, details.manifest = "completed", str(sidecar)

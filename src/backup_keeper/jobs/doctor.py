@@ -1,0 +1,53 @@
+"""``backup-keeper doctor``: what can be wrong between runs, and the one thing it repairs.
+
+It thaws an instance left frozen by a backup-keeper process that is gone (as every job does at
+its start), and reports what it must not touch: an instance frozen by someone else, a freeze
+still in progress, a backup-keeper backup holding the instance lock.
+"""
+
+from __future__ import annotations
+
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.freeze_marker import parse_marker, read_marker
+from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.freeze_recovery import recover_frozen
+from backup_keeper.jobs.locking import INSTANCE_LOCK
+from backup_keeper.report import JobReport
+from backup_keeper.settings import FreezeHookSettings
+
+
+def run_doctor(
+    settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
+) -> JobReport:
+    report = lifecycle.begin(
+        "doctor", clock=clock, dry_run=False, directories=[str(settings.directory)], options={}
+    )
+    report.iris = iris.adapter_name
+    try:
+        _examine(settings, iris, report)
+    except IrisError as exc:
+        report.errors.append(f"IRIS: {exc}")
+    problems = len(report.errors) + len(report.warnings)
+    summary = "all clear" if problems == 0 else f"{problems} finding(s)"
+    return lifecycle.end(report, clock=clock, summary=summary)
+
+
+def _examine(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> None:
+    directory = settings.directory
+    if not directory.is_dir():
+        report.errors.append(f"{directory}: no such directory")
+        return
+    recover_frozen(directory, iris, report, report.started)
+    has_marker = read_marker(directory) or parse_marker(iris.freeze_marker() or "")
+    if iris.is_frozen() and not has_marker:
+        report.errors.append(
+            "the instance is frozen and no backup-keeper run froze it: another tool's snapshot "
+            "may be in progress; left as it is (thaw it with `backup-keeper thaw` if it is not)"
+        )
+    if iris.acquire_lock(INSTANCE_LOCK, 0):
+        iris.release_lock(INSTANCE_LOCK)
+    else:
+        report.warnings.append(
+            f"a backup-keeper backup holds the instance lock {INSTANCE_LOCK} (running now?)"
+        )
