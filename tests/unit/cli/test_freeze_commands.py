@@ -1,0 +1,153 @@
+"""freeze / thaw / snapshot / doctor as hook scripts use them, and the kill -9 recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from backup_keeper.cli.app import FAKE_STATE_DIR
+from backup_keeper.freeze_marker import MARKER_NAME
+from backup_keeper.iris.fake import FakeIris
+from tests.unit.cli.test_app import cli
+
+
+def fake_of(directory: Path) -> FakeIris:
+    return FakeIris(directory / FAKE_STATE_DIR)
+
+
+def test_freeze_then_thaw_exit_0_with_one_line_each(tmp_path: Path) -> None:
+    frozen = cli("freeze", "--dir", tmp_path, "--iris", "fake", "--wd-suspend-limit", "300")
+    assert frozen.returncode == 0, frozen.stderr
+    assert frozen.stderr.strip().splitlines()[-1].startswith("backup-keeper freeze: ok: frozen;")
+    assert fake_of(tmp_path).is_frozen() and (tmp_path / MARKER_NAME).exists()
+    again = cli("freeze", "--dir", tmp_path, "--iris", "fake")
+    assert again.returncode == 1
+    assert "already frozen" in again.stderr
+    thawed = cli("thaw", "--dir", tmp_path, "--iris", "fake")
+    assert thawed.returncode == 0, thawed.stderr
+    assert (
+        thawed.stderr.strip().splitlines()[-1]
+        == "backup-keeper thaw: ok: thawed; the write daemon is running"
+    )
+    assert not fake_of(tmp_path).is_frozen() and not (tmp_path / MARKER_NAME).exists()
+
+
+def test_a_failing_thaw_exits_non_zero_and_says_critical(tmp_path: Path) -> None:
+    assert cli("freeze", "--dir", tmp_path, "--iris", "fake").returncode == 0
+    fake_of(tmp_path).fail("external_thaw")
+    done = cli("thaw", "--dir", tmp_path, "--iris", "fake")
+    assert done.returncode == 1
+    assert "CRITICAL: the instance may still be frozen" in done.stderr
+
+
+def test_snapshot_command_after_double_dash(tmp_path: Path) -> None:
+    done = cli(
+        "snapshot",
+        "--dir",
+        tmp_path,
+        "--iris",
+        "fake",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        "echo --json; echo snap-7",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["backup"]["snapshot_id"] == "snap-7"
+    assert report["iris"] == "fake"
+
+
+def test_killed_while_frozen_the_next_run_thaws_and_raises_a_critical_alert(tmp_path: Path) -> None:
+    pid_file = tmp_path / "snapshot.pid"
+    job = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "backup_keeper",
+            "snapshot",
+            "--dir",
+            str(tmp_path),
+            "--iris",
+            "fake",
+            "--",
+            "sh",
+            "-c",
+            f"echo $$ > {pid_file}; exec sleep 60",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    fake = fake_of(tmp_path)
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text().strip() and fake.is_frozen()):
+        assert time.monotonic() < deadline, "the snapshot job never froze the instance"
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait(timeout=10)
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the orphaned snapshot command
+    assert fake.is_frozen(), "the scenario needs an instance left frozen"
+    assert (tmp_path / MARKER_NAME).exists()
+
+    doctor = cli("doctor", "--dir", tmp_path, "--iris", "fake", "--json")
+    report = json.loads(doctor.stdout)
+    assert any(
+        w.startswith(f"CRITICAL: the instance was left frozen by pid {job.pid}")
+        for w in report["warnings"]
+    )
+    assert not fake.is_frozen()
+    assert not (tmp_path / MARKER_NAME).exists() and fake.freeze_marker() is None
+    assert list(tmp_path.glob("*.snapshot.json")) == []  # nothing recorded as a good backup
+    assert any(sev == 2 and "left frozen" in msg for sev, msg in fake.snapshot().console_log)
+    assert (
+        json.loads(cli("doctor", "--dir", tmp_path, "--iris", "fake", "--json").stdout)["summary"]
+        == "all clear"
+    )
+
+
+def test_any_backup_job_recovers_a_stale_freeze_before_its_own_work(tmp_path: Path) -> None:
+    from backup_keeper.freeze_marker import FreezeMarker, write_marker
+
+    fake = fake_of(tmp_path)
+    fake.configure(frozen=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    import socket
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    write_marker(
+        tmp_path,
+        FreezeMarker(
+            host=socket.gethostname(), pid=dead.pid, started=now, expires=now + timedelta(hours=1)
+        ),
+    )
+    done = cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert any("CRITICAL: the instance was left frozen" in w for w in report["warnings"])
+    assert not fake.is_frozen()
+
+
+def test_doctor_reports_a_foreign_freeze_and_a_held_lock_without_touching_them(
+    tmp_path: Path,
+) -> None:
+    from backup_keeper.jobs.locking import INSTANCE_LOCK
+
+    fake = fake_of(tmp_path)
+    fake.configure(frozen=True)
+    assert fake.acquire_lock(INSTANCE_LOCK, 1)
+    try:
+        report = json.loads(cli("doctor", "--dir", tmp_path, "--iris", "fake", "--json").stdout)
+    finally:
+        fake.release_lock(INSTANCE_LOCK)
+    assert report["status"] == "failed"
+    assert any("no backup-keeper run froze it" in e for e in report["errors"])
+    assert any("holds the instance lock" in w for w in report["warnings"])
+    assert fake.is_frozen()

@@ -1,0 +1,248 @@
+"""External backups on FakeIris with real snapshot subprocesses: after every scenario the fake
+instance is thawed (or a critical error was raised), and nothing was recorded as a good backup
+that was not."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.clock import fixed_clock
+from backup_keeper.freeze_marker import MARKER_NAME
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.jobs import run_external_backup, run_thaw
+from backup_keeper.jobs.locking import INSTANCE_LOCK
+from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.settings import ExternalBackupSettings, FreezeHookSettings
+
+NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeIris:
+    return FakeIris(tmp_path / "iris", clock=fixed_clock(NOW))
+
+
+@pytest.fixture
+def catalog_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog"
+    path.mkdir()
+    return path
+
+
+def snapshot(fake: FakeIris, catalog_dir: Path, *command: str, **settings: object) -> JobReport:
+    return run_external_backup(
+        ExternalBackupSettings.model_validate(
+            {"directory": catalog_dir, "command": list(command), **settings}
+        ),
+        iris=fake,
+        clock=fixed_clock(NOW),
+    )
+
+
+def records(catalog_dir: Path) -> list[str]:
+    return sorted(p.name for p in catalog_dir.glob("*.snapshot.json"))
+
+
+def assert_thawed_and_clean(fake: FakeIris, catalog_dir: Path) -> None:
+    assert not fake.is_frozen()
+    assert not (catalog_dir / MARKER_NAME).exists()
+    assert fake.freeze_marker() is None
+
+
+def test_snapshot_runs_frozen_gets_its_environment_and_is_recorded(
+    fake: FakeIris, catalog_dir: Path, tmp_path: Path
+) -> None:
+    seen = tmp_path / "seen.txt"
+    script = (
+        "import os, sys; from pathlib import Path; from backup_keeper.iris.fake import FakeIris; "
+        f"frozen = FakeIris(Path({str(fake.state_dir)!r})).is_frozen(); "
+        f"Path({str(seen)!r}).write_text(f\"{{frozen}} {{os.environ['BACKUP_KEEPER_INSTANCE']}} "
+        "{os.environ['BACKUP_KEEPER_JOURNAL']} {os.environ['BACKUP_KEEPER_LABEL']}\"); "
+        "print('working...'); print('snap-0042')"
+    )
+    report = snapshot(fake, catalog_dir, sys.executable, "-c", script, label="nightly")
+    assert report.status is JobStatus.OK, report.errors
+    frozen, instance, journal, label = seen.read_text().split()
+    assert (frozen, instance, label) == ("True", "IRIS", "nightly")
+    assert report.backup is not None
+    assert report.backup.snapshot_id == "snap-0042"
+    assert report.backup.journal_required == journal
+    assert report.backup.freeze_window_ms is not None and report.backup.freeze_window_ms >= 0
+    assert_thawed_and_clean(fake, catalog_dir)
+    assert fake.backup_history()[0].kind is BackupKind.EXTERNAL
+    (record,) = discover([catalog_dir], UTC).records
+    assert record.kind is BackupKind.EXTERNAL and record.restorable
+    assert "snap-0042" in (record.note or "")
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["sh", "-c", "echo disk busy >&2; exit 3"], "the snapshot command exited 3"),
+        (["/nonexistent/snapshot-tool"], "the snapshot command exited 127"),
+    ],
+)
+def test_a_failing_snapshot_command_thaws_and_records_nothing(
+    fake: FakeIris, catalog_dir: Path, command: list[str], message: str
+) -> None:
+    report = snapshot(fake, catalog_dir, *command)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith(message)
+    assert_thawed_and_clean(fake, catalog_dir)
+    assert records(catalog_dir) == []
+    assert all(h.kind is not BackupKind.EXTERNAL for h in fake.backup_history())
+
+
+def test_a_snapshot_command_that_hangs_is_killed_with_its_children_and_the_instance_thawed(
+    fake: FakeIris, catalog_dir: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    start = time.monotonic()
+    report = snapshot(
+        fake, catalog_dir, "sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait", command_timeout=0.5
+    )
+    assert time.monotonic() - start < 10
+    assert report.status is JobStatus.FAILED
+    assert "timed out after 0.5 s and was killed" in report.errors[0]
+    assert_thawed_and_clean(fake, catalog_dir)
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    assert (
+        not Path(f"/proc/{child}").exists()
+        or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
+    )
+
+
+def test_freeze_failure_leaves_the_instance_running_and_runs_no_command(
+    fake: FakeIris, catalog_dir: Path, tmp_path: Path
+) -> None:
+    fake.fail("external_freeze")
+    ran = tmp_path / "ran"
+    report = snapshot(fake, catalog_dir, "touch", str(ran))
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith("ExternalFreeze failed, the instance is not frozen")
+    assert not ran.exists()
+    assert_thawed_and_clean(fake, catalog_dir)
+
+
+@pytest.mark.parametrize("mode", ["raise", "stay_frozen"])
+def test_thaw_failure_is_critical_keeps_the_marker_and_thaw_recovers(
+    fake: FakeIris, catalog_dir: Path, mode: str
+) -> None:
+    fake.fail("external_thaw", mode)  # type: ignore[arg-type]
+    report = snapshot(fake, catalog_dir, "true")
+    assert report.status is JobStatus.FAILED
+    assert report.errors[-1].startswith("CRITICAL: the instance may still be frozen")
+    assert fake.is_frozen()
+    assert (catalog_dir / MARKER_NAME).exists()
+    assert records(catalog_dir) == []
+    assert any(sev == 3 and "CRITICAL" in msg for sev, msg in fake.snapshot().console_log)
+    fake.heal("external_thaw")
+    thawed = run_thaw(FreezeHookSettings(directory=catalog_dir), iris=fake)
+    assert thawed.status is JobStatus.OK
+    assert_thawed_and_clean(fake, catalog_dir)
+
+
+def test_an_instance_frozen_by_someone_else_is_refused(fake: FakeIris, catalog_dir: Path) -> None:
+    fake.configure(frozen=True)
+    report = snapshot(fake, catalog_dir, "true")
+    assert report.status is JobStatus.FAILED
+    assert "already frozen" in report.errors[0]
+    assert fake.is_frozen()  # not ours to thaw
+
+
+def test_concurrent_runs_are_refused(fake: FakeIris, catalog_dir: Path) -> None:
+    other = FakeIris(fake.state_dir)
+    assert other.acquire_lock(INSTANCE_LOCK, 1)
+    try:
+        report = snapshot(fake, catalog_dir, "true")
+    finally:
+        other.release_lock(INSTANCE_LOCK)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith("another backup-keeper backup is running")
+    assert not fake.is_frozen()
+
+
+def test_window_over_half_the_mirror_qos_timeout_is_warned_about(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    fake.configure(mirror_member=1, mirror_primary=True, mirror_name="M", mirror_qos_timeout_ms=100)
+    report = snapshot(fake, catalog_dir, "sleep", "0.2")
+    assert report.status is JobStatus.OK
+    assert any("over half the mirror QoS timeout (100 ms)" in w for w in report.warnings)
+
+
+def test_a_freeze_that_ends_by_wdsuspendlimit_during_the_snapshot_fails_it(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    report = snapshot(fake, catalog_dir, "sleep", "1.5", wd_suspend_limit=1)
+    assert report.status is JobStatus.FAILED
+    assert "resumed before the snapshot command ended" in report.errors[0]
+    assert any("near WDSuspendLimit" in w for w in report.warnings)
+    assert records(catalog_dir) == []
+    assert_thawed_and_clean(fake, catalog_dir)
+
+
+def test_not_journaled_databases_are_warned_about(fake: FakeIris, catalog_dir: Path) -> None:
+    state = fake.snapshot()
+    state.databases[1].journaled = False
+    fake.configure(databases=[d.model_dump() for d in state.databases])
+    report = snapshot(fake, catalog_dir, "true")
+    assert any(w.startswith("not journaled") and "irisapp" in w for w in report.warnings)
+
+
+def test_sharded_freeze_records_the_checkpoint(fake: FakeIris, catalog_dir: Path) -> None:
+    report = snapshot(fake, catalog_dir, "echo", "snap-9", sharded_namespace="MASTER")
+    assert report.status is JobStatus.OK
+    assert report.backup is not None and report.backup.checkpoint is not None
+    assert report.backup.checkpoint["namespace"] == "MASTER"
+    assert fake.snapshot().checkpoints[-1]["namespace"] == "MASTER"
+
+
+def test_wrong_mirror_role_is_skipped_without_freezing(fake: FakeIris, catalog_dir: Path) -> None:
+    fake.configure(mirror_member=1, mirror_primary=True)
+    report = snapshot(fake, catalog_dir, "true", run_on="not-primary")
+    assert report.status is JobStatus.SKIPPED
+    assert fake.snapshot().journal_sequence == 1  # never frozen
+
+
+def test_a_snapshot_command_killed_by_a_signal_fails_and_thaws(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    report = snapshot(fake, catalog_dir, "sh", "-c", "kill -9 $$")
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith("the snapshot command exited -9")
+    assert_thawed_and_clean(fake, catalog_dir)
+    assert records(catalog_dir) == []
+
+
+def test_old_snapshot_records_are_purged_as_records_only(fake: FakeIris, catalog_dir: Path) -> None:
+    from datetime import timedelta
+
+    from backup_keeper.jobs import run_purge
+    from backup_keeper.settings import PurgeSettings
+
+    for days in (3, 2, 1):
+        run_external_backup(
+            ExternalBackupSettings(directory=catalog_dir, command=["echo", f"snap-{days}"]),
+            iris=fake,
+            clock=fixed_clock(NOW - timedelta(days=days)),
+        )
+    assert len(records(catalog_dir)) == 3
+    purged = run_purge(
+        PurgeSettings(directories=[catalog_dir], retention={"keep_last": 1}),  # type: ignore[arg-type]
+        clock=fixed_clock(NOW),
+    )
+    assert purged.status is JobStatus.OK, purged.errors
+    assert len(records(catalog_dir)) == 1
+    assert all(
+        "purging removes this record, not the snapshot itself" in e.reasons[-1]
+        for e in purged.delete
+    )
