@@ -20,8 +20,15 @@ from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupStatus
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.freeze_marker import FreezeMarker, write_marker
-from backup_keeper.iris.port import FreezeResult, IrisError, IrisPort, Severity
+from backup_keeper.freeze_marker import FreezeMarker, parse_marker, read_marker, write_marker
+from backup_keeper.iris.port import (
+    FreezeResult,
+    IrisError,
+    IrisPort,
+    MirrorMember,
+    MirrorState,
+    Severity,
+)
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.freeze_recovery import clear_freeze, console, recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
@@ -80,16 +87,16 @@ def _steps(
         report.errors.append(f"{directory}: no such directory")
         return f"external backup failed: {report.errors[-1]}"
     recover_frozen(directory, iris, report, report.started)
-    why = role_refusal(settings.run_on, iris.mirror())
+    mirror = iris.mirror()
+    why = role_refusal(settings.run_on, mirror)
     if why is not None:
         report.status = JobStatus.SKIPPED
         report.warnings.append(f"skipped: {why}")
         return f"external backup skipped: {why}"
     if iris.is_frozen():
-        report.errors.append(
-            "the instance is already frozen, and not by a backup-keeper run that is gone: "
-            "another snapshot may be in progress; nothing was done"
-        )
+        marker = read_marker(directory) or parse_marker(iris.freeze_marker() or "")
+        who = marker.describe() if marker else "something other than backup-keeper"
+        report.errors.append(f"the instance is already frozen, by {who}; nothing was done")
         return f"external backup failed: {report.errors[-1]}"
     unjournaled = [d.directory for d in iris.databases() if not d.journaled]
     if unjournaled:
@@ -97,7 +104,7 @@ def _steps(
             "not journaled, so updates made while frozen may be lost on a crash: "
             + ", ".join(unjournaled)
         )
-    return _freeze_snapshot_thaw(settings, iris, report, clock, directory)
+    return _freeze_snapshot_thaw(settings, iris, report, clock, directory, mirror)
 
 
 def _freeze_snapshot_thaw(
@@ -106,6 +113,7 @@ def _freeze_snapshot_thaw(
     report: JobReport,
     clock: Clock,
     directory: Path,
+    mirror: MirrorState,
 ) -> str:
     details = report.backup
     assert details is not None
@@ -154,7 +162,7 @@ def _freeze_snapshot_thaw(
         thawed = _thaw(iris, report, settings, directory, log)
         window_ms = int((time.monotonic() - frozen_at) * 1000)
         details.freeze_window_ms = window_ms
-    _judge_window(iris, report, settings, window_ms)
+    _judge_window(iris, report, settings, window_ms, mirror)
     return _record(settings, iris, report, clock, directory, result, thawed, frozen, window_ms)
 
 
@@ -191,9 +199,14 @@ def _thaw(
 
 
 def _judge_window(
-    iris: IrisPort, report: JobReport, settings: ExternalBackupSettings, window_ms: int
+    iris: IrisPort,
+    report: JobReport,
+    settings: ExternalBackupSettings,
+    window_ms: int,
+    mirror: MirrorState,
 ) -> None:
-    qos = iris.mirror_qos_timeout_ms()
+    """A failover member frozen past the QoS timeout can make the mirror fail over."""
+    qos = iris.mirror_qos_timeout_ms() if mirror.member is MirrorMember.FAILOVER else None
     if qos and window_ms > qos / 2:
         report.warnings.append(
             f"freeze window {window_ms} ms is over half the mirror QoS timeout ({qos} ms): "

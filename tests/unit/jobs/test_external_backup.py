@@ -246,3 +246,25 @@ def test_old_snapshot_records_are_purged_as_records_only(fake: FakeIris, catalog
         "purging removes this record, not the snapshot itself" in e.reasons[-1]
         for e in purged.delete
     )
+
+
+def test_an_instance_frozen_by_a_live_backup_keeper_hook_is_refused_naming_it(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    from backup_keeper.jobs import run_freeze
+
+    hook = FreezeHookSettings(directory=catalog_dir, label="vmware")
+    assert run_freeze(hook, iris=fake).status is JobStatus.OK
+    report = snapshot(fake, catalog_dir, "true")
+    assert report.errors[0].startswith("the instance is already frozen, by the freeze hook on ")
+    assert "(label vmware)" in report.errors[0]
+    assert fake.is_frozen()
+
+
+def test_an_async_member_is_not_warned_about_the_qos_timeout(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    fake.configure(mirror_member=2, mirror_name="M", mirror_qos_timeout_ms=100)
+    report = snapshot(fake, catalog_dir, "sleep", "0.2")
+    assert report.status is JobStatus.OK
+    assert not any("QoS" in w for w in report.warnings)
