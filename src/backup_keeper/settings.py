@@ -33,6 +33,8 @@ TimeZoneName = Annotated[str | None, AfterValidator(_known_zone)]
 OnlineKind = Literal["full", "incremental", "cumulative"]
 RunOn = Literal["any", "primary", "backup", "not-primary"]
 ReadOnlyPolicy = Literal["warn", "exclude"]
+BackupKindName = Literal["full", "cumulative", "incremental", "external"]
+ALL_KINDS: tuple[BackupKindName, ...] = ("full", "cumulative", "incremental", "external")
 
 KEEP_RULES = (
     "keep_last",
@@ -266,3 +268,19 @@ class FreezeHookSettings(BaseModel):
     wd_suspend_limit: int = Field(default=900, ge=0, description="WDSuspendLimit, seconds.")
     label: str = Field(default="", max_length=200)
     sharded_namespace: str | None = None
+
+
+class FreshnessSettings(BaseModel):
+    """The alarm for silence: the newest good backup is too old, or the newest one failed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directories: list[Path] = Field(min_length=1)
+    max_age: Duration = Field(
+        description="Newest completed backup of a kind older than this: alert."
+    )
+    kinds: list[BackupKindName] = Field(
+        default_factory=lambda: list(ALL_KINDS),
+        description="Kinds to check; a kind with no backup at all is only reported for full.",
+    )
+    timezone: TimeZoneName = None

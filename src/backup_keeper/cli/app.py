@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -13,7 +14,11 @@ import typer
 from pydantic import BaseModel
 
 from backup_keeper import __version__
-from backup_keeper.cli.render import render_backup, render_catalog, render_doctor, render_purge
+from backup_keeper.alerts.build import build_notifier
+from backup_keeper.alerts.events import test_event
+from backup_keeper.alerts.notifier import Notifier
+from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
+from backup_keeper.cli.render import render_backup, render_catalog, render_purge, render_summary
 from backup_keeper.clock import Clock, fixed_clock, system_clock
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.fake import FakeIris
@@ -24,6 +29,7 @@ from backup_keeper.jobs import (
     run_doctor,
     run_external_backup,
     run_freeze,
+    run_freshness_check,
     run_online_backup,
     run_purge,
     run_thaw,
@@ -34,6 +40,7 @@ from backup_keeper.settings import (
     CatalogSettings,
     ExternalBackupSettings,
     FreezeHookSettings,
+    FreshnessSettings,
     OnlineKind,
     PurgeSettings,
     ReadOnlyPolicy,
@@ -64,6 +71,10 @@ Directories = Annotated[
     list[Path], typer.Argument(help="Directories holding .cbk files.", show_default=False)
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JobReport as JSON.")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file with an [alerts] table (channels)."),
+]
 TimezoneOpt = Annotated[
     str | None,
     typer.Option(
@@ -211,6 +222,7 @@ def backup(
     ] = 24 * 3600,
     json: JsonFlag = False,
     timezone: TimezoneOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Take an online backup into --dir; after a completed one, purge --dir by the keep flags."""
     retention = _retention(
@@ -237,7 +249,8 @@ def backup(
     }
     settings = _settings(BackupSettings, data, "backup", json)
     port = _port(iris, directory, json)
-    _finish(run_online_backup(settings, iris=port), json, render_backup)
+    notifier = _notifier(config, port, directory, json)
+    _finish(run_online_backup(settings, iris=port, notifier=notifier), json, render_backup)
 
 
 CatalogDir = Annotated[
@@ -271,6 +284,7 @@ def snapshot(
     sharded: Sharded = None,
     json: JsonFlag = False,
     timezone: TimezoneOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Freeze, run the snapshot command, always thaw, record the snapshot in the catalog."""
     data = {
@@ -287,7 +301,8 @@ def snapshot(
     }
     settings = _settings(ExternalBackupSettings, data, "snapshot", json)
     port = _port(iris, directory, json)
-    _finish(run_external_backup(settings, iris=port), json, render_backup)
+    notifier = _notifier(config, port, directory, json)
+    _finish(run_external_backup(settings, iris=port, notifier=notifier), json, render_backup)
 
 
 @app.command()
@@ -323,7 +338,7 @@ def thaw(
 def doctor(directory: CatalogDir, iris: IrisOpt = "embedded", json: JsonFlag = False) -> None:
     """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
     settings = _hook_settings("doctor", directory, 600, 900, "", None, json)
-    _finish(run_doctor(settings, iris=_port(iris, directory, json)), json, render_doctor)
+    _finish(run_doctor(settings, iris=_port(iris, directory, json)), json, render_summary)
 
 
 def _hook_settings(
@@ -351,6 +366,91 @@ def _finish_hook(report: JobReport, json: bool) -> None:
         typer.echo(report.model_dump_json(indent=2))
     typer.echo(f"backup-keeper {report.job}: {report.status}: {report.summary}", err=True)
     raise typer.Exit(EXIT_OK if report.status is not JobStatus.FAILED else EXIT_FAILED)
+
+
+@app.command("check-freshness")
+def check_freshness(
+    directories: Annotated[list[Path], typer.Option("--dir", help="Backup directories.")],
+    max_age: Annotated[str, typer.Option(help="Alert when the newest good backup is older.")],
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Kinds to check: full, cumulative, incremental, external (default: all)."
+        ),
+    ] = None,
+    iris: Annotated[
+        IrisChoice | None, typer.Option(help="Also read IRIS's backup history through this.")
+    ] = None,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Fail (and alert) when backups stopped: too old, none at all, or the newest failed."""
+    data: dict[str, Any] = {"directories": directories, "max_age": max_age, "timezone": timezone}
+    if kind:
+        data["kinds"] = kind
+    settings = _settings(FreshnessSettings, data, "check-freshness", json)
+    port = _port(iris, directories[0], json) if iris else None
+    notifier = _notifier(config, port, settings.directories[0], json)
+    report = run_freshness_check(settings, iris=port, notifier=notifier)
+    _finish(report, json, render_summary)
+
+
+@app.command("alert-test")
+def alert_test(
+    config: Annotated[Path, typer.Option("--config", help="TOML settings with [alerts].")],
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="With --iris fake: its backup directory.")
+    ] = None,
+    iris: Annotated[
+        IrisChoice | None, typer.Option(help="Deliver messages.log lines through this adapter.")
+    ] = None,
+) -> None:
+    """Send a test notice through every configured channel; print delivered or why not."""
+    port = _port(iris, directory or Path.cwd(), False) if iris else None
+    settings = _alert_settings(config, False)
+    notifier, problems = build_notifier(
+        settings, instance=_instance_name(port), iris=port, state_dir=None
+    )
+    results = notifier.send(test_event(notifier.instance))
+    for problem in problems:
+        name, _, why = problem.partition(": ")
+        results[name] = f"not delivered: {why}"
+    width = max(len(name) for name in results)
+    for name, outcome in results.items():
+        typer.echo(f"{name.ljust(width)}  {outcome}")
+    all_good = not problems and all(
+        o == "delivered" or o.startswith("not sent") for o in results.values()
+    )
+    raise typer.Exit(EXIT_OK if all_good else EXIT_FAILED)
+
+
+def _alert_settings(config: Path, json: bool) -> AlertSettings:
+    try:
+        return load_alert_settings(config)
+    except SettingsError as exc:
+        _bad_input("alerts", exc.problems, json)
+
+
+def _notifier(config: Path | None, port: IrisPort | None, state_dir: Path, json: bool) -> Notifier:
+    """Channels from --config (messages.log only without it); a channel that cannot be built is
+    bad input, so a misconfigured alert is found before the night it is needed."""
+    settings = _alert_settings(config, json) if config else AlertSettings()
+    notifier, problems = build_notifier(
+        settings, instance=_instance_name(port), iris=port, state_dir=state_dir
+    )
+    if problems:
+        _bad_input("alerts", problems, json)
+    return notifier
+
+
+def _instance_name(port: IrisPort | None) -> str:
+    if port is None:
+        return socket.gethostname()
+    try:
+        return port.instance().name
+    except IrisError:
+        return "unknown instance"
 
 
 def _port(choice: IrisChoice, directory: Path, json: bool) -> IrisPort:

@@ -101,8 +101,9 @@ def render_backup(report: JobReport) -> str:
     return _framed(report, "\n".join(lines))
 
 
-def render_doctor(report: JobReport) -> str:
-    return _framed(report, "checked: stale freeze markers, a frozen instance, the instance lock")
+def render_summary(report: JobReport) -> str:
+    """Jobs whose whole story is their findings (doctor, freshness)."""
+    return _framed(report, "")
 
 
 def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:

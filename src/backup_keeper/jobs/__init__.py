@@ -7,6 +7,7 @@ from backup_keeper.jobs.catalog import run_catalog
 from backup_keeper.jobs.doctor import run_doctor
 from backup_keeper.jobs.external_backup import run_external_backup
 from backup_keeper.jobs.freeze_hooks import run_freeze, run_thaw
+from backup_keeper.jobs.freshness import run_freshness_check
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.jobs.purge import run_purge
 
@@ -15,6 +16,7 @@ __all__ = [
     "run_doctor",
     "run_external_backup",
     "run_freeze",
+    "run_freshness_check",
     "run_online_backup",
     "run_purge",
     "run_thaw",

@@ -62,8 +62,7 @@ def run_external_backup(
         report.errors.append(f"IRIS: {exc}")
         summary = f"external backup failed: IRIS: {exc}"
     report = lifecycle.end(report, clock=clock, summary=summary)
-    if report.status is JobStatus.FAILED or report.warnings:
-        tell(notifier, report)
+    tell(notifier, report)  # every outcome: the notifier decides what is news
     return report
 
 

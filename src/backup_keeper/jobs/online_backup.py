@@ -90,8 +90,7 @@ def run_online_backup(
         report.errors.append(f"IRIS: {exc}")
         summary = f"backup failed: IRIS: {exc}"
     report = lifecycle.end(report, clock=clock, summary=summary)
-    if report.status is JobStatus.FAILED or report.warnings:
-        tell(notifier, report)
+    tell(notifier, report)  # every outcome: the notifier decides what is news
     return report
 
 

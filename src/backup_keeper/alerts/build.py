@@ -1,0 +1,74 @@
+"""Building a Notifier from AlertSettings: channels, their secrets, the state file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from backup_keeper.alerts.channels import (
+    AppriseChannel,
+    Channel,
+    ChannelError,
+    ConsoleChannel,
+    EmailChannel,
+    EnsAlertChannel,
+)
+from backup_keeper.alerts.notifier import Notifier
+from backup_keeper.alerts.secrets import CredentialsLookup, SecretError
+from backup_keeper.alerts.settings import AlertSettings
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.iris.port import IrisPort
+
+STATE_NAME = ".backup-keeper-alerts.json"
+
+
+def build_notifier(
+    settings: AlertSettings,
+    *,
+    instance: str,
+    iris: IrisPort | None,
+    state_dir: Path | None,
+    ens_send: Callable[[str], None] | None = None,
+    credentials: CredentialsLookup | None = None,
+    clock: Clock = system_clock,
+) -> tuple[Notifier, list[str]]:
+    """The notifier, and one line per configured channel that could not be built (a secret not
+    set, an apprise URL it cannot use): those channels are left out, never silently."""
+    channels: list[Channel] = []
+    secrets: list[str] = []
+    problems: list[str] = []
+    if settings.email is not None:
+        try:
+            password = (
+                settings.email.password.read(credentials) if settings.email.password else None
+            )
+        except SecretError as exc:
+            problems.append(f"email: password: {exc}")
+        else:
+            secrets += [password] if password else []
+            channels.append(EmailChannel(settings.email, password))
+    for number, hook in enumerate(settings.apprise, start=1):
+        try:
+            url = hook.url.read(credentials)
+            secrets.append(url)
+            channels.append(AppriseChannel(hook, url))
+        except (SecretError, ChannelError) as exc:
+            problems.append(f"apprise #{number}: {exc}")
+    if settings.ens_alert is not None and settings.ens_alert.enabled:
+        if ens_send is None:
+            problems.append("Ens.Alert: only available inside an Interoperability production")
+        else:
+            channels.append(EnsAlertChannel(ens_send, settings.ens_alert.min_severity))
+    state_file = settings.state_file or (state_dir / STATE_NAME if state_dir else None)
+    notifier = Notifier(
+        instance=instance,
+        console=ConsoleChannel(iris, settings.console_min_severity),
+        channels=channels,
+        dedupe_window_seconds=settings.dedupe_window.total_seconds(),
+        retries=settings.retries,
+        backoff=settings.backoff,
+        state_file=state_file,
+        secrets=secrets,
+        clock=clock,
+    )
+    return notifier, problems

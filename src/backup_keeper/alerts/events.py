@@ -1,0 +1,122 @@
+"""Alert events: what happened, how bad, where, and the report behind it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel
+
+from backup_keeper.report import JobReport, JobStatus
+
+
+class EventKind(StrEnum):
+    BACKUP_FAILED = "backup-failed"
+    BACKUP_WARNING = "backup-warning"
+    FREEZE_FAILED = "freeze-failed"
+    THAW_FAILED = "thaw-failed"
+    PURGE_FAILED = "purge-failed"
+    VERIFY_FAILED = "verify-failed"
+    BACKUPS_STALE = "backups-stale"
+    RECOVERED = "recovered"
+    TEST = "test"
+
+
+class AlertSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(AlertSeverity).index(self)
+
+
+NEXT_STEP: dict[EventKind, str] = {
+    EventKind.BACKUP_FAILED: "Read the backup log named in the report, fix the cause, "
+    "run the backup again.",
+    EventKind.BACKUP_WARNING: "The backup is usable; read its warnings before the next one.",
+    EventKind.FREEZE_FAILED: "No snapshot was taken; check messages.log around the freeze.",
+    EventKind.THAW_FAILED: "The instance may be frozen: run `backup-keeper thaw` or "
+    "`iris stat <instance> -W` NOW.",
+    EventKind.PURGE_FAILED: "Old backups were not all removed; check the directory's "
+    "permissions and free space.",
+    EventKind.VERIFY_FAILED: "A backup does not match its manifest: do not rely on it; "
+    "take a new full backup.",
+    EventKind.BACKUPS_STALE: "Check that the backup task or schedule still runs "
+    "(suspended, deleted, failing?).",
+    EventKind.RECOVERED: "Nothing to do: the job works again.",
+    EventKind.TEST: "Nothing to do: this is a test of the alert channels.",
+}
+"""What to do next, quoted in every alert: the reader at 3 a.m. should not have to guess."""
+
+_FAILED_KIND = {
+    "backup": EventKind.BACKUP_FAILED,
+    "external-backup": EventKind.BACKUP_FAILED,
+    "freeze": EventKind.FREEZE_FAILED,
+    "thaw": EventKind.THAW_FAILED,
+    "purge": EventKind.PURGE_FAILED,
+    "verify": EventKind.VERIFY_FAILED,
+    "freshness": EventKind.BACKUPS_STALE,
+    "doctor": EventKind.THAW_FAILED,
+}
+
+
+class AlertEvent(BaseModel):
+    kind: EventKind
+    severity: AlertSeverity
+    instance: str
+    job: str
+    summary: str
+    time: AwareDatetime
+    report: JobReport | None = None
+
+    @property
+    def key(self) -> str:
+        """What dedupe compares: the same kind of news about the same job on the same instance."""
+        return f"{self.kind}/{self.instance}/{self.job}"
+
+    @property
+    def next_step(self) -> str:
+        return NEXT_STEP[self.kind]
+
+
+def test_event(instance: str) -> AlertEvent:
+    """What ``alert-test`` sends: an error-level notice so every channel's filter lets it pass
+    unless the channel was set to critical only."""
+    return AlertEvent(
+        kind=EventKind.TEST,
+        severity=AlertSeverity.ERROR,
+        instance=instance,
+        job="alert-test",
+        summary="test notice from backup-keeper: if you read this, this channel works",
+        time=datetime.now(UTC),
+    )
+
+
+def events_for(report: JobReport, instance: str, now: datetime) -> list[AlertEvent]:
+    """The events a report is news of (before dedupe and "recovered", which need history)."""
+
+    def event(kind: EventKind, severity: AlertSeverity, summary: str) -> AlertEvent:
+        return AlertEvent(
+            kind=kind,
+            severity=severity,
+            instance=instance,
+            job=report.job,
+            summary=summary,
+            time=now,
+            report=report,
+        )
+
+    critical = [m for m in [*report.errors, *report.warnings] if m.startswith("CRITICAL")]
+    events = [event(EventKind.THAW_FAILED, AlertSeverity.CRITICAL, m) for m in critical[:1]]
+    if report.status is JobStatus.FAILED:
+        kind = _FAILED_KIND.get(report.job, EventKind.BACKUP_FAILED)
+        if any(e.startswith("ExternalFreeze failed") for e in report.errors):
+            kind = EventKind.FREEZE_FAILED
+        if not (critical and kind is EventKind.THAW_FAILED):
+            events.append(event(kind, AlertSeverity.ERROR, report.summary))
+    elif report.warnings and report.job in ("backup", "external-backup") and not critical:
+        events.append(event(EventKind.BACKUP_WARNING, AlertSeverity.WARNING, report.summary))
+    return events

@@ -1,0 +1,78 @@
+"""Alert settings: channels, the minimum severity each one gets, dedupe. Read from the
+``[alerts]`` table of a TOML file (``--config``); secrets are references, never values."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backup_keeper.alerts.events import AlertSeverity
+from backup_keeper.alerts.secrets import SecretRef
+from backup_keeper.durations import Duration
+from backup_keeper.settings import SettingsError, validate_settings
+
+
+class EmailSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["plain", "starttls", "ssl"] = "starttls"
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    min_severity: AlertSeverity = AlertSeverity.WARNING
+    timeout: float = Field(default=10, gt=0, description="Seconds for each SMTP operation.")
+    ca_file: Path | None = Field(default=None, description="Trust this CA (self-signed relays).")
+
+
+class AppriseSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: SecretRef = Field(description="An apprise URL (slack://, msteams://, json://...).")
+    min_severity: AlertSeverity = AlertSeverity.ERROR
+
+
+class EnsAlertSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    min_severity: AlertSeverity = AlertSeverity.ERROR
+
+
+class AlertSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    console_min_severity: AlertSeverity = Field(
+        default=AlertSeverity.INFO, description="messages.log: always on."
+    )
+    email: EmailSettings | None = None
+    apprise: list[AppriseSettings] = Field(default_factory=list)
+    ens_alert: EnsAlertSettings | None = None
+    dedupe_window: Duration = Field(
+        default=timedelta(hours=6), description="The same event is sent once per window."
+    )
+    retries: int = Field(default=2, ge=0, le=10, description="Retries per channel delivery.")
+    backoff: float = Field(default=1.0, ge=0, description="Seconds before the first retry.")
+    state_file: Path | None = Field(
+        default=None, description="Dedupe and recovered state (default: in the backup dir)."
+    )
+
+
+def load_alert_settings(path: Path) -> AlertSettings:
+    """The ``[alerts]`` table of a TOML file; SettingsError for a file or a value that is wrong."""
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise SettingsError([f"--config {path}: {exc.strerror}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([f"--config {path}: not valid TOML: {exc}"]) from exc
+    try:
+        return validate_settings(AlertSettings, data.get("alerts", {}))
+    except SettingsError as exc:
+        raise SettingsError([f"alerts.{p}" for p in exc.problems]) from exc

@@ -1,0 +1,110 @@
+"""The freshness check: the alarm for the failure nobody sees, a schedule that stopped.
+
+It reads what exists (the catalog of the directories and, when IRIS is reachable, IRIS's own
+backup history) and fails when the newest completed backup of a kind is older than ``max_age``,
+when there is no full backup at all, or when the newest backup failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.durations import format_duration
+from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.jobs import lifecycle
+from backup_keeper.notify import Notifier, tell
+from backup_keeper.report import JobReport
+from backup_keeper.settings import FreshnessSettings
+from backup_keeper.timezones import resolve_zone
+
+_GOOD_HISTORY = {"completed", "warning"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    kind: BackupKind
+    time: datetime
+    good: bool
+    where: str
+
+
+def run_freshness_check(
+    settings: FreshnessSettings,
+    *,
+    iris: IrisPort | None,
+    notifier: Notifier | None,
+    clock: Clock = system_clock,
+) -> JobReport:
+    report = lifecycle.begin(
+        "freshness",
+        clock=clock,
+        dry_run=False,
+        directories=[str(d) for d in settings.directories],
+        options=settings.model_dump(mode="json", exclude={"directories"}),
+    )
+    report.iris = iris.adapter_name if iris is not None else None
+    zone = resolve_zone(settings.timezone)
+    try:
+        seen = _from_catalog(settings, zone) + _from_history(iris, zone, report)
+    except OSError as exc:
+        report.errors.append(f"cannot read backups: {exc}")
+        seen = []
+    else:
+        report.errors += _findings(seen, settings, report.started)
+    summary = "; ".join(report.errors) if report.errors else "backups are fresh"
+    report = lifecycle.end(report, clock=clock, summary=summary)
+    tell(notifier, report)
+    return report
+
+
+def _from_catalog(settings: FreshnessSettings, zone: tzinfo) -> list[_Seen]:
+    catalog = discover(settings.directories, zone)
+    return [_Seen(r.kind, r.time, r.restorable, r.path) for r in catalog.records if r.managed]
+
+
+def _from_history(iris: IrisPort | None, zone: tzinfo, report: JobReport) -> list[_Seen]:
+    if iris is None:
+        return []
+    try:
+        history = iris.backup_history()
+    except IrisError as exc:
+        report.warnings.append(f"IRIS backup history not read: {exc}")
+        return []
+    return [
+        _Seen(
+            h.kind,
+            h.time if h.time.tzinfo else h.time.replace(tzinfo=zone).astimezone(UTC),
+            h.status.lower() in _GOOD_HISTORY,
+            f"IRIS history ({h.device or h.description or h.kind})",
+        )
+        for h in history
+    ]
+
+
+def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
+    findings: list[str] = []
+    limit = settings.max_age
+    if seen:
+        newest = max(seen, key=lambda s: s.time)
+        if not newest.good:
+            findings.append(
+                f"the newest backup failed: {newest.where} at {newest.time:%Y-%m-%d %H:%M}Z"
+            )
+    for kind in map(BackupKind, settings.kinds):
+        good = [s for s in seen if s.kind is kind and s.good]
+        if not good:
+            if kind is BackupKind.FULL:
+                findings.append("no completed full backup found at all")
+            continue
+        newest_good = max(good, key=lambda s: s.time)
+        age = now - newest_good.time
+        if age > limit:
+            findings.append(
+                f"newest completed {kind} backup is {format_duration(age)} old "
+                f"(max {format_duration(limit)}): {newest_good.where}"
+            )
+    return findings
