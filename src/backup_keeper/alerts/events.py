@@ -82,7 +82,7 @@ class AlertEvent(BaseModel):
         return NEXT_STEP[self.kind]
 
 
-def test_event(instance: str) -> AlertEvent:
+def alert_test_notice(instance: str) -> AlertEvent:
     """What ``alert-test`` sends: an error-level notice so every channel's filter lets it pass
     unless the channel was set to critical only."""
     return AlertEvent(

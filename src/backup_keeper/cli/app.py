@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from backup_keeper import __version__
 from backup_keeper.alerts.build import build_notifier
-from backup_keeper.alerts.events import test_event
+from backup_keeper.alerts.events import alert_test_notice
 from backup_keeper.alerts.notifier import Notifier
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
 from backup_keeper.cli.render import render_backup, render_catalog, render_purge, render_summary
@@ -412,7 +412,7 @@ def alert_test(
     notifier, problems = build_notifier(
         settings, instance=_instance_name(port), iris=port, state_dir=None
     )
-    results = notifier.send(test_event(notifier.instance))
+    results = notifier.send(alert_test_notice(notifier.instance))
     for problem in problems:
         name, _, why = problem.partition(": ")
         results[name] = f"not delivered: {why}"
