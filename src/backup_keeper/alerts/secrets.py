@@ -4,6 +4,7 @@ message this tool writes."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -66,3 +67,26 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Removes secret values from every log record a handler emits, including records from
+    libraries (apprise, smtplib) that may print a URL or a server reply at debug level."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_redaction(secrets: Iterable[str]) -> None:
+    """Redact ``secrets`` from everything the process logs from now on."""
+    redactor = RedactingFilter(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)

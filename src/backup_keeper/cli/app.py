@@ -17,6 +17,7 @@ from backup_keeper import __version__
 from backup_keeper.alerts.build import build_notifier
 from backup_keeper.alerts.events import alert_test_notice
 from backup_keeper.alerts.notifier import Notifier
+from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
 from backup_keeper.cli.render import render_backup, render_catalog, render_purge, render_summary
 from backup_keeper.clock import Clock, fixed_clock, system_clock
@@ -439,6 +440,7 @@ def _notifier(config: Path | None, port: IrisPort | None, state_dir: Path, json:
     notifier, problems = build_notifier(
         settings, instance=_instance_name(port), iris=port, state_dir=state_dir
     )
+    install_redaction(notifier.secrets)
     if problems:
         _bad_input("alerts", problems, json)
     return notifier
