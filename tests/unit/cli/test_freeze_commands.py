@@ -151,3 +151,66 @@ def test_doctor_reports_a_foreign_freeze_and_a_held_lock_without_touching_them(
     assert any("no backup-keeper run froze it" in e for e in report["errors"])
     assert any("holds the instance lock" in w for w in report["warnings"])
     assert fake.is_frozen()
+
+
+def test_check_freshness_exit_codes(tmp_path: Path) -> None:
+    assert cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake").returncode == 0
+    fresh = cli("check-freshness", "--dir", tmp_path, "--max-age", "26h", "--kind", "full")
+    assert fresh.returncode == 0 and "backups are fresh" in fresh.stdout
+    time.sleep(1.2)
+    stale = cli("check-freshness", "--dir", tmp_path, "--max-age", "1s", "--kind", "full", "--json")
+    assert stale.returncode == 1
+    assert json.loads(stale.stdout)["errors"][0].startswith("newest completed full backup is")
+    bad = cli("check-freshness", "--dir", tmp_path, "--max-age", "1s", "--kind", "weekly")
+    assert bad.returncode == 2 and "--kinds" in bad.stderr
+
+
+def test_alert_test_reports_each_channel(tmp_path: Path) -> None:
+    from tests.unit.alerts.servers import smtp_server, webhook_server
+
+    with smtp_server(tmp_path) as smtp, webhook_server() as hook:
+        config = tmp_path / "alerts.toml"
+        config.write_text(
+            f"""
+[alerts.email]
+host = "127.0.0.1"
+port = {smtp.port}
+security = "plain"
+sender = "iris@example.org"
+recipients = ["ops@example.org"]
+
+[[alerts.apprise]]
+url = {{ env = "BK_HOOK" }}
+
+[[alerts.apprise]]
+url = {{ env = "BK_MISSING_HOOK" }}
+"""
+        )
+        env = {"BK_HOOK": f"json://127.0.0.1:{hook.port}/hook"}
+        done = subprocess.run(
+            [sys.executable, "-m", "backup_keeper", "alert-test", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+        assert len(smtp.mailbox.messages) == 1 and len(hook.received) == 1
+    lines = dict(
+        line.split(None, 1)
+        for line in done.stdout.replace("apprise json", "apprise-json").splitlines()
+    )
+    assert done.returncode == 1  # one channel could not be built
+    assert lines["email"].strip() == "delivered"
+    assert lines["apprise-json"].strip() == "delivered"
+    assert "environment variable BK_MISSING_HOOK is empty or not set" in done.stdout
+
+
+def test_a_broken_config_file_is_bad_input(tmp_path: Path) -> None:
+    config = tmp_path / "alerts.toml"
+    config.write_text("[alerts.email]\nhost = 1\n")
+    done = cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--config", config)
+    assert done.returncode == 2
+    assert "alerts.email.host" in done.stderr and "alerts.email.sender" in done.stderr
+    config.write_text("[alerts\n")
+    assert "not valid TOML" in cli("alert-test", "--config", config).stderr
