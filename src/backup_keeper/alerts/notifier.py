@@ -44,6 +44,7 @@ class Notifier:
     def notify(self, report: JobReport) -> None:
         now = self.clock()
         history = load_history(self.state_file)
+        before = history.model_copy(deep=True)
         events = events_for(report, self.instance, now)
         job_key = f"{self.instance}/{report.job}"
         if report.status is JobStatus.FAILED:
@@ -61,6 +62,8 @@ class Notifier:
                 continue
             self.send(event)
             history.sent[event.key] = now
+        if history == before:
+            return
         try:
             save_history(self.state_file, history)
         except OSError as exc:

@@ -56,7 +56,10 @@ class SecretRef(BaseModel):
         elif credentials is None:
             raise SecretError(f"{self.describe()}: IRIS credentials are only read inside IRIS")
         else:
-            value = credentials(str(self.iris_credentials))
+            try:
+                value = credentials(str(self.iris_credentials))
+            except Exception as exc:
+                raise SecretError(f"{self.describe()}: {exc}") from exc
         if not value:
             raise SecretError(f"{self.describe()} is empty or not set")
         return value

@@ -169,6 +169,7 @@ def purge(
     ] = False,
     json: JsonFlag = False,
     timezone: TimezoneOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Delete the backups in DIRECTORIES that no rule keeps, never one a kept backup needs."""
     clock = _clock(now, "purge", json)
@@ -189,7 +190,10 @@ def purge(
         "retention": retention or {},
     }
     settings = _settings(PurgeSettings, data, "purge", json)
-    _finish(run_purge(settings, clock=clock), json, render_purge)
+    # a dry run writes nothing, not even the alerts' dedupe state
+    state_dir = None if dry_run else settings.directories[0]
+    notifier = _notifier(config, None, state_dir, json)
+    _finish(run_purge(settings, clock=clock, notifier=notifier), json, render_purge)
 
 
 @app.command()
@@ -315,12 +319,15 @@ def freeze(
     label: Annotated[str, typer.Option(help="Stored in the freeze marker.")] = "",
     sharded: Sharded = None,
     json: JsonFlag = False,
+    config: ConfigOpt = None,
 ) -> None:
     """ExternalFreeze, for a pre-freeze hook: exit 0 when frozen, one line on stderr."""
     settings = _hook_settings(
         "freeze", directory, freeze_timeout, wd_suspend_limit, label, sharded, json
     )
-    _finish_hook(run_freeze(settings, iris=_port(iris, directory, json)), json)
+    port = _port(iris, directory, json)
+    notifier = _notifier(config, port, directory, json)
+    _finish_hook(run_freeze(settings, iris=port, notifier=notifier), json)
 
 
 @app.command()
@@ -329,17 +336,27 @@ def thaw(
     iris: IrisOpt = "embedded",
     sharded: Sharded = None,
     json: JsonFlag = False,
+    config: ConfigOpt = None,
 ) -> None:
     """ExternalThaw and check it, for a post-thaw hook: exit 0 when running again."""
     settings = _hook_settings("thaw", directory, 600, 900, "", sharded, json)
-    _finish_hook(run_thaw(settings, iris=_port(iris, directory, json)), json)
+    port = _port(iris, directory, json)
+    notifier = _notifier(config, port, directory, json)
+    _finish_hook(run_thaw(settings, iris=port, notifier=notifier), json)
 
 
 @app.command()
-def doctor(directory: CatalogDir, iris: IrisOpt = "embedded", json: JsonFlag = False) -> None:
+def doctor(
+    directory: CatalogDir,
+    iris: IrisOpt = "embedded",
+    json: JsonFlag = False,
+    config: ConfigOpt = None,
+) -> None:
     """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
     settings = _hook_settings("doctor", directory, 600, 900, "", None, json)
-    _finish(run_doctor(settings, iris=_port(iris, directory, json)), json, render_summary)
+    port = _port(iris, directory, json)
+    notifier = _notifier(config, port, directory, json)
+    _finish(run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
 
 
 def _hook_settings(
@@ -411,7 +428,11 @@ def alert_test(
     port = _port(iris, directory or Path.cwd(), False) if iris else None
     settings = _alert_settings(config, False)
     notifier, problems = build_notifier(
-        settings, instance=_instance_name(port), iris=port, state_dir=None
+        settings,
+        instance=_instance_name(port),
+        iris=port,
+        state_dir=None,
+        credentials=port.credentials_password if port else None,
     )
     results = notifier.send(alert_test_notice(notifier.instance))
     for problem in problems:
@@ -433,12 +454,18 @@ def _alert_settings(config: Path, json: bool) -> AlertSettings:
         _bad_input("alerts", exc.problems, json)
 
 
-def _notifier(config: Path | None, port: IrisPort | None, state_dir: Path, json: bool) -> Notifier:
+def _notifier(
+    config: Path | None, port: IrisPort | None, state_dir: Path | None, json: bool
+) -> Notifier:
     """Channels from --config (messages.log only without it); a channel that cannot be built is
     bad input, so a misconfigured alert is found before the night it is needed."""
     settings = _alert_settings(config, json) if config else AlertSettings()
     notifier, problems = build_notifier(
-        settings, instance=_instance_name(port), iris=port, state_dir=state_dir
+        settings,
+        instance=_instance_name(port),
+        iris=port,
+        state_dir=state_dir,
+        credentials=port.credentials_password if port else None,
     )
     install_redaction(notifier.secrets)
     if problems:

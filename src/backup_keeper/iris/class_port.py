@@ -188,6 +188,9 @@ class ClassPort:
         value = self._ask("FreezeMarker").get("marker")
         return str(value) if value else None
 
+    def credentials_password(self, credentials_id: str) -> str:
+        return str(self._ask("CredentialsJSON", credentials_id)["password"])
+
     def set_freeze_marker(self, marker: str | None) -> None:
         self._ask("SetFreezeMarker", marker or "")
 

@@ -97,6 +97,7 @@ class FakeState(BaseModel):
     wd_suspend_limit: int = 0
     auto_resumed: bool = Field(default=False, description="WDSuspendLimit ended a freeze.")
     freeze_marker: str | None = None
+    credentials: dict[str, str] = Field(default_factory=dict, description="Ens.Config.Credentials")
     mirror_qos_timeout_ms: int = 8000
     checkpoints: list[dict[str, str]] = Field(default_factory=list)
     hang_seconds: float = 3600.0
@@ -306,6 +307,13 @@ class FakeIris:
         self._gate("set_freeze_marker")
         with self._state() as state:
             state.freeze_marker = marker
+
+    def credentials_password(self, credentials_id: str) -> str:
+        self._gate("credentials_password")
+        with self._state() as state:
+            if credentials_id not in state.credentials:
+                raise IrisError(f"ERROR #5809: no credentials {credentials_id!r}")
+            return state.credentials[credentials_id]
 
     def abort_backup(self) -> None:
         self._gate("abort_backup")

@@ -233,6 +233,11 @@ class IrisPort(Protocol):
         """The freeze marker kept inside IRIS (a global), or None."""
         ...
 
+    def credentials_password(self, credentials_id: str) -> str:
+        """The password of ``Ens.Config.Credentials`` ``credentials_id`` (alert channel secrets);
+        raises IrisError when there is no such entry."""
+        ...
+
     def set_freeze_marker(self, marker: str | None) -> None:
         """Set (or clear, with None) the freeze marker kept inside IRIS."""
         ...

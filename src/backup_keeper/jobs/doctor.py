@@ -13,11 +13,25 @@ from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK
+from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
 from backup_keeper.settings import FreezeHookSettings
 
 
 def run_doctor(
+    settings: FreezeHookSettings,
+    *,
+    iris: IrisPort,
+    clock: Clock = system_clock,
+    notifier: Notifier | None = None,
+) -> JobReport:
+    """See ``_run_doctor``; the notifier is told of every outcome and decides what is news."""
+    report = _run_doctor(settings, iris=iris, clock=clock)
+    tell(notifier, report)
+    return report
+
+
+def _run_doctor(
     settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
 ) -> JobReport:
     report = lifecycle.begin(

@@ -13,11 +13,25 @@ from backup_keeper.freeze_marker import FreezeMarker, read_marker, write_marker
 from backup_keeper.iris.port import IrisError, IrisPort, Severity
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.freeze_recovery import clear_freeze, console, recover_frozen
+from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport
 from backup_keeper.settings import FreezeHookSettings
 
 
 def run_freeze(
+    settings: FreezeHookSettings,
+    *,
+    iris: IrisPort,
+    clock: Clock = system_clock,
+    notifier: Notifier | None = None,
+) -> JobReport:
+    """See ``_run_freeze``; the notifier is told of every outcome and decides what is news."""
+    report = _run_freeze(settings, iris=iris, clock=clock)
+    tell(notifier, report)
+    return report
+
+
+def _run_freeze(
     settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
 ) -> JobReport:
     report = _begin("freeze", settings, iris, clock)
@@ -58,6 +72,19 @@ def run_freeze(
 
 
 def run_thaw(
+    settings: FreezeHookSettings,
+    *,
+    iris: IrisPort,
+    clock: Clock = system_clock,
+    notifier: Notifier | None = None,
+) -> JobReport:
+    """See ``_run_thaw``; the notifier is told of every outcome and decides what is news."""
+    report = _run_thaw(settings, iris=iris, clock=clock)
+    tell(notifier, report)
+    return report
+
+
+def _run_thaw(
     settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
 ) -> JobReport:
     report = _begin("thaw", settings, iris, clock)

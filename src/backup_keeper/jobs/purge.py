@@ -11,6 +11,7 @@ from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
+from backup_keeper.notify import Notifier, tell
 from backup_keeper.purge.executor import (
     Outcome,
     PurgeTarget,
@@ -33,14 +34,21 @@ from backup_keeper.timezones import resolve_zone
 
 
 def run_purge(
-    settings: PurgeSettings, *, clock: Clock = system_clock, remove: Remove = unlink_in
+    settings: PurgeSettings,
+    *,
+    clock: Clock = system_clock,
+    remove: Remove = unlink_in,
+    notifier: Notifier | None = None,
 ) -> JobReport:
     """Purge ``settings.directories`` by ``settings.retention`` as of ``clock()``.
 
     ``remove`` is how a file is deleted; tests pass one that fails to prove the rest still runs.
+    ``notifier`` is told of every outcome and decides what is news.
     """
     with gc_paused():
-        return _run_purge(settings, clock, remove)
+        report = _run_purge(settings, clock, remove)
+    tell(notifier, report)
+    return report
 
 
 def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobReport:

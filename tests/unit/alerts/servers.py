@@ -57,19 +57,26 @@ class SmtpServer:
 
 @contextmanager
 def smtp_server(
-    tmp_path: Path, *, starttls: bool = False, password: str | None = None
+    tmp_path: Path,
+    *,
+    starttls: bool = False,
+    implicit_tls: bool = False,
+    password: str | None = None,
 ) -> Iterator[SmtpServer]:
     mailbox = Mailbox()
     kwargs: dict[str, Any] = {}
     ca_file = None
-    if starttls:
+    if starttls or implicit_tls:
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
         server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(server_context)
         ca_file = tmp_path / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_file))
-        kwargs.update(tls_context=server_context, require_starttls=True)
+        if implicit_tls:
+            kwargs.update(ssl_context=server_context)
+        else:
+            kwargs.update(tls_context=server_context, require_starttls=True)
     if password is not None:
 
         def check(

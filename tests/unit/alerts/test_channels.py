@@ -168,3 +168,62 @@ def test_subject_and_body_name_the_instance_the_job_and_what_to_do() -> None:
     assert subject(event) == "[backup-keeper] CRITICAL thaw-failed on PROD (thaw): still frozen"
     text = body(event)
     assert "Instance: PROD" in text and "backup-keeper thaw" in text
+
+
+def test_implicit_tls_delivers(tmp_path: Path) -> None:
+    with smtp_server(tmp_path, implicit_tls=True) as smtp:
+        EmailChannel(email_settings(smtp.port, security="ssl", ca_file=smtp.ca_file), None).deliver(
+            alert_test_notice("IRIS")
+        )
+    assert len(smtp.mailbox.messages) == 1
+
+
+def test_the_smtp_password_can_come_from_iris_credentials(tmp_path: Path) -> None:
+    from backup_keeper.alerts.build import build_notifier
+    from backup_keeper.alerts.settings import AlertSettings
+    from backup_keeper.iris.fake import FakeIris
+
+    fake = FakeIris(tmp_path / "iris")
+    fake.configure(credentials={"BackupKeeperSMTP": "cred-Pa55"})
+    with smtp_server(tmp_path, starttls=True, password="cred-Pa55") as smtp:
+        settings = AlertSettings.model_validate(
+            {
+                "email": {
+                    "host": "127.0.0.1",
+                    "port": smtp.port,
+                    "ca_file": smtp.ca_file,
+                    "username": "u",
+                    "password": {"iris_credentials": "BackupKeeperSMTP"},
+                    "sender": "iris@example.org",
+                    "recipients": ["ops@example.org"],
+                }
+            }
+        )
+        notifier, problems = build_notifier(
+            settings,
+            instance="IRIS",
+            iris=fake,
+            state_dir=None,
+            credentials=fake.credentials_password,
+        )
+        assert problems == []
+        assert notifier.send(alert_test_notice("IRIS"))["email"] == "delivered"
+        missing = settings.model_copy(
+            update={
+                "email": settings.email.model_copy(
+                    update={
+                        "password": settings.email.password.model_copy(
+                            update={"iris_credentials": "nope"}
+                        )
+                    }
+                )
+            }  # type: ignore[union-attr]
+        )
+        _, problems = build_notifier(
+            missing,
+            instance="IRIS",
+            iris=fake,
+            state_dir=None,
+            credentials=fake.credentials_password,
+        )
+        assert problems and "IRIS credentials nope" in problems[0]
