@@ -40,3 +40,17 @@ def _port_class() -> Any:
             "the instance (a task, a production, irispython) or use --iris native"
         )
     return iris.cls(PORT_CLASS)
+
+
+def send_ens_alert(host: Any, source: str, text: str) -> None:
+    """An ``Ens.AlertRequest`` to the production's ``Ens.Alert`` through the business host's
+    ``SendAlert`` (iris-api.md section 6). Unsure: that an IoP host's ``iris_handle`` exposes
+    ``SendAlert`` as ObjectScript hosts do; kept here so it is fixed in one place."""
+    import iris  # noqa: PLC0415 - loaded only inside a production
+
+    request = iris.cls("Ens.AlertRequest")._New()
+    request.SourceConfigName = source
+    request.AlertText = text
+    status = host.SendAlert(request)
+    if iris.cls("%SYSTEM.Status").IsError(status):
+        raise IrisError(str(iris.cls("%SYSTEM.Status").GetErrorText(status)))

@@ -1,0 +1,194 @@
+"""Business operations. Class attributes are the portal settings (category, description);
+secrets are never settings: alert channels come from the TOML file named in ``alerts_config``.
+A failed job also raises an ``Ens.AlertRequest`` to the production's ``Ens.Alert``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from iop import BusinessOperation, Category, setting
+
+from backup_keeper.alerts.build import build_notifier
+from backup_keeper.alerts.secrets import install_redaction
+from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
+from backup_keeper.door import compact, run_named_job
+from backup_keeper.interop.messages import (
+    BackupRequest,
+    BackupResult,
+    ExternalBackupRequest,
+    FreshnessRequest,
+    JobResult,
+    PurgeRequest,
+    PurgeResult,
+)
+from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
+from backup_keeper.iris.port import IrisPort
+from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.settings import SettingsError
+
+DIRECTORY_HELP = "Directory for the backup files, their logs and manifests."
+
+
+class _JobOperation(BusinessOperation):
+    """Shared: the port, the notifier, one job call, the alert on failure."""
+
+    alerts_config = setting(
+        "",
+        category=Category.ALERTING,
+        description="TOML file with the [alerts] table (channels); secrets by reference only.",
+    )
+    _iris_port: IrisPort | None = None
+    """Set by tests to a FakeIris; inside IRIS the embedded adapter is used."""
+
+    def _port(self) -> IrisPort:
+        if self._iris_port is None:
+            self._iris_port = EmbeddedIris()
+        return self._iris_port
+
+    def _run(self, job: str, settings: dict[str, Any]) -> JobReport:
+        port = self._port()
+        try:
+            notifier = self._notifier(port, settings)
+        except SettingsError as exc:
+            notifier = None
+            self.log_warning(f"alert channels not used: {'; '.join(exc.problems)}")
+        report = run_named_job(job, compact(settings), iris=port, notifier=notifier)
+        if report.status is JobStatus.FAILED:
+            self._send_alert(f"backup-keeper {job} failed: {report.summary}")
+        return report
+
+    def _notifier(self, port: IrisPort, settings: dict[str, Any]) -> Any:
+        config = str(self.alerts_config or "")
+        alert_settings = load_alert_settings(Path(config)) if config else AlertSettings()
+        directory = settings.get("directory") or (settings.get("directories") or [None])[0]
+        notifier, problems = build_notifier(
+            alert_settings,
+            instance=port.instance().name,
+            iris=port,
+            state_dir=Path(directory) if directory else None,
+            credentials=port.credentials_password,
+        )
+        install_redaction(notifier.secrets)
+        if problems:
+            raise SettingsError(problems)
+        return notifier
+
+    def _send_alert(self, text: str) -> None:
+        send_ens_alert(self.iris_handle, type(self).__name__, text)
+
+    @staticmethod
+    def _result(report: JobReport, cls: type[JobResult] = JobResult) -> Any:
+        return cls(ok=report.status is not JobStatus.FAILED, summary=report.summary, report=report)
+
+    def _retention(self) -> dict[str, Any]:
+        return {
+            "keep_last": int(self.keep_last or 0) or None,
+            "keep_within": str(self.keep_within or ""),
+            "keep_daily": int(self.keep_daily or 0) or None,
+            "failed_older_than": str(self.failed_older_than or ""),
+        }
+
+    keep_last = setting(
+        7, category=Category.BASIC, description="Keep the N newest fulls with their chains."
+    )
+    keep_within = setting(
+        "", category=Category.BASIC, description="Keep every backup newer than this (14d)."
+    )
+    keep_daily = setting(
+        0, category=Category.BASIC, description="Keep the newest backup of each of N days."
+    )
+    failed_older_than = setting(
+        "7d", category=Category.BASIC, description="Remove failed backups older than this."
+    )
+
+
+class BackupOperation(_JobOperation):
+    """Online backups ($$BACKUP^DBACK), then the purge of their directory."""
+
+    directory = setting("", category=Category.BASIC, description=DIRECTORY_HELP, required=True)
+    kind = setting("full", category=Category.BASIC, description="full, incremental or cumulative.")
+    run_on = setting(
+        "any",
+        category=Category.BASIC,
+        description="Mirror role: any, primary, backup, not-primary.",
+    )
+    read_only = setting(
+        "warn", category=Category.ADDITIONAL, description="Read-only databases: warn or exclude."
+    )
+
+    def do_backup(self, request: BackupRequest) -> BackupResult:
+        settings = {
+            "directory": self.directory,
+            "kind": request.kind or self.kind,
+            "description": request.description,
+            "run_on": self.run_on,
+            "read_only": self.read_only,
+            "retention": self._retention(),
+        }
+        return self._result(self._run("backup", settings), BackupResult)  # type: ignore[no-any-return]
+
+
+class ExternalBackupOperation(_JobOperation):
+    """Snapshot backups: freeze, the snapshot command, always thaw."""
+
+    directory = setting(
+        "",
+        category=Category.BASIC,
+        description="Catalog directory for snapshot records.",
+        required=True,
+    )
+    command = setting(
+        "",
+        category=Category.BASIC,
+        description="Snapshot command, run through /bin/sh -c.",
+        required=True,
+    )
+    command_timeout = setting(
+        600, category=Category.ADDITIONAL, description="Seconds the command may take."
+    )
+    wd_suspend_limit = setting(
+        900, category=Category.ADDITIONAL, description="WDSuspendLimit, seconds."
+    )
+    run_on = setting(
+        "any",
+        category=Category.BASIC,
+        description="Mirror role: any, primary, backup, not-primary.",
+    )
+
+    def do_snapshot(self, request: ExternalBackupRequest) -> BackupResult:
+        settings = {
+            "directory": self.directory,
+            "command": [str(self.command)] if self.command else [],
+            "shell": True,
+            "command_timeout": self.command_timeout,
+            "wd_suspend_limit": self.wd_suspend_limit,
+            "label": request.label,
+            "run_on": self.run_on,
+        }
+        return self._result(self._run("external-backup", settings), BackupResult)  # type: ignore[no-any-return]
+
+
+class PurgeOperation(_JobOperation):
+    """Chain-safe purge of old .cbk files."""
+
+    directory = setting("", category=Category.BASIC, description=DIRECTORY_HELP, required=True)
+
+    def do_purge(self, request: PurgeRequest) -> PurgeResult:
+        settings = {
+            "directories": [self.directory] if self.directory else [],
+            "dry_run": request.dry_run,
+            "retention": self._retention(),
+        }
+        return self._result(self._run("purge", settings), PurgeResult)  # type: ignore[no-any-return]
+
+    def do_freshness(self, request: FreshnessRequest) -> JobResult:
+        settings = {
+            "directories": [self.directory] if self.directory else [],
+            "max_age": request.max_age or self.max_age,
+        }
+        return self._result(self._run("freshness", settings))  # type: ignore[no-any-return]
+
+    max_age = setting(
+        "26h", category=Category.ALERTING, description="Freshness check: alert when older."
+    )
