@@ -35,4 +35,12 @@ def test_the_check_can_fail() -> None:
 
 
 def test_there_are_classes_to_check() -> None:
-    assert sorted(p.name for p in CLS.rglob("*.cls")) >= ["Port.cls"]
+    names = {str(p.relative_to(CLS)) for p in CLS.rglob("*.cls")}
+    assert {
+        "BackupKeeper/Port.cls",
+        "BackupKeeper/Installer.cls",
+        "BackupKeeper/Task/OnlineBackup.cls",
+        "BackupKeeper/Task/ExternalBackup.cls",
+        "BackupKeeper/Task/Purge.cls",
+        "BackupKeeper/Task/FreshnessCheck.cls",
+    } <= names

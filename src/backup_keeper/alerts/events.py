@@ -20,6 +20,7 @@ class EventKind(StrEnum):
     BACKUPS_STALE = "backups-stale"
     RECOVERED = "recovered"
     TEST = "test"
+    PRODUCTION_ALERT = "production-alert"
 
 
 class AlertSeverity(StrEnum):
@@ -48,6 +49,7 @@ NEXT_STEP: dict[EventKind, str] = {
     "(suspended, deleted, failing?).",
     EventKind.RECOVERED: "Nothing to do: the job works again.",
     EventKind.TEST: "Nothing to do: this is a test of the alert channels.",
+    EventKind.PRODUCTION_ALERT: "Open the production's Event Log for the alert's source.",
 }
 """What to do next, quoted in every alert: the reader at 3 a.m. should not have to guess."""
 

@@ -4,12 +4,14 @@ A failed job also raises an ``Ens.AlertRequest`` to the production's ``Ens.Alert
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from iop import BusinessOperation, Category, setting
 
 from backup_keeper.alerts.build import build_notifier
+from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
 from backup_keeper.door import compact, run_named_job
@@ -192,3 +194,24 @@ class PurgeOperation(_JobOperation):
     max_age = setting(
         "26h", category=Category.ALERTING, description="Freshness check: alert when older."
     )
+
+
+class AlertOperation(_JobOperation):
+    """Named ``Ens.Alert`` in the production: every ``Ens.AlertRequest`` (ours and any other
+    host's) goes out through the notifier's channels: messages.log, email, apprise."""
+
+    def on_message(self, request: Any) -> None:
+        port = self._port()
+        source = str(getattr(request, "SourceConfigName", "") or "production")
+        event = AlertEvent(
+            kind=EventKind.PRODUCTION_ALERT,
+            severity=AlertSeverity.ERROR,
+            instance=port.instance().name,
+            job=source,
+            summary=str(getattr(request, "AlertText", "") or "(no text)"),
+            time=datetime.now(UTC),
+        )
+        notifier = self._notifier(port, {})
+        for channel, outcome in notifier.send(event).items():
+            if outcome != "delivered" and not outcome.startswith("not sent"):
+                self.log_warning(f"alert via {channel}: {outcome}")

@@ -1,0 +1,72 @@
+"""The in-production scheduler: what is due when, and what the service sends."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.interop.messages import BackupRequest, FreshnessRequest, PurgeRequest
+from backup_keeper.interop.schedule import Schedule, due_jobs, parse_clock_time
+from backup_keeper.interop.services import SchedulerService
+
+SCHEDULE = Schedule(time(2, 0), timedelta(hours=4), time(3, 0), timedelta(hours=1))
+DAY = datetime(2026, 11, 22)
+
+
+def test_first_poll_runs_everything_due_and_full_replaces_incremental() -> None:
+    assert due_jobs(DAY.replace(hour=3, minute=5), {}, SCHEDULE) == ["full", "purge", "freshness"]
+
+
+def test_daily_jobs_run_once_per_day_after_their_time() -> None:
+    last = {
+        "full": DAY.replace(hour=2, minute=1),
+        "purge": DAY.replace(hour=3),
+        "freshness": DAY.replace(hour=3),
+    }
+    assert due_jobs(DAY.replace(hour=3, minute=30), last, SCHEDULE) == []
+    assert due_jobs(DAY.replace(hour=6, minute=5), last, SCHEDULE) == ["incremental", "freshness"]
+    tomorrow = DAY + timedelta(days=1, hours=1)
+    assert "full" not in due_jobs(tomorrow, last, SCHEDULE)  # before 02:00
+    assert "full" in due_jobs(tomorrow + timedelta(hours=1, minutes=1), last, SCHEDULE)
+
+
+def test_switched_off_jobs_never_run() -> None:
+    off = Schedule(time(2, 0), None, None, None)
+    assert due_jobs(DAY.replace(hour=12), {"full": DAY.replace(hour=2)}, off) == []
+
+
+@pytest.mark.parametrize("text", ["2", "25:00", "ab:cd", ""])
+def test_bad_times_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM"):
+        parse_clock_time(text)
+
+
+def test_the_service_sends_what_is_due_and_remembers_it(tmp_path: Path) -> None:
+    service = SchedulerService.__new__(SchedulerService)
+    service.state_directory = str(tmp_path)
+    for name in (
+        "full_at",
+        "incremental_every_hours",
+        "purge_at",
+        "freshness_every_hours",
+        "backup_target",
+        "purge_target",
+    ):
+        setattr(
+            service,
+            name,
+            getattr(SchedulerService, name).default
+            if hasattr(getattr(SchedulerService, name), "default")
+            else getattr(SchedulerService, name),
+        )
+    sent: list[tuple[str, object]] = []
+    service.send_request_async = lambda target, request: sent.append((target, request))  # type: ignore[method-assign]
+    service.on_poll()
+    kinds = [type(r).__name__ for _, r in sent]
+    assert "FreshnessRequest" in kinds
+    assert all(isinstance(r, BackupRequest | PurgeRequest | FreshnessRequest) for _, r in sent)
+    sent.clear()
+    service.on_poll()
+    assert sent == []  # nothing is due twice in a row
