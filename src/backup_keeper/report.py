@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from backup_keeper import __version__
 from backup_keeper.catalog.record import BackupRecord
+from backup_keeper.restore.plan import RestorePlan
 
 
 class JobStatus(StrEnum):
@@ -122,6 +123,7 @@ class JobReport(BaseModel):
     duration_ms: int | None = None
     directories: list[str] = Field(default_factory=list)
     backup: BackupDetails | None = None
+    restore: RestorePlan | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     summary: str = ""
     records: list[RecordEntry] = Field(default_factory=list)

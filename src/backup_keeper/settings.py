@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -284,3 +285,31 @@ class FreshnessSettings(BaseModel):
         description="Kinds to check; a kind with no backup at all is only reported for full.",
     )
     timezone: TimeZoneName = None
+
+
+class VerifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directories: list[Path] = Field(min_length=1)
+    sample: int | None = Field(
+        default=None, ge=1, description="Verify only the N newest chains (large repositories)."
+    )
+    timezone: TimeZoneName = None
+
+
+class RestorePlanSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directories: list[Path] = Field(min_length=1)
+    at: AwareDatetime | None = Field(default=None, description="Restore to this moment.")
+    timezone: TimeZoneName = None
+
+
+class RestoreSettings(RestorePlanSettings):
+    """Running a restore plan inside IRIS: opt-in, never on a mirror primary."""
+
+    directory_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Source database directory -> target directory (e.g. a staging namespace).",
+    )
+    apply_journals: bool = False

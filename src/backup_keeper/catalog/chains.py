@@ -34,6 +34,10 @@ def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
 def _link_group(group: list[BackupRecord]) -> None:
     last_full: BackupRecord | None = None
     last_usable: BackupRecord | None = None
+    # only manifests record parents; skip the name set when none does (a million IRIS files)
+    names = (
+        {r.path.rpartition("/")[2] for r in group} if any(r.parent_name for r in group) else set()
+    )
     for record in group:
         if not record.status.usable:
             record.chain = ()
@@ -52,4 +56,7 @@ def _link_group(group: list[BackupRecord]) -> None:
         else:
             record.chain = (*last_usable.chain, last_usable.path)
             record.chain_complete = True
+        if record.parent_name and record.parent_name not in names and record.chain_complete:
+            record.chain_complete = False
+            record.note = f"the backup it was taken on, {record.parent_name}, is missing"
         last_usable = record

@@ -145,6 +145,7 @@ def _record_for(
             instance=manifest.instance,
             note=note,
             companions=tuple(companions),
+            parent_name=manifest.chain_parent,
         )
     parsed = parse_iris_file_name(name)
     if parsed is None:

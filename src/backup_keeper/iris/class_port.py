@@ -188,6 +188,14 @@ class ClassPort:
         value = self._ask("FreezeMarker").get("marker")
         return str(value) if value else None
 
+    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+        code = self._ask("RestoreBackup", file, json.dumps(directory_map)).get("code")
+        if str(code) != "1":
+            raise IrisError(f"^DBREST returned {code} for {file}")
+
+    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
+        self._ask("RestoreJournals", first_file, json.dumps(directory_map))
+
     def credentials_password(self, credentials_id: str) -> str:
         return str(self._ask("CredentialsJSON", credentials_id)["password"])
 

@@ -98,6 +98,11 @@ class FakeState(BaseModel):
     auto_resumed: bool = Field(default=False, description="WDSuspendLimit ended a freeze.")
     freeze_marker: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict, description="Ens.Config.Credentials")
+    restored: list[str] = Field(default_factory=list, description="Files restored, in order.")
+    journals_restored_from: str | None = None
+    restore_fail_after: int | None = Field(
+        default=None, description="Fail the restore of the file after this many succeeded."
+    )
     mirror_qos_timeout_ms: int = 8000
     checkpoints: list[dict[str, str]] = Field(default_factory=list)
     hang_seconds: float = 3600.0
@@ -307,6 +312,21 @@ class FakeIris:
         self._gate("set_freeze_marker")
         with self._state() as state:
             state.freeze_marker = marker
+
+    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+        self._gate("restore_backup")
+        with self._state() as state:
+            done = len(state.restored)
+            if state.restore_fail_after is not None and done >= state.restore_fail_after:
+                raise IrisError(f"^DBREST returned -1: cannot open input device {file}")
+            if not Path(file).is_file():
+                raise IrisError(f"^DBREST returned -1: cannot open input device {file}")
+            state.restored.append(file)
+
+    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
+        self._gate("restore_journals")
+        with self._state() as state:
+            state.journals_restored_from = first_file
 
     def credentials_password(self, credentials_id: str) -> str:
         self._gate("credentials_password")

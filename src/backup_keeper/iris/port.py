@@ -233,6 +233,15 @@ class IrisPort(Protocol):
         """The freeze marker kept inside IRIS (a global), or None."""
         ...
 
+    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+        """``EXTSELCT^DBREST`` (``EXTALL^DBREST`` without a map) non-interactively; raises
+        IrisError with ^DBREST's code on failure (iris-api.md section 3)."""
+        ...
+
+    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
+        """``Journal.Restore`` from ``first_file`` on, redirected by ``directory_map``."""
+        ...
+
     def credentials_password(self, credentials_id: str) -> str:
         """The password of ``Ens.Config.Credentials`` ``credentials_id`` (alert channel secrets);
         raises IrisError when there is no such entry."""

@@ -10,6 +10,9 @@ from backup_keeper.jobs.freeze_hooks import run_freeze, run_thaw
 from backup_keeper.jobs.freshness import run_freshness_check
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.jobs.purge import run_purge
+from backup_keeper.jobs.restore import run_restore
+from backup_keeper.jobs.restore_plan import run_restore_plan
+from backup_keeper.jobs.verify import run_verify
 
 __all__ = [
     "run_catalog",
@@ -19,5 +22,8 @@ __all__ = [
     "run_freshness_check",
     "run_online_backup",
     "run_purge",
+    "run_restore",
+    "run_restore_plan",
     "run_thaw",
+    "run_verify",
 ]

@@ -1,0 +1,43 @@
+"""The restore-plan job: the plan for a moment, as a report (and ``restore-plan --json``)."""
+
+from __future__ import annotations
+
+from backup_keeper.catalog.discover import discover
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.integrity import problem_with
+from backup_keeper.jobs import lifecycle
+from backup_keeper.report import JobReport
+from backup_keeper.restore.plan import RestorePlan, plan_restore
+from backup_keeper.settings import RestorePlanSettings
+from backup_keeper.timezones import resolve_zone
+
+
+def make_restore_plan(settings: RestorePlanSettings) -> RestorePlan:
+    catalog = discover(settings.directories, resolve_zone(settings.timezone))
+    return plan_restore(catalog.records, settings.at, problem_with)
+
+
+def run_restore_plan(settings: RestorePlanSettings, *, clock: Clock = system_clock) -> JobReport:
+    report = lifecycle.begin(
+        "restore-plan",
+        clock=clock,
+        dry_run=True,
+        directories=[str(d) for d in settings.directories],
+        options=settings.model_dump(mode="json", exclude={"directories"}),
+    )
+    try:
+        plan = make_restore_plan(settings)
+    except OSError as exc:
+        report.errors.append(f"cannot read backups: {exc}")
+        return lifecycle.end(report, clock=clock, summary="no plan: unreadable directory")
+    report.restore = plan
+    if plan.fallback:
+        report.warnings.append(plan.fallback)
+    if not plan.ok:
+        report.errors += plan.problems or ["nothing to restore"]
+        return lifecycle.end(
+            report, clock=clock, summary="no restorable backup: " + report.errors[0]
+        )
+    assert plan.restores_to is not None
+    summary = f"restore {len(plan.files)} file(s) to {plan.restores_to.isoformat()}"
+    return lifecycle.end(report, clock=clock, summary=summary)

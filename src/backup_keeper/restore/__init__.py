@@ -1,0 +1,1 @@
+"""Restore planning: which files, in which order, and the IRIS steps to run them."""
