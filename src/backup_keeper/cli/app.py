@@ -19,8 +19,16 @@ from backup_keeper.alerts.events import alert_test_notice
 from backup_keeper.alerts.notifier import Notifier
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
-from backup_keeper.cli.render import render_backup, render_catalog, render_purge, render_summary
+from backup_keeper.cli.render import (
+    render_backup,
+    render_catalog,
+    render_purge,
+    render_restore,
+    render_summary,
+    render_verify,
+)
 from backup_keeper.clock import Clock, fixed_clock, system_clock
+from backup_keeper.door import compact
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.native import NativeIris
@@ -33,7 +41,10 @@ from backup_keeper.jobs import (
     run_freshness_check,
     run_online_backup,
     run_purge,
+    run_restore,
+    run_restore_plan,
     run_thaw,
+    run_verify,
 )
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import (
@@ -45,8 +56,11 @@ from backup_keeper.settings import (
     OnlineKind,
     PurgeSettings,
     ReadOnlyPolicy,
+    RestorePlanSettings,
+    RestoreSettings,
     RunOn,
     SettingsError,
+    VerifySettings,
     validate_settings,
 )
 
@@ -445,6 +459,76 @@ def alert_test(
         o == "delivered" or o.startswith("not sent") for o in results.values()
     )
     raise typer.Exit(EXIT_OK if all_good else EXIT_FAILED)
+
+
+@app.command()
+def verify(
+    directories: Directories,
+    sample: Annotated[int | None, typer.Option(help="Verify only the N newest chains.")] = None,
+    iris: Annotated[
+        IrisChoice | None, typer.Option(help="Also check volume labels through this adapter.")
+    ] = None,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Re-hash every backup against its manifest and check every chain; any finding fails."""
+    data = {"directories": directories, "sample": sample, "timezone": timezone}
+    settings = _settings(VerifySettings, compact(data), "verify", json)
+    port = _port(iris, settings.directories[0], json) if iris else None
+    notifier = _notifier(config, port, settings.directories[0], json)
+    _finish(run_verify(settings, iris=port, notifier=notifier), json, render_verify)
+
+
+@app.command("restore-plan")
+def restore_plan(
+    directories: Directories,
+    at: Annotated[
+        str | None, typer.Option(help="Restore to this ISO 8601 moment (default: the newest).")
+    ] = None,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Which files, in which order, and the ^DBREST / Journal.Restore steps to run."""
+    data = {"directories": directories, "at": at, "timezone": timezone}
+    settings = _settings(RestorePlanSettings, compact(data), "restore-plan", json)
+    _finish(run_restore_plan(settings), json, render_restore)
+
+
+@app.command()
+def restore(
+    directories: Directories,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Required: this overwrites databases.")
+    ] = False,
+    at: Annotated[str | None, typer.Option(help="Restore to this ISO 8601 moment.")] = None,
+    map_dir: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="SOURCE=TARGET database directory (repeatable)."),
+    ] = None,
+    apply_journals: Annotated[
+        bool, typer.Option("--apply-journals", help="Then apply journals (Journal.Restore).")
+    ] = False,
+    iris: IrisOpt = "embedded",
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Carry out the restore plan inside IRIS (never on a mirror primary)."""
+    if not confirm:
+        _bad_input("restore", ["--confirm is required: a restore overwrites databases"], json)
+    mapping = dict(item.split("=", 1) for item in (map_dir or []) if "=" in item)
+    if len(mapping) != len(map_dir or []):
+        _bad_input("restore", ["--map takes SOURCE=TARGET"], json)
+    data = {
+        "directories": directories,
+        "at": at,
+        "timezone": timezone,
+        "directory_map": mapping,
+        "apply_journals": apply_journals,
+    }
+    settings = _settings(RestoreSettings, compact(data), "restore", json)
+    port = _port(iris, settings.directories[0], json)
+    _finish(run_restore(settings, iris=port), json, render_restore)
 
 
 def _alert_settings(config: Path, json: bool) -> AlertSettings:

@@ -106,6 +106,26 @@ def render_summary(report: JobReport) -> str:
     return _framed(report, "")
 
 
+def render_verify(report: JobReport) -> str:
+    rows = [
+        (_shown_path(e.path, report), e.kind, e.status, "; ".join(e.reasons))
+        for e in report.records
+    ]
+    return _framed(report, table(rows, ("FILE", "KIND", "STATUS", "RESULT")))
+
+
+def render_restore(report: JobReport) -> str:
+    plan = report.restore
+    if plan is None or not plan.files:
+        return _framed(report, "no restore plan")
+    lines = [f"restores to: {plan.restores_to.isoformat() if plan.restores_to else '-'}", ""]
+    lines += [f"  {n}. {f.path} ({f.kind})" for n, f in enumerate(plan.files, start=1)]
+    lines += ["", f"databases: {', '.join(plan.databases) or '-'}"]
+    lines += [f"journal restore starts at: {plan.journal_start or '-'}", "", "steps:"]
+    lines += [f"  {step}" for step in plan.steps]
+    return _framed(report, "\n".join(lines))
+
+
 def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:
     if action != "delete":
         return action

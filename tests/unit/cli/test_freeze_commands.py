@@ -214,3 +214,22 @@ def test_a_broken_config_file_is_bad_input(tmp_path: Path) -> None:
     assert "alerts.email.host" in done.stderr and "alerts.email.sender" in done.stderr
     config.write_text("[alerts\n")
     assert "not valid TOML" in cli("alert-test", "--config", config).stderr
+
+
+def test_restore_plan_on_a_broken_chain_names_the_missing_file_and_falls_back(
+    tmp_path: Path,
+) -> None:
+    for kind in ("full", "incremental", "incremental"):
+        assert cli("backup", "--kind", kind, "--dir", tmp_path, "--iris", "fake").returncode == 0
+        time.sleep(1.05)  # distinct names and times
+    middle = sorted(tmp_path.glob("*_incremental_*.cbk"))[0]
+    middle.unlink()
+    middle.with_name(middle.name + ".json").unlink()
+    done = cli("restore-plan", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "warning: restoring to " in done.stdout and middle.name in done.stdout
+    assert "1. " in done.stdout and "_full_" in done.stdout and "EXTSELCT^DBREST" in done.stdout
+    verify = cli("verify", tmp_path, "--json")
+    assert verify.returncode == 1
+    assert any(middle.name in e for e in json.loads(verify.stdout)["errors"])
+    assert cli("restore", tmp_path, "--iris", "fake").returncode == 2  # --confirm is required
