@@ -84,12 +84,13 @@ def main() -> None:
         t_job = timed(with_job, args.repeats)
         size = source.stat().st_size
         print(f"file: {args.mib} MiB database-like, level {args.level}, {threads} threads")
-        print(
-            f"zstd command line      : {t_tool * 1000:8.1f} ms  {size / t_tool / 2**20:7.0f} MiB/s  ratio {size / theirs.stat().st_size:5.2f}"
-        )
-        print(
-            f"backup-keeper          : {t_job * 1000:8.1f} ms  {size / t_job / 2**20:7.0f} MiB/s  ratio {size / ours.stat().st_size:5.2f}"
-        )
+        for label, seconds, out in (
+            ("zstd command line", t_tool, theirs),
+            ("backup-keeper", t_job, ours),
+        ):
+            speed = size / seconds / 2**20
+            ratio = size / out.stat().st_size
+            print(f"{label:22s} : {seconds * 1000:8.1f} ms  {speed:7.0f} MiB/s  ratio {ratio:5.2f}")
         print(f"throughput ratio (target >= 0.9): {t_tool / t_job:5.2f}")
 
 
