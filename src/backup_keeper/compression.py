@@ -1,8 +1,9 @@
 """zstd compression of completed backup files: streaming (constant memory whatever the size),
 on every core, written beside the original through a temporary name and renamed when whole.
 
-Not yet wired into the jobs (issue "Verify backups and plan restores" item 4): the catalog,
-verify, restore-plan and purge must learn ``.cbk.zst`` first. bench/compress.py measures it.
+The online backup job uses it when ``compress`` is set (the manifest then records the .zst's
+size and checksum); catalog, verify, restore-plan, restore and purge all read ``.cbk.zst``.
+bench/compress.py measures it against the zstd command-line tool.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ def manifest_of(record: BackupRecord) -> Manifest | None:
     if record.path.endswith(SNAPSHOT_RECORD_SUFFIX):
         sidecar, expected = path, path.name.removesuffix(".json")
     else:
-        sidecar, expected = sidecar_path(path), path.name
+        original = path.with_name(path.name.removesuffix(".zst"))
+        sidecar, expected = sidecar_path(original), original.name
     try:
         return read_manifest(sidecar, expected_file=expected)
     except ManifestError:
@@ -52,16 +53,20 @@ def _file_problem(path: Path) -> str | None:
 
 
 def _content_problem(path: Path, manifest: Manifest, *, rehash: bool) -> str | None:
+    """Size, then checksum; for a compressed backup, of the .zst as stored."""
+    compressed = path.name.endswith(".zst")
+    expected_size = manifest.stored_size if compressed else manifest.size
+    expected_sum = manifest.stored_checksum if compressed else manifest.checksum
     size = path.stat().st_size
-    if size != manifest.size:
-        what = "truncated" if size < manifest.size else "modified"
-        return f"{what}: {size} bytes, the manifest says {manifest.size}"
-    if not rehash or manifest.checksum is None:
+    if expected_size is not None and size != expected_size:
+        what = "truncated" if size < expected_size else "modified"
+        return f"{what}: {size} bytes, the manifest says {expected_size}"
+    if not rehash or expected_sum is None:
         return None
     try:
-        actual = file_checksum(path, manifest.checksum.algorithm)
+        actual = file_checksum(path, expected_sum.algorithm)
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
-    if actual.hex != manifest.checksum.hex:
-        return f"modified: {manifest.checksum.algorithm} checksum differs from the manifest's"
+    if actual.hex != expected_sum.hex:
+        return f"modified: {expected_sum.algorithm} checksum differs from the manifest's"
     return None

@@ -218,6 +218,10 @@ class BackupSettings(BaseModel):
         default=0, ge=0, description="Seconds to wait for another backup-keeper backup to end."
     )
     checksum: Literal["blake3", "sha256"] = "blake3"
+    compress: bool = Field(
+        default=False, description="Store the completed backup as .cbk.zst (zstd, all cores)."
+    )
+    compress_level: int = Field(default=3, ge=1, le=19, description="zstd level.")
     retention: RetentionPolicy | None = Field(
         default=None, description="Purge the directory by this policy after a completed backup."
     )

@@ -36,7 +36,9 @@ def _link_group(group: list[BackupRecord]) -> None:
     last_usable: BackupRecord | None = None
     # only manifests record parents; skip the name set when none does (a million IRIS files)
     names = (
-        {r.path.rpartition("/")[2] for r in group} if any(r.parent_name for r in group) else set()
+        {r.path.rpartition("/")[2].removesuffix(".zst") for r in group}
+        if any(r.parent_name for r in group)
+        else set()
     )
     for record in group:
         if not record.status.usable:
@@ -56,7 +58,8 @@ def _link_group(group: list[BackupRecord]) -> None:
         else:
             record.chain = (*last_usable.chain, last_usable.path)
             record.chain_complete = True
-        if record.parent_name and record.parent_name not in names and record.chain_complete:
+        parent = record.parent_name
+        if parent and parent.removesuffix(".zst") not in names and record.chain_complete:
             record.chain_complete = False
             record.note = f"the backup it was taken on, {record.parent_name}, is missing"
         last_usable = record

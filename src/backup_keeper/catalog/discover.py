@@ -28,6 +28,7 @@ SIDECAR_SUFFIX = BACKUP_SUFFIX + SUFFIX
 SNAPSHOT_SUFFIX = ".snapshot"
 """An external backup has no file here; its record is ``<name>.snapshot.json``."""
 SNAPSHOT_RECORD_SUFFIX = SNAPSHOT_SUFFIX + SUFFIX
+COMPRESSED_SUFFIX = BACKUP_SUFFIX + ".zst"
 _LOG_TAIL_BYTES = 64 * 1024
 _FINISHED = FINISHED_MARKER.encode()
 # Enum members bound once: attribute look-ups on enum classes are slow in a 100,000-file loop.
@@ -54,6 +55,7 @@ class _Listing:
     odd_backups: dict[str, tuple[os.stat_result, str]] = field(default_factory=dict)
     sidecars: set[str] = field(default_factory=set)
     snapshots: dict[str, os.stat_result] = field(default_factory=dict)
+    compressed: dict[str, os.stat_result] = field(default_factory=dict)
     logs: set[str] = field(default_factory=set)
 
 
@@ -75,7 +77,9 @@ def _list(directory: str) -> _Listing:
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(BACKUP_SUFFIX):
+            if name.endswith(COMPRESSED_SUFFIX) and entry.is_file(follow_symlinks=False):
+                listing.compressed[name] = entry.stat(follow_symlinks=False)
+            elif name.endswith(BACKUP_SUFFIX):
                 st = entry.stat(follow_symlinks=False)
                 if stat.S_ISREG(st.st_mode):
                     listing.backups[name] = st
@@ -100,13 +104,19 @@ def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:
     listing = _list(directory)
     for name, st in listing.backups.items():
         catalog.records.append(_record_for(directory, name, st, listing, zone, catalog.warnings))
+    for name, st in listing.compressed.items():
+        catalog.records.append(_compressed_record(directory, name, st, listing, catalog.warnings))
     for name, st in listing.snapshots.items():
         catalog.records.append(_snapshot_record(directory, name, st, catalog.warnings))
     for name, (st, why) in listing.odd_backups.items():
         catalog.records.append(_unmanaged(f"{directory}/{name}", st, why))
     for sidecar in sorted(listing.sidecars):
         backup = sidecar[: -len(SUFFIX)]
-        if backup not in listing.backups and backup not in listing.odd_backups:
+        if (
+            backup not in listing.backups
+            and backup not in listing.odd_backups
+            and backup + ".zst" not in listing.compressed
+        ):
             catalog.warnings.append(f"{directory}/{sidecar}: sidecar without its backup file")
 
 
@@ -126,6 +136,8 @@ def _record_for(
         except ManifestError as exc:
             warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
             return _unmanaged(path, st, f"its {exc}")
+        if manifest.compression == "zstd" and name + ".zst" in listing.compressed:
+            return _unmanaged(path, st, f"uncompressed leftover of {name}.zst")
         companions: list[str] = [f"{directory}/{sidecar}"]
         log = manifest.iris_log or _same_stem_log(name)
         if log in listing.logs:
@@ -170,6 +182,45 @@ def _record_for(
         mtime_ns=st.st_mtime_ns,
         note=note,
         companions=log_companions,
+    )
+
+
+def _compressed_record(
+    directory: str, name: str, st: os.stat_result, listing: _Listing, warnings: list[str]
+) -> BackupRecord:
+    """``X.cbk.zst``: described by ``X.cbk.json``; a leftover of a compression that did not
+    finish (its manifest does not say zstd) is unmanaged, never deleted."""
+    path = f"{directory}/{name}"
+    original = name.removesuffix(".zst")
+    sidecar = original + SUFFIX
+    manifest = None
+    if sidecar in listing.sidecars:
+        try:
+            manifest = read_manifest(f"{directory}/{sidecar}", expected_file=original)
+        except ManifestError as exc:
+            warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
+    if manifest is None or manifest.compression != "zstd":
+        return _unmanaged(path, st, "a .zst that no manifest describes as compressed")
+    note = None
+    if manifest.stored_size is not None and manifest.stored_size != st.st_size:
+        note = f"size on disk {st.st_size} differs from the manifest's {manifest.stored_size}"
+        warnings.append(f"{path}: {note}")
+    companions = [f"{directory}/{sidecar}"]
+    log = manifest.iris_log or _same_stem_log(original)
+    if log in listing.logs:
+        companions.append(f"{directory}/{log}")
+    return BackupRecord(
+        path=path,
+        kind=manifest.kind,
+        status=manifest.status,
+        source=_SIDECAR,
+        time=manifest.started.astimezone(UTC),
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        instance=manifest.instance,
+        note=note,
+        companions=tuple(companions),
+        parent_name=manifest.chain_parent,
     )
 
 

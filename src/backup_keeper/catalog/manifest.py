@@ -75,6 +75,12 @@ class Manifest(BaseModel):
     freeze_window_ms: int | None = Field(
         default=None, description="External backups: ExternalFreeze returned -> thaw returned."
     )
+    compression: Literal["zstd"] | None = Field(
+        default=None,
+        description="Stored compressed as <file>.zst; size and checksum are the original's.",
+    )
+    stored_size: int | None = Field(default=None, ge=0, description="Size of the .zst on disk.")
+    stored_checksum: Checksum | None = Field(default=None, description="Checksum of the .zst.")
     checkpoint: dict[str, str] | None = Field(
         default=None, description="Sharded clusters: Backup.ShardedCluster checkpoint info."
     )

@@ -232,6 +232,9 @@ def backup(
         ReadOnlyPolicy, typer.Option(help="Read-only databases: warn, or exclude them.")
     ] = "warn",
     description: Annotated[str, typer.Option(help="Stored in IRIS's backup history.")] = "",
+    compress: Annotated[
+        bool, typer.Option("--compress", help="Store the completed backup as .cbk.zst (zstd).")
+    ] = False,
     prefix: Annotated[str, typer.Option(help="File name prefix.")] = "backup-keeper",
     free_space_margin: Annotated[
         float, typer.Option(help="Free space needed, as a multiple of IRIS's size estimate.")
@@ -260,6 +263,7 @@ def backup(
         "run_on": run_on,
         "read_only": read_only,
         "description": description,
+        "compress": compress,
         "prefix": prefix,
         "free_space_margin": free_space_margin,
         "timeout": timeout,

@@ -4,9 +4,15 @@ way stops there and says exactly which files were restored."""
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePath
+
+import zstandard
 
 from backup_keeper.clock import Clock, system_clock
+from backup_keeper.compression import decompress_file
 from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.restore_plan import make_restore_plan
@@ -60,14 +66,30 @@ def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport) -> str:
     return _restore_files(settings, iris, report, plan)
 
 
+@contextmanager
+def _readable_volume(path: Path) -> Iterator[Path]:
+    """The .cbk ^DBREST can read: a compressed one is decompressed to a temporary file beside
+    it first (zstd's frame checksum stops a corrupt one), removed afterwards."""
+    if not path.name.endswith(".zst"):
+        yield path
+        return
+    temp = path.with_name(f".{path.name.removesuffix('.zst')}.restore-{os.getpid()}")
+    try:
+        decompress_file(path, temp)
+        yield temp
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def _restore_files(
     settings: RestoreSettings, iris: IrisPort, report: JobReport, plan: RestorePlan
 ) -> str:
     done: list[str] = []
     for number, item in enumerate(plan.files, start=1):
         try:
-            iris.restore_backup(item.path, settings.directory_map)
-        except IrisError as exc:
+            with _readable_volume(Path(item.path)) as volume:
+                iris.restore_backup(str(volume), settings.directory_map)
+        except (IrisError, zstandard.ZstdError) as exc:
             restored = ", ".join(done) or "none"
             report.errors.append(
                 f"restore failed at file {number} of {len(plan.files)} "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from backup_keeper.catalog.discover import (
     BACKUP_SUFFIX,
+    COMPRESSED_SUFFIX,
     LOG_SUFFIX,
     SIDECAR_SUFFIX,
     SNAPSHOT_RECORD_SUFFIX,
@@ -93,7 +94,9 @@ def targets_from_plan(
         if not record.managed:
             refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
-        if directory is None or not name.endswith((BACKUP_SUFFIX, SNAPSHOT_RECORD_SUFFIX)):
+        if directory is None or not name.endswith(
+            (BACKUP_SUFFIX, COMPRESSED_SUFFIX, SNAPSHOT_RECORD_SUFFIX)
+        ):
             refused.append(
                 f"{record.path}: refused: not a .cbk or snapshot record directly inside a "
                 "configured directory"
@@ -113,7 +116,7 @@ def targets_from_plan(
 
 
 def _is_companion(name: str, backup: str) -> bool:
-    return name == backup + MANIFEST_SUFFIX or name.endswith(LOG_SUFFIX)
+    return name == backup.removesuffix(".zst") + MANIFEST_SUFFIX or name.endswith(LOG_SUFFIX)
 
 
 def delete_targets(

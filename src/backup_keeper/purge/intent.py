@@ -22,7 +22,7 @@ INTENT_NAME = ".backup-keeper-purge.json"
 class IntentEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[^/\\]+(\.cbk|\.snapshot\.json)$")
+    name: str = Field(pattern=r"^[^/\\]+(\.cbk|\.cbk\.zst|\.snapshot\.json)$")
     size: int = Field(ge=0)
     mtime_ns: int
     companions: list[str] = Field(default_factory=list)

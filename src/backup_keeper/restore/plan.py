@@ -108,6 +108,11 @@ def _steps(plan: RestorePlan, chain: list[BackupRecord]) -> list[str]:
                 f"{number}. restore storage snapshot {snapshot} (instance stopped), then start "
                 "IRIS in maintenance mode if journals are to be applied"
             )
+        elif record.path.endswith(".zst"):
+            steps.append(
+                f"{number}. zstd -d {record.path} -o <tmp>.cbk, then in %SYS: "
+                'do EXTSELCT^DBREST(1,0,"<tmp>.cbk",<mapfile>,4,"","")'
+            )
         else:
             steps.append(
                 f'{number}. in %SYS: do EXTSELCT^DBREST(1,0,"{record.path}",<mapfile>,4,"","") '
