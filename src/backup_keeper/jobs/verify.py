@@ -4,6 +4,7 @@ the job (a ``verify-failed`` alert)."""
 
 from __future__ import annotations
 
+from datetime import timedelta, tzinfo
 from pathlib import PurePath
 
 from backup_keeper.catalog.discover import BACKUP_SUFFIX, discover
@@ -16,6 +17,9 @@ from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import VerifySettings
 from backup_keeper.timezones import resolve_zone
+
+LABEL_TIME_TOLERANCE = timedelta(minutes=10)
+"""The label holds when IRIS started writing the volume; the manifest, when the job started."""
 
 
 def run_verify(
@@ -33,8 +37,9 @@ def run_verify(
         options=settings.model_dump(mode="json", exclude={"directories"}),
     )
     report.iris = iris.adapter_name if iris else None
+    zone = resolve_zone(settings.timezone)
     try:
-        catalog = discover(settings.directories, resolve_zone(settings.timezone))
+        catalog = discover(settings.directories, zone)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")
@@ -47,7 +52,7 @@ def run_verify(
     ]
     chosen = _sample([r for r in catalog.records if r.managed], settings.sample)
     for record in chosen:
-        findings = _findings(record, iris, report)
+        findings = _findings(record, iris, report, zone)
         report.errors += [f"{record.path}: {f}" for f in findings]
         report.records.append(RecordEntry.of(record, tuple(findings) or ("verified",)))
     summary = f"verified {len(chosen)} backup(s): " + (
@@ -67,7 +72,9 @@ def _sample(records: list[BackupRecord], chains: int | None) -> list[BackupRecor
     return [r for r in records if r.path in keep or (r.chain and r.chain[0] in keep)]
 
 
-def _findings(record: BackupRecord, iris: IrisPort | None, report: JobReport) -> list[str]:
+def _findings(
+    record: BackupRecord, iris: IrisPort | None, report: JobReport, zone: tzinfo
+) -> list[str]:
     findings: list[str] = []
     problem = problem_with(record)
     if problem is not None:
@@ -75,11 +82,13 @@ def _findings(record: BackupRecord, iris: IrisPort | None, report: JobReport) ->
     if record.status.usable and not record.chain_complete:
         findings.append(f"incomplete chain: {record.note or 'no full backup before it'}")
     if iris is not None and record.path.endswith(BACKUP_SUFFIX) and problem is None:
-        findings += _label_findings(record, iris, report)
+        findings += _label_findings(record, iris, report, zone)
     return findings
 
 
-def _label_findings(record: BackupRecord, iris: IrisPort, report: JobReport) -> list[str]:
+def _label_findings(
+    record: BackupRecord, iris: IrisPort, report: JobReport, zone: tzinfo
+) -> list[str]:
     try:
         label = iris.volume_info(record.path)
     except IrisError as exc:
@@ -91,4 +100,12 @@ def _label_findings(record: BackupRecord, iris: IrisPort, report: JobReport) -> 
     manifest = manifest_of(record)
     if manifest and label.status.lower() in ("failed", "aborted"):
         findings.append(f"IRIS's history says {label.status}, the manifest {manifest.status}")
+    if manifest and label.time is not None:
+        started = manifest.started.astimezone(zone)
+        label_time = label.time if label.time.tzinfo else label.time.replace(tzinfo=zone)
+        if abs(label_time - started) > LABEL_TIME_TOLERANCE:
+            findings.append(
+                f"the volume label's date {label_time:%Y-%m-%d %H:%M} is not the manifest's "
+                f"{started:%Y-%m-%d %H:%M}"
+            )
     return findings

@@ -32,8 +32,9 @@ def chain(tmp_path: Path) -> tuple[FakeIris, Path, list[Path]]:
     files = []
     for i, kind in enumerate(["full", "incremental", "incremental"]):
         at = NOW + timedelta(hours=4 * i)
+        instance = FakeIris(fake.state_dir, clock=fixed_clock(at))  # IRIS's clock, as the job's
         report = run_online_backup(
-            BackupSettings(directory=target, kind=kind), iris=fake, clock=fixed_clock(at)
+            BackupSettings(directory=target, kind=kind), iris=instance, clock=fixed_clock(at)
         )
         assert report.status is JobStatus.OK and report.backup and report.backup.file
         files.append(Path(report.backup.file))
@@ -191,3 +192,20 @@ def test_restore_is_refused_on_a_mirror_primary(chain: tuple[FakeIris, Path, lis
     report = run_restore(RestoreSettings(directories=[target]), iris=fake)
     assert report.status is JobStatus.FAILED
     assert fake.snapshot().restored == []
+
+
+def test_volume_labels_that_disagree_with_the_manifest_are_findings(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, files = chain
+    state = fake.snapshot()
+    for entry in state.history:
+        if entry.device == str(files[0]):
+            entry.type = "I"
+            entry.time = entry.time - timedelta(days=2)
+    fake.configure(history=[h.model_dump() for h in state.history])
+    report = run_verify(VerifySettings(directories=[target]), iris=fake)
+    assert report.status is JobStatus.FAILED
+    findings = [e.removeprefix(f"{files[0]}: ") for e in report.errors if str(files[0]) in e]
+    assert "the volume label says incremental, the catalog full" in findings
+    assert any(f.startswith("the volume label's date") for f in findings)
