@@ -11,7 +11,7 @@ from pathlib import Path
 
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.iris_names import parse_iris_file_name
-from backup_keeper.catalog.manifest import SUFFIX, ManifestError, read_manifest
+from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, read_manifest
 from backup_keeper.catalog.record import (
     BackupKind,
     BackupRecord,
@@ -138,33 +138,14 @@ def _record_for(
             return _unmanaged(path, st, f"its {exc}")
         if manifest.compression == "zstd" and name + ".zst" in listing.compressed:
             return _unmanaged(path, st, f"uncompressed leftover of {name}.zst")
-        companions: list[str] = [f"{directory}/{sidecar}"]
-        log = manifest.iris_log or _same_stem_log(name)
-        if log in listing.logs:
-            companions.append(f"{directory}/{log}")
-        note = None
-        if manifest.size != st.st_size:
-            note = f"size on disk {st.st_size} differs from the manifest's {manifest.size}"
-            warnings.append(f"{path}: {note}")
-        return BackupRecord(
-            path=path,
-            kind=manifest.kind,
-            status=manifest.status,
-            source=_SIDECAR,
-            time=manifest.started.astimezone(UTC),
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-            instance=manifest.instance,
-            note=note,
-            companions=tuple(companions),
-            parent_name=manifest.chain_parent,
-        )
+        return _described(directory, path, name, manifest, manifest.size, st, listing, warnings)
     parsed = parse_iris_file_name(name)
     if parsed is None:
         return _unmanaged(path, st, "neither IRIS's default backup name nor described by a sidecar")
     log = _same_stem_log(name)
     log_companions: tuple[str, ...] = ()
-    status, note = _UNKNOWN, "no IRIS log beside it: status unknown, kept as completed"
+    note: str | None = "no IRIS log beside it: status unknown, kept as completed"
+    status = _UNKNOWN
     if log in listing.logs:
         log_companions = (f"{directory}/{log}",)
         status, note = _status_from_log(log_companions[0])
@@ -201,14 +182,30 @@ def _compressed_record(
             warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
     if manifest is None or manifest.compression != "zstd":
         return _unmanaged(path, st, "a .zst that no manifest describes as compressed")
-    note = None
-    if manifest.stored_size is not None and manifest.stored_size != st.st_size:
-        note = f"size on disk {st.st_size} differs from the manifest's {manifest.stored_size}"
-        warnings.append(f"{path}: {note}")
-    companions = [f"{directory}/{sidecar}"]
+    return _described(
+        directory, path, original, manifest, manifest.stored_size, st, listing, warnings
+    )
+
+
+def _described(
+    directory: str,
+    path: str,
+    original: str,
+    manifest: Manifest,
+    expected_size: int | None,
+    st: os.stat_result,
+    listing: _Listing,
+    warnings: list[str],
+) -> BackupRecord:
+    """A backup its manifest describes (``original`` is the .cbk name the manifest is for)."""
+    companions = [f"{directory}/{original}{SUFFIX}"]
     log = manifest.iris_log or _same_stem_log(original)
     if log in listing.logs:
         companions.append(f"{directory}/{log}")
+    note = None
+    if expected_size is not None and expected_size != st.st_size:
+        note = f"size on disk {st.st_size} differs from the manifest's {expected_size}"
+        warnings.append(f"{path}: {note}")
     return BackupRecord(
         path=path,
         kind=manifest.kind,
