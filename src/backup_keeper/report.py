@@ -58,18 +58,21 @@ class RecordEntry:
 
     @classmethod
     def of(cls, record: BackupRecord, reasons: tuple[str, ...] = ()) -> RecordEntry:
+        # Positional, and ``_value_`` rather than the ``value`` descriptor: built once per
+        # backup in the report, where keyword passing and enum descriptors add up.
+        note = record.note
         return cls(
-            path=record.path,
-            kind=record.kind.value,
-            time=record.time,
-            status=record.status.value,
-            source=record.source.value,
-            size=record.size,
-            time_precision=record.precision.value,
-            local_day=record.day,
-            chain=record.chain,
-            chain_complete=record.chain_complete,
-            reasons=(*reasons, record.note) if record.note else reasons,
+            record.path,
+            record.kind._value_,
+            record.time,
+            record.status._value_,
+            record.source._value_,
+            record.size,
+            record.precision._value_,
+            record.day,
+            record.chain,
+            record.chain_complete,
+            (*reasons, note) if note else reasons,
         )
 
 

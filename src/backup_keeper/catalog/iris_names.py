@@ -8,8 +8,9 @@ switched to, so it orders same-day backups. Source: IRIS Data Integrity Guide, b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from typing import NamedTuple
 
 from backup_keeper.catalog.record import BackupKind
 
@@ -22,8 +23,10 @@ TASK_KINDS: dict[str, BackupKind] = {
 _NAME = re.compile(r"(?P<task>" + "|".join(TASK_KINDS) + r")_(?P<date>\d{8})_(?P<nnn>\d{3,6})\.cbk")
 
 
-@dataclass(frozen=True, slots=True)
-class IrisFileName:
+class IrisFileName(NamedTuple):
+    """A tuple rather than a frozen dataclass: one is built per IRIS-named file, and a frozen
+    dataclass's ``__init__`` costs several times a tuple's."""
+
     task: str
     kind: BackupKind
     day: date
@@ -39,10 +42,17 @@ def parse_iris_file_name(name: str) -> IrisFileName | None:
     match = _NAME.fullmatch(name)
     if match is None:
         return None
-    raw = match["date"]
-    try:
-        day = date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-    except ValueError:
+    day = _day(match["date"])
+    if day is None:
         return None
     task = match["task"]
-    return IrisFileName(task=task, kind=TASK_KINDS[task], day=day, sequence=int(match["nnn"]))
+    return IrisFileName(task, TASK_KINDS[task], day, int(match["nnn"]))
+
+
+@lru_cache(maxsize=4096)
+def _day(raw: str) -> date | None:
+    """``yyyymmdd`` as a date; cached because a directory holds many backups per day."""
+    try:
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+    except ValueError:
+        return None

@@ -94,10 +94,10 @@ class BackupRecord:
     note: str | None = None
     """Why a file is unmanaged, or anything else a person should read next to it."""
     companions: tuple[str, ...] = field(default_factory=tuple)
+    """Sidecar and IRIS log paths that belong to this backup and go with it."""
     parent_name: str | None = None
     """The backup this one was taken on top of, as its manifest recorded it: lets the catalog
     see a missing middle incremental that ordering alone would silently skip."""
-    """Sidecar and IRIS log paths that belong to this backup and go with it."""
 
     @property
     def managed(self) -> bool:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 VANISHED = "vanished since it was planned"
 _WOULD_DELETE = FileOutcome.WOULD_DELETE
+_DELETABLE_SUFFIXES = (BACKUP_SUFFIX, COMPRESSED_SUFFIX, SNAPSHOT_RECORD_SUFFIX)
 Remove = Callable[[str, int], None]
 """How one name is removed inside a directory descriptor; replaceable to inject failures."""
 
@@ -94,18 +95,19 @@ def targets_from_plan(
         if not record.managed:
             refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
-        if directory is None or not name.endswith(
-            (BACKUP_SUFFIX, COMPRESSED_SUFFIX, SNAPSHOT_RECORD_SUFFIX)
-        ):
+        if directory is None or not name.endswith(_DELETABLE_SUFFIXES):
             refused.append(
                 f"{record.path}: refused: not a .cbk or snapshot record directly inside a "
                 "configured directory"
             )
             continue
+        sidecar = name.removesuffix(".zst") + MANIFEST_SUFFIX
         companions: list[str] = []
         for companion in record.companions:
             where, _, companion_name = companion.rpartition("/")
-            if where != parent or not _is_companion(companion_name, name):
+            if where != parent or not (
+                companion_name == sidecar or companion_name.endswith(LOG_SUFFIX)
+            ):
                 refused.append(f"{companion}: refused: not a sidecar or log of {name}")
                 continue
             companions.append(companion_name)
@@ -113,10 +115,6 @@ def targets_from_plan(
             PurgeTarget(directory, name, record.size, record.mtime_ns, tuple(companions))
         )
     return targets, refused
-
-
-def _is_companion(name: str, backup: str) -> bool:
-    return name == backup.removesuffix(".zst") + MANIFEST_SUFFIX or name.endswith(LOG_SUFFIX)
 
 
 def delete_targets(
@@ -143,6 +141,9 @@ def delete_targets(
             outcome.failed += group
             continue
         try:
+            if dry_run and not recovering:
+                _say_what_would_go(group, outcome.actions)
+                continue
             for target in group:
                 outcome.extend(_delete_one(dir_fd, target, dry_run, remove, recovering))
         finally:
@@ -150,16 +151,22 @@ def delete_targets(
     return outcome
 
 
+def _say_what_would_go(group: Sequence[PurgeTarget], actions: list[FileAction]) -> None:
+    """A dry run, just planned from the catalog: say what would go, in the order it would,
+    without touching the disk again."""
+    say = log.isEnabledFor(logging.INFO)
+    for target in group:
+        for name in _deletion_order(target):
+            path = f"{target.directory}/{name}"
+            actions.append(FileAction(path, _WOULD_DELETE))
+            if say:
+                log.info("[dry run] would delete %s", path)
+
+
 def _delete_one(
     dir_fd: int, target: PurgeTarget, dry_run: bool, remove: Remove, recovering: bool
 ) -> Outcome:
     outcome = Outcome()
-    if dry_run and not recovering:
-        # Just planned from the catalog: say what would go without touching the disk again.
-        for name in _deletion_order(target):
-            outcome.actions.append(FileAction(f"{target.directory}/{name}", _WOULD_DELETE))
-            log.info("[dry run] would delete %s/%s", target.directory, name)
-        return outcome
     problem = _changed_since_planned(dir_fd, target)
     gone = problem == VANISHED
     if problem is not None and not (recovering and gone):
@@ -172,7 +179,7 @@ def _delete_one(
         if (name != target.name or gone) and not _is_regular(dir_fd, name):
             continue
         if dry_run:
-            outcome.actions.append(FileAction(path, FileOutcome.WOULD_DELETE))
+            outcome.actions.append(FileAction(path, _WOULD_DELETE))
             log.info("[dry run] would delete %s", path)
             continue
         try:
@@ -194,8 +201,11 @@ def _delete_one(
 def _deletion_order(target: PurgeTarget) -> list[str]:
     """Manifest first (a backup without its manifest is never left looking valid), then the
     ``.cbk``, then IRIS's log."""
-    sidecars = [c for c in target.companions if c.endswith(SIDECAR_SUFFIX)]
-    others = [c for c in target.companions if not c.endswith(SIDECAR_SUFFIX)]
+    companions = target.companions
+    if not companions:
+        return [target.name]
+    sidecars = [c for c in companions if c.endswith(SIDECAR_SUFFIX)]
+    others = [c for c in companions if not c.endswith(SIDECAR_SUFFIX)]
     return [*sidecars, target.name, *others]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from backup_keeper.catalog.record import (
     TimePrecision,
 )
 from tests.builders import T0, write_iris_backup, write_managed_backup
+from tests.hang_guard import fails_if_blocked
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -165,3 +167,17 @@ def test_log_that_is_a_symlink_is_not_read(tmp_path: Path) -> None:
     record = find(discover([tmp_path], PARIS), cbk.name)
     assert record.status is BackupStatus.UNKNOWN
     assert record.companions == ()
+
+
+def test_a_fifo_under_a_sidecar_or_log_name_never_hangs_the_catalog(tmp_path: Path) -> None:
+    """A FIFO opened for reading blocks until a writer comes; the catalog must not wait."""
+    (tmp_path / "planted.cbk").write_bytes(b"x")
+    os.mkfifo(tmp_path / "planted.cbk.json")
+    log = write_iris_backup(tmp_path, "FullDBList", "20261101", 1).with_suffix(".log")
+    log.unlink()
+    os.mkfifo(log)
+    with fails_if_blocked():
+        catalog = discover([tmp_path], PARIS)
+    assert find(catalog, "planted.cbk").source is RecordSource.UNMANAGED
+    assert any("planted.cbk: sidecar is empty" in w for w in catalog.warnings)
+    assert find(catalog, "FullDBList_20261101_001.cbk").status is BackupStatus.UNKNOWN
