@@ -200,7 +200,8 @@ def bench_planning(count: int) -> None:
         result = plan(linked, policy, NOW, ZoneInfo("UTC"))
         t2 = time.perf_counter()
     print(f"link chains, {count:,} records       : {(t1 - t0) * 1000:8.1f} ms")
-    print(f"plan, {count:,} records              : {(t2 - t1) * 1000:8.1f} ms (target < 2000 ms)")
+    print(f"plan, {count:,} records              : {(t2 - t1) * 1000:8.1f} ms")
+    print(f"link + plan (target < 2000 ms)       : {(t2 - t0) * 1000:8.1f} ms")
     print(f"  kept {len(result.keep):,}, deleted {len(result.delete):,}")
 
 

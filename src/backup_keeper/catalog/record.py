@@ -24,7 +24,7 @@ class BackupKind(StrEnum):
 
     @property
     def starts_chain(self) -> bool:
-        return self is _FULL or self is _EXTERNAL
+        return self in CHAIN_STARTS
 
 
 class BackupStatus(StrEnum):
@@ -39,14 +39,14 @@ class BackupStatus(StrEnum):
     @property
     def usable(self) -> bool:
         """Whether a restore may rely on it (and so whether it counts for retention)."""
-        return self is _COMPLETED or self is _WARNING or self is _UNKNOWN_STATUS
+        return self in USABLE_STATUSES
 
 
-# Members bound to module names: enum attribute look-ups and enum hashing are slow in Python,
-# and these checks run for every record of a million-record plan.
-_FULL, _EXTERNAL = BackupKind.FULL, BackupKind.EXTERNAL
-_COMPLETED, _WARNING = BackupStatus.COMPLETED, BackupStatus.WARNING
-_UNKNOWN_STATUS = BackupStatus.UNKNOWN
+CHAIN_STARTS = (BackupKind.FULL, BackupKind.EXTERNAL)
+"""Kinds that stand alone. Tuples, not sets: ``in`` on a tuple of members is an identity test
+in C, where a set would call Enum's Python ``__hash__``; hot loops test these directly."""
+USABLE_STATUSES = (BackupStatus.COMPLETED, BackupStatus.WARNING, BackupStatus.UNKNOWN)
+"""Statuses a restore may rely on."""
 
 
 class RecordSource(StrEnum):
