@@ -20,7 +20,6 @@ def _run_catalog(settings: CatalogSettings, clock: Clock) -> JobReport:
     report = lifecycle.begin(
         "catalog",
         clock=clock,
-        dry_run=False,
         directories=[str(d) for d in settings.directories],
         options={"timezone": settings.timezone},
     )

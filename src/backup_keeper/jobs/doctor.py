@@ -35,9 +35,12 @@ def _run_doctor(
     settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
 ) -> JobReport:
     report = lifecycle.begin(
-        "doctor", clock=clock, dry_run=False, directories=[str(settings.directory)], options={}
+        "doctor",
+        clock=clock,
+        directories=[str(settings.directory)],
+        options={},
+        iris=iris.adapter_name,
     )
-    report.iris = iris.adapter_name
     try:
         _examine(settings, iris, report)
     except IrisError as exc:

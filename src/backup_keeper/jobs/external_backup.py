@@ -50,11 +50,10 @@ def run_external_backup(
     report = lifecycle.begin(
         "external-backup",
         clock=clock,
-        dry_run=False,
         directories=[str(settings.directory)],
         options=settings.model_dump(mode="json", exclude={"directory"}),
+        iris=iris.adapter_name,
     )
-    report.iris = iris.adapter_name
     report.backup = BackupDetails(requested_kind="external", kind="external")
     try:
         summary = _locked(settings, iris, report, clock)

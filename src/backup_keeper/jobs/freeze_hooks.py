@@ -110,10 +110,9 @@ def _begin(job: str, settings: FreezeHookSettings, iris: IrisPort, clock: Clock)
     report = lifecycle.begin(
         job,
         clock=clock,
-        dry_run=False,
         directories=[str(settings.directory)],
         options=settings.model_dump(mode="json", exclude={"directory"}),
+        iris=iris.adapter_name,
     )
-    report.iris = iris.adapter_name
     report.backup = BackupDetails(requested_kind="external", kind="external")
     return report

@@ -42,11 +42,10 @@ def run_freshness_check(
     report = lifecycle.begin(
         "freshness",
         clock=clock,
-        dry_run=False,
         directories=[str(d) for d in settings.directories],
         options=settings.model_dump(mode="json", exclude={"directories"}),
+        iris=iris.adapter_name if iris is not None else None,
     )
-    report.iris = iris.adapter_name if iris is not None else None
     zone = resolve_zone(settings.timezone)
     try:
         seen = _from_catalog(settings, zone) + _from_history(iris, zone, report)

@@ -14,14 +14,30 @@ log = logging.getLogger("backup_keeper.jobs")
 
 
 def begin(
-    job: str, *, clock: Clock, dry_run: bool, directories: list[str], options: dict[str, Any]
+    job: str,
+    *,
+    clock: Clock,
+    directories: list[str],
+    options: dict[str, Any],
+    dry_run: bool = False,
+    iris: str | None = None,
 ) -> JobReport:
+    """``iris`` names the adapter the job talks to (fake, embedded, native), so the report and
+    the first log line both say which IRIS was behind the run."""
     report = JobReport(
-        job=job, started=clock(), dry_run=dry_run, directories=directories, options=options
+        job=job,
+        started=clock(),
+        dry_run=dry_run,
+        iris=iris,
+        directories=directories,
+        options=options,
     )
     shown = " ".join(f"{key}={value}" for key, value in options.items() if value is not None)
     prefix = "[dry run] " if dry_run else ""
-    log.info("%s%s begin %s: directories=%s %s", prefix, job, __version__, directories, shown)
+    via = f" iris={iris}" if iris else ""
+    log.info(
+        "%s%s begin %s:%s directories=%s %s", prefix, job, __version__, via, directories, shown
+    )
     return report
 
 

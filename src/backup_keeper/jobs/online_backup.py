@@ -68,11 +68,10 @@ def run_online_backup(
     report = lifecycle.begin(
         "backup",
         clock=clock,
-        dry_run=False,
         directories=[str(settings.directory)],
         options=settings.model_dump(mode="json", exclude={"directory", "retention"}),
+        iris=iris.adapter_name,
     )
-    report.iris = iris.adapter_name
     details = BackupDetails(requested_kind=settings.kind, kind=settings.kind)
     report.backup = details
     run = _Run(settings, iris, report, details, clock)

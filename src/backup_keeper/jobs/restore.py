@@ -32,11 +32,10 @@ def run_restore(
     report = lifecycle.begin(
         "restore",
         clock=clock,
-        dry_run=False,
         directories=[str(d) for d in settings.directories],
         options=settings.model_dump(mode="json", exclude={"directories"}),
+        iris=iris.adapter_name,
     )
-    report.iris = iris.adapter_name
     try:
         summary = _run(settings, iris, report)
     except (IrisError, OSError) as exc:

@@ -32,11 +32,10 @@ def run_verify(
     report = lifecycle.begin(
         "verify",
         clock=clock,
-        dry_run=False,
         directories=[str(d) for d in settings.directories],
         options=settings.model_dump(mode="json", exclude={"directories"}),
+        iris=iris.adapter_name if iris else None,
     )
-    report.iris = iris.adapter_name if iris else None
     zone = resolve_zone(settings.timezone)
     try:
         catalog = discover(settings.directories, zone)

@@ -14,7 +14,6 @@ from backup_keeper.catalog.record import BackupKind, BackupStatus
 from backup_keeper.checksum import matches
 from backup_keeper.clock import Clock, fixed_clock
 from backup_keeper.iris.fake import FakeIris
-from backup_keeper.iris.port import Severity
 from backup_keeper.jobs.online_backup import LOCK_NAME, run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, RetentionPolicy
@@ -311,11 +310,13 @@ def test_begin_and_end_lines_and_no_console_noise(
     import logging
 
     with caplog.at_level(logging.INFO):
-        backup(fake, target)
+        report = backup(fake, target)
     lines = [r.getMessage() for r in caplog.records]
-    assert lines[0].startswith("backup begin 0.1.0: directories=[")
+    assert report.iris == "fake"
+    assert lines[0].startswith("backup begin 0.1.0: iris=fake directories=[")
     assert lines[-1].startswith("backup end: ok: full backup completed: backup-keeper_full_")
-    assert Severity  # the job itself writes nothing to messages.log yet: that is the notifier's
+    # the job itself writes nothing to messages.log: telling people is the notifier's job
+    assert fake.snapshot().console_log == []
 
 
 @pytest.mark.parametrize("step", ["file_checksum", "write_manifest"])
