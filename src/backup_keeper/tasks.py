@@ -15,6 +15,7 @@ from backup_keeper.alerts.notifier import Notifier
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
 from backup_keeper.door import compact, run_named_job
+from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.port import IrisPort
 from backup_keeper.report import JobStatus
@@ -28,6 +29,7 @@ def run_task(job: str, settings_json: str, alerts_config: str = "") -> str:
 
 def run_task_with(job: str, settings_json: str, alerts_config: str, *, iris: IrisPort) -> str:
     """``run_task`` with the port given (tests pass FakeIris)."""
+    iris = bounded(iris)  # every IRIS call ends: BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else 120 s
     try:
         settings = compact(json.loads(settings_json))
         notifier = _notifier(alerts_config, iris, settings)

@@ -29,6 +29,12 @@ from backup_keeper.cli.render import (
 )
 from backup_keeper.clock import Clock, fixed_clock, system_clock
 from backup_keeper.door import compact
+from backup_keeper.iris.bounded import (
+    DEFAULT_CALL_TIMEOUT,
+    TIMEOUT_ENV,
+    bounded,
+    parse_call_timeout,
+)
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.native import NativeIris
@@ -65,8 +71,8 @@ from backup_keeper.settings import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-FAKE_STATE_DIR = ".backup-keeper-fake"
-"""Where ``--iris fake`` keeps its simulated instance, inside the backup directory."""
+_call_timeout = DEFAULT_CALL_TIMEOUT
+"""Every IRIS call's bound for this run, from the global ``--iris-call-timeout``."""
 
 
 IrisChoice = Literal["embedded", "native", "fake"]
@@ -99,6 +105,13 @@ TimezoneOpt = Annotated[
 ]
 
 
+def _call_timeout_option(value: str | None) -> float:
+    try:
+        return DEFAULT_CALL_TIMEOUT if value is None else parse_call_timeout(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"backup-keeper {__version__}")
@@ -113,8 +126,20 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    iris_call_timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--iris-call-timeout",
+            envvar=TIMEOUT_ENV,
+            show_envvar=True,
+            help=f"Seconds any one IRIS call may take before the job fails and alerts "
+            f"(default {DEFAULT_CALL_TIMEOUT:g}; the backup itself is bounded by --timeout).",
+        ),
+    ] = None,
 ) -> None:
     """Global options; logs go to stderr so that --json output stays clean."""
+    global _call_timeout  # noqa: PLW0603 - one run, one bound; read where the port is made
+    _call_timeout = _call_timeout_option(iris_call_timeout)
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True
@@ -271,7 +296,7 @@ def backup(
         "retention": retention,
     }
     settings = _settings(BackupSettings, data, "backup", json)
-    port = _port(iris, directory, json)
+    port = _port(iris, json)
     notifier = _notifier(config, port, directory, json)
     _finish(run_online_backup(settings, iris=port, notifier=notifier), json, render_backup)
 
@@ -323,7 +348,7 @@ def snapshot(
         "timezone": timezone,
     }
     settings = _settings(ExternalBackupSettings, data, "snapshot", json)
-    port = _port(iris, directory, json)
+    port = _port(iris, json)
     notifier = _notifier(config, port, directory, json)
     _finish(run_external_backup(settings, iris=port, notifier=notifier), json, render_backup)
 
@@ -343,7 +368,7 @@ def freeze(
     settings = _hook_settings(
         "freeze", directory, freeze_timeout, wd_suspend_limit, label, sharded, json
     )
-    port = _port(iris, directory, json)
+    port = _port(iris, json)
     notifier = _notifier(config, port, directory, json)
     _finish_hook(run_freeze(settings, iris=port, notifier=notifier), json)
 
@@ -358,7 +383,7 @@ def thaw(
 ) -> None:
     """ExternalThaw and check it, for a post-thaw hook: exit 0 when running again."""
     settings = _hook_settings("thaw", directory, 600, 900, "", sharded, json)
-    port = _port(iris, directory, json)
+    port = _port(iris, json)
     notifier = _notifier(config, port, directory, json)
     _finish_hook(run_thaw(settings, iris=port, notifier=notifier), json)
 
@@ -372,7 +397,7 @@ def doctor(
 ) -> None:
     """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
     settings = _hook_settings("doctor", directory, 600, 900, "", None, json)
-    port = _port(iris, directory, json)
+    port = _port(iris, json)
     notifier = _notifier(config, port, directory, json)
     _finish(run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
 
@@ -426,7 +451,7 @@ def check_freshness(
     if kind:
         data["kinds"] = kind
     settings = _settings(FreshnessSettings, data, "check-freshness", json)
-    port = _port(iris, directories[0], json) if iris else None
+    port = _port(iris, json) if iris else None
     notifier = _notifier(config, port, settings.directories[0], json)
     report = run_freshness_check(settings, iris=port, notifier=notifier)
     _finish(report, json, render_summary)
@@ -435,15 +460,12 @@ def check_freshness(
 @app.command("alert-test")
 def alert_test(
     config: Annotated[Path, typer.Option("--config", help="TOML settings with [alerts].")],
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help="With --iris fake: its backup directory.")
-    ] = None,
     iris: Annotated[
         IrisChoice | None, typer.Option(help="Deliver messages.log lines through this adapter.")
     ] = None,
 ) -> None:
     """Send a test notice through every configured channel; print delivered or why not."""
-    port = _port(iris, directory or Path.cwd(), False) if iris else None
+    port = _port(iris, False) if iris else None
     settings = _alert_settings(config, False)
     notifier, problems = build_notifier(
         settings,
@@ -479,7 +501,7 @@ def verify(
     """Re-hash every backup against its manifest and check every chain; any finding fails."""
     data = {"directories": directories, "sample": sample, "timezone": timezone}
     settings = _settings(VerifySettings, compact(data), "verify", json)
-    port = _port(iris, settings.directories[0], json) if iris else None
+    port = _port(iris, json) if iris else None
     notifier = _notifier(config, port, settings.directories[0], json)
     _finish(run_verify(settings, iris=port, notifier=notifier), json, render_verify)
 
@@ -531,7 +553,7 @@ def restore(
         "apply_journals": apply_journals,
     }
     settings = _settings(RestoreSettings, compact(data), "restore", json)
-    port = _port(iris, settings.directories[0], json)
+    port = _port(iris, json)
     _finish(run_restore(settings, iris=port), json, render_restore)
 
 
@@ -570,14 +592,16 @@ def _instance_name(port: IrisPort | None) -> str:
         return "unknown instance"
 
 
-def _port(choice: IrisChoice, directory: Path, json: bool) -> IrisPort:
-    """The adapter --iris names; one that cannot start is bad input, and nothing ran."""
+def _port(choice: IrisChoice, json: bool) -> IrisPort:
+    """The adapter --iris names, every call bounded by --iris-call-timeout; one that cannot
+    start is bad input, and nothing ran. The fake's instance is the user's, not the backup
+    directory's (``BACKUP_KEEPER_FAKE_STATE`` moves it)."""
     try:
         if choice == "fake":
-            return FakeIris(directory / FAKE_STATE_DIR)
+            return bounded(FakeIris(), _call_timeout)
         if choice == "native":
-            return NativeIris.from_environment()
-        return EmbeddedIris()
+            return bounded(NativeIris.from_environment(), _call_timeout)
+        return bounded(EmbeddedIris(), _call_timeout)
     except IrisError as exc:
         _bad_input("iris", [f"--iris {choice}: {exc}"], json)
 

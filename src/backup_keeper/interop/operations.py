@@ -24,6 +24,7 @@ from backup_keeper.interop.messages import (
     PurgeRequest,
     PurgeResult,
 )
+from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
 from backup_keeper.iris.port import IrisPort
 from backup_keeper.report import JobReport, JobStatus
@@ -46,7 +47,7 @@ class _JobOperation(BusinessOperation):
     def _port(self) -> IrisPort:
         if self._iris_port is None:
             self._iris_port = EmbeddedIris()
-        return self._iris_port
+        return bounded(self._iris_port)  # BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else 120 s
 
     def _run(self, job: str, settings: dict[str, Any]) -> JobReport:
         port = self._port()

@@ -171,10 +171,9 @@ def test_backup_with_the_fake_instance_builds_a_chain_the_catalog_shows(tmp_path
 
 
 def test_backup_failure_exits_1_and_bad_adapter_exits_2(tmp_path: Path) -> None:
-    from backup_keeper.cli.app import FAKE_STATE_DIR
     from backup_keeper.iris.fake import FakeIris
 
-    FakeIris(tmp_path / FAKE_STATE_DIR).fail("online_backup", "return0")
+    FakeIris().fail("online_backup", "return0")  # the instance --iris fake uses (conftest)
     failed = cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--json")
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["status"] == "failed"

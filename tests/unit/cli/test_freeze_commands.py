@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from backup_keeper.cli.app import FAKE_STATE_DIR
 from backup_keeper.freeze_marker import MARKER_NAME
 from backup_keeper.iris.fake import FakeIris
 from tests.unit.cli.test_app import cli
 
 
 def fake_of(directory: Path) -> FakeIris:
-    return FakeIris(directory / FAKE_STATE_DIR)
+    """The instance ``--iris fake`` uses (one per test, see conftest), whatever the directory."""
+    return FakeIris()
 
 
 def test_freeze_then_thaw_exit_0_with_one_line_each(tmp_path: Path) -> None:
