@@ -14,7 +14,7 @@ from backup_keeper.alerts.build import build_notifier
 from backup_keeper.alerts.notifier import Notifier
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
-from backup_keeper.door import compact, run_named_job
+from backup_keeper.door import compact, instance_name, run_named_job
 from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.port import IrisPort
@@ -54,7 +54,7 @@ def _notifier(config: str, iris: IrisPort, settings: dict[str, object]) -> Notif
         directory = directories[0]
     notifier, problems = build_notifier(
         alert_settings,
-        instance=iris.instance().name,
+        instance=instance_name(iris),
         iris=iris,
         state_dir=Path(str(directory)) if directory else None,
         credentials=iris.credentials_password,

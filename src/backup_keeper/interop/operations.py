@@ -14,7 +14,7 @@ from backup_keeper.alerts.build import build_notifier
 from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
-from backup_keeper.door import compact, run_named_job
+from backup_keeper.door import compact, instance_name, run_named_job
 from backup_keeper.interop.messages import (
     BackupRequest,
     BackupResult,
@@ -67,7 +67,7 @@ class _JobOperation(BusinessOperation):
         directory = settings.get("directory") or (settings.get("directories") or [None])[0]
         notifier, problems = build_notifier(
             alert_settings,
-            instance=port.instance().name,
+            instance=instance_name(port),
             iris=port,
             state_dir=Path(directory) if directory else None,
             credentials=port.credentials_password,
@@ -207,7 +207,7 @@ class AlertOperation(_JobOperation):
         event = AlertEvent(
             kind=EventKind.PRODUCTION_ALERT,
             severity=AlertSeverity.ERROR,
-            instance=port.instance().name,
+            instance=instance_name(port),
             job=source,
             summary=str(getattr(request, "AlertText", "") or "(no text)"),
             time=datetime.now(UTC),

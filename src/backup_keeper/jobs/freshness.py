@@ -14,7 +14,7 @@ from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.durations import format_duration
-from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
@@ -70,6 +70,9 @@ def _from_history(iris: IrisPort | None, zone: tzinfo, report: JobReport) -> lis
         return []
     try:
         history = iris.backup_history()
+    except IrisTimeout as exc:  # a hung IRIS is news, an answering one that refuses is not
+        report.errors.append(f"IRIS backup history not read: {exc}")
+        return []
     except IrisError as exc:
         report.warnings.append(f"IRIS backup history not read: {exc}")
         return []
