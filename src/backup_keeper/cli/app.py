@@ -105,11 +105,14 @@ TimezoneOpt = Annotated[
 ]
 
 
-def _call_timeout_option(value: str | None) -> float:
+def _check_call_timeout(value: str | None) -> str | None:
+    """Refused as the flag it is (exit 2, naming --iris-call-timeout) before anything runs."""
     try:
-        return DEFAULT_CALL_TIMEOUT if value is None else parse_call_timeout(value)
+        if value is not None:
+            parse_call_timeout(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    return value
 
 
 def _version(value: bool) -> None:
@@ -132,6 +135,7 @@ def main_options(
             "--iris-call-timeout",
             envvar=TIMEOUT_ENV,
             show_envvar=True,
+            callback=_check_call_timeout,
             help=f"Seconds any one IRIS call may take before the job fails and alerts "
             f"(default {DEFAULT_CALL_TIMEOUT:g}; the backup itself is bounded by --timeout).",
         ),
@@ -139,7 +143,9 @@ def main_options(
 ) -> None:
     """Global options; logs go to stderr so that --json output stays clean."""
     global _call_timeout  # noqa: PLW0603 - one run, one bound; read where the port is made
-    _call_timeout = _call_timeout_option(iris_call_timeout)
+    _call_timeout = (
+        DEFAULT_CALL_TIMEOUT if iris_call_timeout is None else parse_call_timeout(iris_call_timeout)
+    )
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True

@@ -158,17 +158,13 @@ def test_freeze_with_a_hung_call_before_the_freeze_fails_and_alerts(
     fake.fail("is_frozen", "hang")
     told = Told()
     with within_the_bound():
-        report = run_freeze(
-            hook_settings(directory), iris=BoundedIris(fake, BOUND), notifier=told
-        )
+        report = run_freeze(hook_settings(directory), iris=BoundedIris(fake, BOUND), notifier=told)
     assert_failed_naming(report, told, "is_frozen")
     fake.heal("is_frozen")
     assert not fake.is_frozen()
 
 
-def test_thaw_with_a_hung_thaw_fails_critically_and_alerts(
-    fake: FakeIris, directory: Path
-) -> None:
+def test_thaw_with_a_hung_thaw_fails_critically_and_alerts(fake: FakeIris, directory: Path) -> None:
     fake.external_freeze(log_file="", text="t", freeze_timeout=10, wd_suspend_limit=0)
     fake.fail("external_thaw", "hang")
     told = Told()
@@ -230,5 +226,3 @@ def test_restore_with_a_hung_call_before_the_restore_fails_and_alerts(
         )
     assert_failed_naming(report, told, "mirror")
     assert fake.snapshot().restored == []
-
-
