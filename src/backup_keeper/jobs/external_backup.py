@@ -25,12 +25,18 @@ from backup_keeper.iris.port import (
     FreezeResult,
     IrisError,
     IrisPort,
+    IrisTimeout,
     MirrorMember,
     MirrorState,
     Severity,
 )
 from backup_keeper.jobs import lifecycle
-from backup_keeper.jobs.freeze_recovery import clear_freeze, console, recover_frozen
+from backup_keeper.jobs.freeze_recovery import (
+    clear_freeze,
+    console,
+    freeze_unanswered,
+    recover_frozen,
+)
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier, tell
@@ -136,6 +142,9 @@ def _freeze_snapshot_thaw(
             wd_suspend_limit=settings.wd_suspend_limit,
             sharded_namespace=settings.sharded_namespace,
         )
+    except IrisTimeout as exc:
+        report.errors.append(freeze_unanswered(iris, exc))
+        return f"external backup failed: {report.errors[-1]}"
     except IrisError as exc:
         clear_freeze(directory, iris)  # a failed ExternalFreeze leaves the system running
         report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")

@@ -10,9 +10,14 @@ from datetime import timedelta
 
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.freeze_marker import FreezeMarker, read_marker, write_marker
-from backup_keeper.iris.port import IrisError, IrisPort, Severity
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
 from backup_keeper.jobs import lifecycle
-from backup_keeper.jobs.freeze_recovery import clear_freeze, console, recover_frozen
+from backup_keeper.jobs.freeze_recovery import (
+    clear_freeze,
+    console,
+    freeze_unanswered,
+    recover_frozen,
+)
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport
 from backup_keeper.settings import FreezeHookSettings
@@ -62,8 +67,11 @@ def _run_freeze(
             sharded_namespace=settings.sharded_namespace,
         )
     except IrisError as exc:
-        clear_freeze(directory, iris)
-        report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")
+        if isinstance(exc, IrisTimeout) and exc.call == "external_freeze":
+            report.errors.append(freeze_unanswered(iris, exc))
+        else:
+            clear_freeze(directory, iris)
+            report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")
         return lifecycle.end(report, clock=clock, summary=report.errors[-1])
     assert report.backup is not None
     report.backup.journal_required = frozen.required_journal

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from backup_keeper.freeze_marker import FreezeMarker, clear_marker, parse_marker, read_marker
-from backup_keeper.iris.port import IrisError, IrisPort, Severity
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
 from backup_keeper.report import JobReport
 
 
@@ -64,6 +64,19 @@ def clear_freeze(directory: Path, iris: IrisPort) -> None:
     """Remove both markers: only ever after a thaw was verified."""
     clear_marker(directory)
     iris.set_freeze_marker(None)
+
+
+def freeze_unanswered(iris: IrisPort, exc: IrisTimeout) -> str:
+    """What a job says when ExternalFreeze did not answer in time. No answer is not a refusal:
+    IRIS may freeze after the job gave up on the call, so the markers stay (the only record that
+    backup-keeper froze it) for ``thaw``, ``doctor`` or the next run to act on."""
+    message = (
+        f"CRITICAL: ExternalFreeze did not answer ({exc}): the instance may be frozen now or "
+        "soon; the freeze markers are kept. Check it and thaw with `backup-keeper thaw` "
+        "(or iris stat <instance> -W)"
+    )
+    console(iris, message, Severity.FATAL)
+    return message
 
 
 def console(iris: IrisPort, message: str, severity: Severity) -> None:

@@ -226,3 +226,47 @@ def test_restore_with_a_hung_call_before_the_restore_fails_and_alerts(
         )
     assert_failed_naming(report, told, "mirror")
     assert fake.snapshot().restored == []
+
+
+def wait_until_frozen(fake: FakeIris) -> None:
+    deadline = time.monotonic() + HANG + 3
+    while not fake.is_frozen():
+        assert time.monotonic() < deadline, "the late ExternalFreeze never landed"
+        time.sleep(0.05)
+
+
+def test_a_freeze_that_does_not_answer_keeps_the_markers_for_whoever_thaws_next(
+    fake: FakeIris, directory: Path
+) -> None:
+    """No answer is not a refusal: IRIS may freeze after the job gave up on the call, and the
+    markers are then the only record that backup-keeper froze it."""
+    fake.fail("external_freeze", "hang")
+    told = Told()
+    with within_the_bound():
+        report = run_external_backup(
+            snapshot_settings(directory),
+            iris=BoundedIris(fake, BOUND),
+            notifier=told,
+            clock=fixed_clock(NOW),
+        )
+    assert_failed_naming(report, told, "external_freeze")
+    assert "may be frozen" in report.summary
+    wait_until_frozen(fake)  # the call lands late, as IRIS's may
+    assert (directory / MARKER_NAME).exists() and fake.freeze_marker() is not None
+    fake.heal("external_freeze")
+    thawed = run_thaw(hook_settings(directory), iris=BoundedIris(fake, BOUND))
+    assert thawed.status is JobStatus.OK, thawed.errors
+    assert not fake.is_frozen() and not (directory / MARKER_NAME).exists()
+
+
+def test_a_freeze_hook_that_does_not_answer_keeps_its_markers(
+    fake: FakeIris, directory: Path
+) -> None:
+    fake.fail("external_freeze", "hang")
+    told = Told()
+    with within_the_bound():
+        report = run_freeze(hook_settings(directory), iris=BoundedIris(fake, BOUND), notifier=told)
+    assert_failed_naming(report, told, "external_freeze")
+    assert "may be frozen" in report.summary
+    wait_until_frozen(fake)
+    assert (directory / MARKER_NAME).exists() and fake.freeze_marker() is not None
