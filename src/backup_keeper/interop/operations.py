@@ -4,6 +4,7 @@ A failed job also raises an ``Ens.AlertRequest`` to the production's ``Ens.Alert
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,16 @@ from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import SettingsError
 
 DIRECTORY_HELP = "Directory for the backup files, their logs and manifests."
+_COUNT = re.compile(r"[0-9]+")
+
+
+def _count(value: object) -> object:
+    """A portal count: 0 or empty is "not set". What is not ASCII digits goes to the settings
+    model as it is, which refuses it by name (``int()`` would read "٣" as 3, or raise)."""
+    text = str(value or 0).strip()
+    if _COUNT.fullmatch(text) is None:
+        return text
+    return int(text) or None
 
 
 class _JobOperation(BusinessOperation):
@@ -86,9 +97,9 @@ class _JobOperation(BusinessOperation):
 
     def _retention(self) -> dict[str, Any]:
         return {
-            "keep_last": int(self.keep_last or 0) or None,
+            "keep_last": _count(self.keep_last),
             "keep_within": str(self.keep_within or ""),
-            "keep_daily": int(self.keep_daily or 0) or None,
+            "keep_daily": _count(self.keep_daily),
             "failed_older_than": str(self.failed_older_than or ""),
         }
 
