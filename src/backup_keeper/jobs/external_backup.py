@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from backup_keeper import __version__
-from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX
+from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX, leftover_temp_warnings
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupStatus
 from backup_keeper.clock import Clock, system_clock
@@ -90,6 +90,7 @@ def _steps(
     if not directory.is_dir():
         report.errors.append(f"{directory}: no such directory")
         return f"external backup failed: {report.errors[-1]}"
+    report.warnings += leftover_temp_warnings(directory)
     recover_frozen(directory, iris, report, report.started)
     mirror = iris.mirror()
     why = role_refusal(settings.run_on, mirror)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backup_keeper import __version__
-from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.discover import discover, leftover_temp_warnings
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, read_manifest, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
 from backup_keeper.checksum import file_checksum
@@ -149,6 +149,7 @@ def _check_directory(run: _Run) -> Path:
         probe.unlink()
     except OSError as exc:
         raise run.fail(f"{directory}: not writable: {exc.strerror}") from exc
+    run.report.warnings += leftover_temp_warnings(directory.resolve())
     return directory.resolve()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta, tzinfo
 from pathlib import PurePath
 
-from backup_keeper.catalog.discover import BACKUP_SUFFIX, discover
+from backup_keeper.catalog.discover import BACKUP_SUFFIX, dated_after_warnings, discover
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.integrity import manifest_of, problem_with
@@ -44,6 +44,7 @@ def run_verify(
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")
         tell(notifier, report)
         return report
+    report.warnings += dated_after_warnings(catalog.records, report.started)
     report.errors += [
         w.replace("sidecar without its backup file", "missing from disk, still in the catalog")
         for w in catalog.warnings

@@ -268,3 +268,14 @@ def test_an_async_member_is_not_warned_about_the_qos_timeout(
     report = snapshot(fake, catalog_dir, "sleep", "0.2")
     assert report.status is JobStatus.OK
     assert not any("QoS" in w for w in report.warnings)
+
+
+def test_leftover_temporary_files_of_a_killed_run_are_reported(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    (catalog_dir / ".s.snapshot.json.0123456789ab.bk-tmp").write_bytes(b"{")
+    report = snapshot(fake, catalog_dir, sys.executable, "-c", "print('snap-1')")
+    assert report.status is JobStatus.OK, report.errors
+    assert any(
+        ".s.snapshot.json.0123456789ab.bk-tmp: a temporary file" in w for w in report.warnings
+    )

@@ -374,3 +374,13 @@ def test_the_log_text_the_port_returns_is_judged_when_the_log_is_not_on_this_dis
     assert report.status is JobStatus.OK, report.errors
     assert report.backup is not None and report.backup.journal_required
     assert list(target.glob("*.log")) == []
+
+
+def test_leftover_temporary_files_of_a_killed_run_are_reported(
+    fake: FakeIris, target: Path
+) -> None:
+    (target / ".old.cbk.zst.tmp-999999999").write_bytes(b"half a compression")
+    report = backup(fake, target)
+    assert report.status is JobStatus.OK
+    (warning,) = [w for w in report.warnings if "a temporary file" in w]
+    assert warning.startswith(f"{target.resolve()}/.old.cbk.zst.tmp-999999999:")

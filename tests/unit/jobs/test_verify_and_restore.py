@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_online_backup, run_restore, run_restore_plan, run_verify
@@ -19,6 +20,7 @@ from backup_keeper.settings import (
     RestoreSettings,
     VerifySettings,
 )
+from tests.builders import write_managed_backup
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -209,3 +211,9 @@ def test_volume_labels_that_disagree_with_the_manifest_are_findings(
     findings = [e.removeprefix(f"{files[0]}: ") for e in report.errors if str(files[0]) in e]
     assert "the volume label says incremental, the catalog full" in findings
     assert any(f.startswith("the volume label's date") for f in findings)
+
+
+def test_verify_warns_about_a_backup_dated_after_now(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = run_verify(VerifySettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings)
