@@ -270,9 +270,15 @@ def _apply_keep_within(
 ) -> None:
     if policy.keep_within is None:
         return
-    cutoff = now - policy.keep_within
+    try:
+        cutoff = now - policy.keep_within
+        floor = cutoff - _ONE_DAY  # nothing at or before this can be newer than the cutoff
+    except OverflowError:  # the window opens before the calendar does: all of it is inside
+        why = f"keep_within {format_duration(policy.keep_within)}: reaches past year 1"
+        for record in restorable:
+            ledger.keep(record, why)
+        return
     why = f"keep_within {format_duration(policy.keep_within)}: newer than {cutoff.isoformat()}"
-    floor = cutoff - _ONE_DAY  # nothing at or before this can be newer than the cutoff
     for record in reversed(restorable):
         if record.time <= floor:
             break

@@ -300,3 +300,21 @@ def test_backups_dated_after_now_are_one_warning() -> None:
     (warning,) = [w for w in result.warnings if "after now" in w]
     assert warning.startswith("2 backup(s) dated after now")
     assert "b002_F.cbk, b003_I.cbk" in warning
+
+
+@pytest.mark.parametrize(
+    ("start", "now", "within"),
+    [
+        (T0, datetime(2026, 12, 1, tzinfo=UTC), "500000w"),
+        (datetime(1, 1, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC), "1d"),
+    ],
+)
+def test_a_keep_within_window_opening_before_year_1_keeps_everything(
+    start: datetime, now: datetime, within: str
+) -> None:
+    """Planning is pure and total: the window's start cannot be represented, so no backup is
+    older than it, and the plan says so rather than raising OverflowError."""
+    records = series("FII", start=start, step=timedelta(hours=1))
+    result = run(records, now=now, keep_within=within)
+    assert deleted(result) == []
+    assert any("reaches past year 1" in r for r in reasons_of(result, "b000_F.cbk"))
