@@ -74,3 +74,7 @@ def test_an_unreadable_backup_is_never_restored() -> None:
     records[1].status = BackupStatus.UNREADABLE
     result = plan(records)
     assert names([f.path for f in result.files]) == ["b000_F.cbk"]
+
+
+def test_nothing_at_all_is_no_plan() -> None:
+    assert plan([]).problems == ["no completed backup at or before that moment"]
