@@ -164,6 +164,13 @@ class PurgeSettings(CatalogSettings):
 
     retention: RetentionPolicy
     dry_run: bool = Field(default=False, description="Plan and report, change nothing on disk.")
+    lock_wait: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds to wait for another purge of the same directory to end.",
+    )
 
 
 def validate_settings(model: type[M], data: Mapping[str, Any]) -> M:

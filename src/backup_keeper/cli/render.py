@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePath
 
+from backup_keeper.purge.executor import RECOVERED
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
 
 
@@ -70,7 +71,18 @@ def _decisions(report: JobReport) -> str:
             )
             for e in entries
         ]
+    rows += _recovered(report)
     return table(rows, ("ACTION", "FILE", "KIND", "TIME", "STATUS", "WHY"))
+
+
+def _recovered(report: JobReport) -> list[tuple[str, ...]]:
+    """Leftovers of an interrupted purge this run removed: files, not backups of the plan."""
+    labels = {FileOutcome.DELETED: "deleted", FileOutcome.WOULD_DELETE: "would delete"}
+    return [
+        (labels.get(a.outcome, "NOT deleted"), _shown_path(a.path, report), "-", "-", "-", a.detail)
+        for a in report.actions
+        if a.detail.startswith(RECOVERED)
+    ]
 
 
 def render_backup(report: JobReport) -> str:

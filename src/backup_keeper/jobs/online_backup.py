@@ -29,7 +29,7 @@ from backup_keeper.iris.port import (
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
-from backup_keeper.jobs.purge import run_purge
+from backup_keeper.jobs.purge import run_purge, what_was_purged
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
@@ -122,7 +122,7 @@ def _steps(run: _Run) -> str:
         ) from exc
     _purge(run, directory)
     return f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
-        f"; {len(run.report.delete)} old backup(s) purged" if run.settings.retention else ""
+        f"; {what_was_purged(run.report)}" if run.settings.retention else ""
     )
 
 

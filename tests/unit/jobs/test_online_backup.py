@@ -384,3 +384,24 @@ def test_leftover_temporary_files_of_a_killed_run_are_reported(
     assert report.status is JobStatus.OK
     (warning,) = [w for w in report.warnings if "a temporary file" in w]
     assert warning.startswith(f"{target.resolve()}/.old.cbk.zst.tmp-999999999:")
+
+
+def test_the_summary_counts_the_old_backups_really_purged_not_those_planned(
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backup_keeper.jobs import purge
+    from backup_keeper.purge.executor import Outcome, PurgeTarget
+
+    for day in (3, 2, 1):
+        backup(fake, target, clock=fixed_clock(NOW - timedelta(days=day)))
+    original = purge.delete_targets
+
+    def grow_one_first(targets: list[PurgeTarget], **kwargs: object) -> Outcome:
+        with Path(targets[0].path).open("ab") as handle:
+            handle.write(b"appended while the purge ran")
+        return original(targets, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(purge, "delete_targets", grow_one_first)
+    report = backup(fake, target, retention=RetentionPolicy(keep_last=2).model_dump())
+    assert len(report.delete) == 2 and len(cbks(target)) == 3
+    assert report.summary.endswith("; 1 of 2 old backup(s) purged")
