@@ -677,7 +677,12 @@ def test_a_second_purge_that_waits_long_enough_runs_after_the_first(
     backups, _, release = live_purge
     threading.Timer(0.2, release.touch).start()
     settings = PurgeSettings.model_validate(
-        {"directories": [backups], "timezone": "UTC", "retention": {"keep_last": 1}}
+        {
+            "directories": [backups],
+            "timezone": "UTC",
+            "lock_wait": 60,  # generous: the first one runs on a loaded machine
+            "retention": {"keep_last": 1},
+        }
     )
     second = run_purge(settings, clock=fixed_clock(NOW))
     assert second.status is JobStatus.OK, second.errors
