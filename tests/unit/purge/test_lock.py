@@ -93,3 +93,27 @@ def test_a_fifo_planted_as_the_lock_file_is_refused_without_blocking(tmp_path: P
 def test_a_directory_that_cannot_be_opened_is_a_lock_error(tmp_path: Path) -> None:
     with pytest.raises(LockError, match=r"cannot take the purge lock .*No such file"):
         take_purge_locks([tmp_path / "gone"], wait=0, shared=False)
+
+
+def test_a_lock_file_replaced_while_being_locked_is_locked_again_by_its_new_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs creating the lock file at once: the one that locked the file no longer named
+    so must not believe it holds the lock."""
+    from backup_keeper.purge import lock
+
+    real_flock = lock.fcntl.flock
+    replaced: list[int] = []
+
+    def flock_then_replace(fd: int, operation: int) -> None:
+        real_flock(fd, operation)
+        if not replaced:
+            replaced.append(os.fstat(fd).st_ino)
+            (tmp_path / "new").write_bytes(b"")
+            (tmp_path / "new").replace(tmp_path / LOCK_NAME)
+
+    monkeypatch.setattr(lock.fcntl, "flock", flock_then_replace)
+    with take_purge_locks([tmp_path], wait=0, shared=False):
+        named = (tmp_path / LOCK_NAME).stat()
+        assert named.st_ino != replaced[0]
+        assert (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()}\n"
