@@ -134,7 +134,8 @@ def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> 
 
 def _checked(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
     """Per kind, the newest completed backup found and its age: what the verdict rests on."""
-    lines = [f"backups seen: {len(seen)} (directories and IRIS history)"]
+    in_history = sum(1 for s in seen if s.where.startswith("IRIS history"))
+    lines = [f"backups seen: {len(seen) - in_history} in the directories, {in_history} in IRIS"]
     for kind in map(BackupKind, settings.kinds):
         good = [s for s in seen if s.kind is kind and s.good]
         if not good:

@@ -105,3 +105,12 @@ def test_an_empty_path_in_the_config_file_is_bad_input(tmp_path: Path, field: st
     done = cli("purge", tmp_path, "--keep-last", "1", "--config", config)
     assert done.returncode == 2
     assert f"alerts.{field}: " in done.stderr and "empty" in done.stderr
+
+
+def test_a_missing_config_file_or_a_fifo_is_bad_input_and_never_blocks(tmp_path: Path) -> None:
+    missing = cli("alert-test", "--config", tmp_path / "nowhere.toml")
+    assert missing.returncode == 2 and "No such file or directory" in missing.stderr
+    fifo = tmp_path / "alerts.toml"
+    os.mkfifo(fifo)
+    done = cli("check-freshness", "--dir", tmp_path, "--max-age", "1d", "--config", fifo)
+    assert done.returncode == 2 and "not a regular file" in done.stderr
