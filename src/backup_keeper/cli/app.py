@@ -73,7 +73,6 @@ from backup_keeper.settings import (
     RunOn,
     SettingsError,
     VerifySettings,
-    existing_directory,
     non_empty_path,
     plausible_moment,
     validate_settings,
@@ -631,14 +630,6 @@ def _directory_map(entries: list[str], json: bool) -> dict[str, str]:
             _bad_input("restore", [f"--map: {entry!r}: give SOURCE=TARGET, both non-empty"], json)
         mapping[source] = target
     return mapping
-
-
-def _directory(job: str, text: str, json: bool) -> Path:
-    """A ``--dir`` that is not a settings field (alert-test): the same checks as one."""
-    try:
-        return existing_directory(non_empty_path(text))
-    except ValueError as exc:
-        _bad_input(job, [f"--dir: {exc}"], json)
 
 
 def _alert_settings(config: str, json: bool) -> AlertSettings:

@@ -47,7 +47,6 @@ EMPTY_PATHS = [
     (["thaw", "--dir", "", "--iris", "fake"], "--dir"),
     (["doctor", "--dir", "", "--iris", "fake"], "--dir"),
     (["alert-test", "--config", ""], "--config"),
-    (["alert-test", "--config", "x.toml", "--dir", "", "--iris", "fake"], "--dir"),
 ]
 
 
