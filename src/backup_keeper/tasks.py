@@ -18,7 +18,7 @@ from backup_keeper.door import compact, instance_name, run_named_job
 from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.port import IrisPort
-from backup_keeper.report import JobStatus
+from backup_keeper.report import JobStatus, report_data
 from backup_keeper.settings import SettingsError
 
 
@@ -41,7 +41,7 @@ def run_task_with(job: str, settings_json: str, alerts_config: str, *, iris: Iri
         {
             "ok": report.status is not JobStatus.FAILED,
             "summary": report.summary,
-            "report": report.model_dump(mode="json"),
+            "report": report_data(report),
         }
     )
 

@@ -57,6 +57,7 @@ def run_freshness_check(
         seen = []
     else:
         report.errors += _findings(seen, settings, now)
+        report.checked += _checked(seen, settings, now)
     summary = "; ".join(report.errors) if report.errors else "backups are fresh"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
@@ -129,3 +130,20 @@ def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> 
                 f"(max {format_duration(limit)}): {newest_good.where}"
             )
     return findings
+
+
+def _checked(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
+    """Per kind, the newest completed backup found and its age: what the verdict rests on."""
+    in_history = sum(1 for s in seen if s.where.startswith("IRIS history"))
+    lines = [f"backups seen: {len(seen) - in_history} in the directories, {in_history} in IRIS"]
+    for kind in map(BackupKind, settings.kinds):
+        good = [s for s in seen if s.kind is kind and s.good]
+        if not good:
+            lines.append(f"{kind}: none found")
+            continue
+        newest = max(good, key=lambda s: s.time)
+        lines.append(
+            f"{kind}: newest completed {newest.time:%Y-%m-%d %H:%M}Z, "
+            f"{format_duration(now - newest.time)} old: {newest.where}"
+        )
+    return lines

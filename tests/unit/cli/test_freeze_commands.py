@@ -162,7 +162,7 @@ def test_check_freshness_exit_codes(tmp_path: Path) -> None:
     assert stale.returncode == 1
     assert json.loads(stale.stdout)["errors"][0].startswith("newest completed full backup is")
     bad = cli("check-freshness", "--dir", tmp_path, "--max-age", "1s", "--kind", "weekly")
-    assert bad.returncode == 2 and "--kinds" in bad.stderr
+    assert bad.returncode == 2 and "--kind: " in bad.stderr
 
 
 def test_alert_test_reports_each_channel(tmp_path: Path) -> None:

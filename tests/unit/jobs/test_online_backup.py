@@ -112,7 +112,11 @@ def test_two_runs_in_the_same_second_get_distinct_names(fake: FakeIris, target: 
 def test_missing_or_unwritable_directory_fails_before_anything(
     fake: FakeIris, target: Path
 ) -> None:
-    missing = backup(fake, target / "nope")
+    gone = target / "nope"
+    gone.mkdir()  # settings refuse a missing directory: this one goes after they are checked
+    settings = BackupSettings.model_validate({"directory": gone, "kind": "full"})
+    gone.rmdir()
+    missing = run_online_backup(settings, iris=fake, clock=fixed_clock(NOW))
     assert missing.status is JobStatus.FAILED
     assert missing.errors == [f"{target / 'nope'}: no such directory"]
     import os

@@ -305,7 +305,7 @@ def test_backups_dated_after_now_are_one_warning() -> None:
 @pytest.mark.parametrize(
     ("start", "now", "within"),
     [
-        (T0, datetime(2026, 12, 1, tzinfo=UTC), "500000w"),
+        (datetime(40, 1, 1, tzinfo=UTC), datetime(40, 2, 1, tzinfo=UTC), "5214w"),
         (datetime(1, 1, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC), "1d"),
     ],
 )
