@@ -18,19 +18,13 @@ NON_ASCII_DIGITS = {
     "devanagari": "०१२३४५६७८९",
     "mathematical bold": "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",
 }
-ELSEWHERE = {"backup_keeper.durations", "backup_keeper.cli"}
-"""Issue 11 gives these to another helper (flags and durations). The lead's merge brings their
-ASCII-only patterns; remove this exclusion then."""
-
-
 def _modules() -> Iterator[str]:
     yield backup_keeper.__name__
     prefix = backup_keeper.__name__ + "."
     for info in pkgutil.walk_packages(backup_keeper.__path__, prefix):
         if info.name.endswith(".__main__"):  # runs the CLI on import
             continue
-        if not any(info.name == m or info.name.startswith(m + ".") for m in ELSEWHERE):
-            yield info.name
+        yield info.name
 
 
 def _patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
