@@ -18,6 +18,8 @@ NON_ASCII_DIGITS = {
     "devanagari": "०१२३४५६७८९",
     "mathematical bold": "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",
 }
+
+
 def _modules() -> Iterator[str]:
     yield backup_keeper.__name__
     prefix = backup_keeper.__name__ + "."
