@@ -24,6 +24,7 @@ from backup_keeper.jobs import run_doctor, run_external_backup, run_freeze, run_
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, ExternalBackupSettings, FreezeHookSettings
+from tests.read_only import read_only
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -367,3 +368,15 @@ def test_an_os_error_in_thaw_or_doctor_is_a_failed_report(
     assert any("Input/output error" in e for e in report.errors), report.errors
     assert recorder.reports == [report]
     assert fake.is_frozen() is (job is doctor)  # thaw thaws whatever else fails
+
+
+def test_a_freeze_in_a_read_only_directory_fails_before_freezing(
+    fake: FakeIris, directory: Path
+) -> None:
+    recorder = Recorder()
+    with read_only(directory):
+        report = freeze(fake, directory, recorder)
+    assert report.status is JobStatus.FAILED
+    assert recorder.reports == [report]
+    assert not fake.is_frozen()
+    assert markers(directory, fake) == (None, None)
