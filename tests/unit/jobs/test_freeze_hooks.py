@@ -380,3 +380,80 @@ def test_a_freeze_in_a_read_only_directory_fails_before_freezing(
     assert recorder.reports == [report]
     assert not fake.is_frozen()
     assert markers(directory, fake) == (None, None)
+
+
+# -- recovery and release, each way they can end ---------------------------------------------
+
+
+def test_a_stale_marker_on_a_running_instance_is_cleared_with_a_warning(
+    fake: FakeIris, directory: Path
+) -> None:
+    marker = stale_job_marker(directory, fake)
+    fake.configure(frozen=False)
+    report = doctor(fake, directory)
+    assert report.errors == []
+    assert any(
+        w.startswith(f"stale freeze marker of {marker.describe()} cleared") for w in report.warnings
+    )
+    assert markers(directory, fake) == (None, None)
+
+
+@pytest.mark.parametrize("mode", ["raise", "stay_frozen"])
+def test_a_left_frozen_instance_that_will_not_thaw_is_critical_and_keeps_its_markers(
+    fake: FakeIris, directory: Path, mode: str
+) -> None:
+    stale_job_marker(directory, fake)
+    before = markers(directory, fake)
+    fake.fail("external_thaw", mode)  # type: ignore[arg-type]
+    report = doctor(fake, directory)
+    assert any(e.startswith("CRITICAL: the instance was left frozen by pid") for e in report.errors)
+    assert fake.is_frozen()
+    assert markers(directory, fake) == before
+
+
+def test_a_marker_that_cannot_be_removed_after_a_thaw_is_a_warning(
+    fake: FakeIris, directory: Path
+) -> None:
+    assert freeze(fake, directory).status is JobStatus.OK
+    with read_only(directory):
+        report = thaw(fake, directory)
+    assert report.status is JobStatus.OK
+    assert not fake.is_frozen()
+    assert any("left in place: it cannot be removed" in w for w in report.warnings)
+    assert fake.freeze_marker() is None  # the copy inside IRIS was ours and went
+
+
+def test_a_marker_inside_iris_of_another_run_is_left_after_a_thaw(
+    fake: FakeIris, directory: Path
+) -> None:
+    assert freeze(fake, directory).status is JobStatus.OK
+    other = FreezeMarker(
+        host="elsewhere", started=NOW, expires=NOW + timedelta(hours=1), run="fedcba9876543210"
+    )
+    fake.set_freeze_marker(other.model_dump_json())
+    report = thaw(fake, directory)
+    assert report.status is JobStatus.OK
+    assert (directory / MARKER_NAME).exists() is False
+    assert any(
+        "inside IRIS left in place: it belongs to the freeze hook on elsewhere" in w
+        for w in report.warnings
+    )
+    assert fake.freeze_marker() == other.model_dump_json()
+
+
+def test_a_thaw_that_cannot_read_the_marker_inside_iris_still_thaws(
+    fake: FakeIris, directory: Path
+) -> None:
+    fake.configure(frozen=True)
+    fake.fail("freeze_marker")
+    report = thaw(fake, directory)
+    assert not fake.is_frozen()
+    assert any("could not be read" in w for w in report.warnings)
+
+
+def test_the_hooks_and_doctor_refuse_a_missing_directory(fake: FakeIris, tmp_path: Path) -> None:
+    for job in (freeze, doctor):
+        report = job(fake, tmp_path / "nope", None)
+        assert report.status is JobStatus.FAILED
+        assert report.errors == [f"{tmp_path / 'nope'}: no such directory"]
+    assert not fake.is_frozen()

@@ -260,3 +260,16 @@ def test_volume_labels_that_disagree_with_the_manifest_are_findings(
     findings = [e.removeprefix(f"{files[0]}: ") for e in report.errors if str(files[0]) in e]
     assert "the volume label says incremental, the catalog full" in findings
     assert any(f.startswith("the volume label's date") for f in findings)
+
+
+def test_an_iris_failure_before_any_file_is_a_failed_report_and_an_alert(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, _ = chain
+    fake.fail("mirror")
+    recorder = Recorder()
+    report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    assert report.errors == ["IRIS: ERROR #5001: injected failure in mirror"]
+    assert recorder.reports == [report]
+    assert fake.snapshot().restored == []
