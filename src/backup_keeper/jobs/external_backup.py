@@ -142,8 +142,10 @@ def _freeze_snapshot_thaw(
     )
     write_marker(directory, marker)  # an OSError here: nothing is frozen, no marker is left
     log = str(directory / f"{settings.prefix}_external_{started:%Y%m%dT%H%M%SZ}.log")
+    step = "recording the freeze marker inside IRIS"
     try:
         iris.set_freeze_marker(marker.model_dump_json())
+        step = "ExternalFreeze"
         frozen = iris.external_freeze(
             log_file=log,
             text=f"backup-keeper {settings.label}".strip(),
@@ -152,7 +154,7 @@ def _freeze_snapshot_thaw(
             sharded_namespace=settings.sharded_namespace,
         )
     except IrisError as exc:
-        summary = undo_failed_freeze(directory, iris, report, marker, exc, log_file=log)
+        summary = undo_failed_freeze(directory, iris, report, marker, exc, step=step, log_file=log)
         return f"external backup failed: {summary}"
     frozen_at = time.monotonic()
     details.journal_required, details.log = frozen.required_journal, log

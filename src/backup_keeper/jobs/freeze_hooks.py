@@ -72,8 +72,10 @@ def _freeze(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> 
         run=new_run_id(),
     )
     write_marker(directory, marker)
+    step = "recording the freeze marker inside IRIS"
     try:
         iris.set_freeze_marker(marker.model_dump_json())
+        step = "ExternalFreeze"
         frozen = iris.external_freeze(
             log_file="",
             text=f"backup-keeper freeze {settings.label}".strip(),
@@ -82,7 +84,7 @@ def _freeze(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> 
             sharded_namespace=settings.sharded_namespace,
         )
     except IrisError as exc:
-        return undo_failed_freeze(directory, iris, report, marker, exc)
+        return undo_failed_freeze(directory, iris, report, marker, exc, step=step)
     assert report.backup is not None
     report.backup.journal_required = frozen.required_journal
     return f"frozen; journal restore starts at {frozen.required_journal or '(unknown)'}"

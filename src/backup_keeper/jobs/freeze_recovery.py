@@ -108,6 +108,7 @@ def undo_failed_freeze(
     marker: FreezeMarker,
     failure: IrisError,
     *,
+    step: str = "ExternalFreeze",
     log_file: str = "",
 ) -> str:
     """ExternalFreeze (or recording its marker) failed. The markers go only once the instance
@@ -120,17 +121,17 @@ def undo_failed_freeze(
     else:
         if not frozen:
             release_markers(directory, iris, marker, report)
-            report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {failure}")
+            report.errors.append(f"{step} failed, the instance is not frozen: {failure}")
             return report.errors[-1]
         why = confirmed_thaw(iris, log_file=log_file, namespace=marker.sharded_namespace)
     if why is None:
         release_markers(directory, iris, marker, report)
         report.errors.append(
-            f"ExternalFreeze failed ({failure}) but the instance was frozen; it has been thawed"
+            f"{step} failed ({failure}) but the instance was frozen; it has been thawed"
         )
         return report.errors[-1]
     message = (
-        f"CRITICAL: ExternalFreeze failed ({failure}) and the instance may be frozen ({why}); "
+        f"CRITICAL: {step} failed ({failure}) and the instance may be frozen ({why}); "
         "the freeze markers are kept: run `backup-keeper thaw` or `iris stat <instance> -W` now"
     )
     report.errors.append(message)
