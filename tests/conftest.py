@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import sys
 import types
+from pathlib import Path
 from typing import NoReturn
+from uuid import uuid4
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 
@@ -37,3 +40,12 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def fake_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own simulated IRIS: ``FakeIris()`` and every ``--iris fake`` subprocess that
+    inherits the environment use this directory (created on first use), never the user's."""
+    path = tmp_path_factory.getbasetemp() / f"fake-iris-{uuid4().hex}"
+    monkeypatch.setenv("BACKUP_KEEPER_FAKE_STATE", str(path))
+    return path

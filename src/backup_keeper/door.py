@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backup_keeper.clock import system_clock
-from backup_keeper.iris.port import IrisPort
+from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.jobs import (
     run_external_backup,
     run_freshness_check,
@@ -79,3 +79,12 @@ def compact(settings: Mapping[str, Any]) -> dict[str, Any]:
         elif value not in ("", None):
             out[key] = value
     return out
+
+
+def instance_name(iris: IrisPort) -> str:
+    """The instance's name for alerts; an IRIS that does not answer (a hung call times out) must
+    not keep the door from running the job and reporting."""
+    try:
+        return iris.instance().name
+    except IrisError:
+        return "unknown instance"

@@ -3,12 +3,14 @@ an alert all show this same object, so they can never disagree."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field
+from pydantic_core import PydanticSerializationError
 
 from backup_keeper import __version__
 from backup_keeper.catalog.record import BackupRecord
@@ -134,6 +136,9 @@ class JobReport(BaseModel):
     delete: list[RecordEntry] = Field(default_factory=list)
     unmanaged: list[RecordEntry] = Field(default_factory=list)
     actions: list[FileAction] = Field(default_factory=list)
+    checked: list[str] = Field(
+        default_factory=list, description="What a check looked at, one line each (freshness)."
+    )
     warnings: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
 
@@ -145,3 +150,45 @@ class JobReport(BaseModel):
             self.status = JobStatus.FAILED
         self.summary = summary
         return self
+
+
+def report_json(report: JobReport, *, indent: int | None = 2) -> str:
+    """The one JSON text of a report (``--json``, the Task Manager door), whole before anything
+    is printed.
+
+    File names come from the disk as ``os.fsdecode`` gives them: a name that is not UTF-8 holds
+    surrogates, which JSON cannot carry. Such a report is written from a copy whose strings are
+    escaped (``escape_surrogates``: each undecodable byte shown as ``\\xNN``).
+    """
+    try:
+        return report.model_dump_json(indent=indent)
+    except PydanticSerializationError:
+        printable = JobReport.model_validate(_escaped(report.model_dump()))
+        return printable.model_dump_json(indent=indent)
+
+
+def report_data(report: JobReport) -> dict[str, Any]:
+    """``report_json`` as data, for a door that embeds the report in a larger answer."""
+    data: dict[str, Any] = json.loads(report_json(report, indent=None))
+    return data
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each ``os.fsdecode`` surrogate shown as the byte it stands for (``\\xff``),
+    and any other lone surrogate as ``\\udXXX``: valid UTF-8, readable, never raising."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_surrogates(value)
+    if isinstance(value, list | tuple):
+        return [_escaped(item) for item in value]
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    return value

@@ -4,7 +4,9 @@ and why, before anything runs."""
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -12,6 +14,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -31,6 +34,81 @@ def _known_zone(value: str | None) -> str | None:
 
 TimeZoneName = Annotated[str | None, AfterValidator(_known_zone)]
 """An IANA zone name (checked), or None for this machine's zone."""
+
+
+def _not_blank(value: object) -> object:
+    """Before pydantic makes a Path of it: ``Path("")`` is ``.``, the directory the command
+    happened to start in, and a purge of that is not what anyone typed."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty path: give a path (an empty one would mean the current directory)")
+    return value
+
+
+def non_empty_path(value: str) -> Path:
+    """A path typed by a person (``--config``, ``--dir``); ValueError when it is empty."""
+    _not_blank(value)
+    return Path(value)
+
+
+def existing_directory(path: Path) -> Path:
+    """``path`` resolved, if it is a directory now; otherwise ValueError saying what it is.
+
+    Checked before any adapter is built, so that bad input changes nothing: no directory is
+    created by a typo, no job runs against a file."""
+    expanded = path.expanduser()
+    try:
+        mode = expanded.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ValueError(f"{path}: no such directory") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror}") from None
+    except ValueError:
+        raise ValueError(f"{str(path)!r}: not a usable path (a null byte)") from None
+    if not stat.S_ISDIR(mode):
+        raise ValueError(f"{path}: not a directory")
+    return expanded.resolve()
+
+
+NonEmptyPath = Annotated[Path, BeforeValidator(_not_blank)]
+"""Any path a setting names (a file or a directory): never empty or blank."""
+Directory = Annotated[Path, BeforeValidator(_not_blank), AfterValidator(existing_directory)]
+"""A directory that exists now, resolved: every directory setting of every job uses it."""
+
+
+def _not_blank_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty: give a value")
+    return value
+
+
+NonEmptyText = Annotated[str, AfterValidator(_not_blank_text)]
+
+MAX_SECONDS = 366 * 86400
+"""A year: the longest timeout or limit in seconds; more is a typo, and overflows timers."""
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+WholeSeconds = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
+
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def plausible_moment(value: datetime) -> datetime:
+    """``value`` if it is aware and between 1900 and 9000 (UTC): far enough from the ends of
+    the calendar that every date computed from it (minus 100 years of retention, a local day,
+    a time zone) can still be represented."""
+    if value.tzinfo is None:
+        raise ValueError("a timezone-aware moment is needed (add Z or +HH:MM)")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_MOMENT <= utc < LATEST_MOMENT:
+        raise ValueError(f"{value.isoformat()}: out of range (years 1900 to 8999 only)")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(plausible_moment)]
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 OnlineKind = Literal["full", "incremental", "cumulative"]
 RunOn = Literal["any", "primary", "backup", "not-primary"]
 ReadOnlyPolicy = Literal["warn", "exclude"]
@@ -62,7 +140,7 @@ class RetentionPolicy(BaseModel):
     """Which backups to keep. A backup is kept if any rule keeps it; every kept backup keeps
     its chain; the newest completed full and its chain are always kept."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
     keep_last: int | None = Field(
         default=None,
@@ -125,9 +203,9 @@ class RetentionPolicy(BaseModel):
 class CatalogSettings(BaseModel):
     """Where the backups are and which local time IRIS named them in."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directories: list[Path] = Field(
+    directories: list[Directory] = Field(
         min_length=1,
         description="Directories holding .cbk files; only files directly inside them are read.",
         examples=[["/usr/irissys/mgr/Backup"]],
@@ -141,22 +219,9 @@ class CatalogSettings(BaseModel):
 
     @field_validator("directories")
     @classmethod
-    def _existing_directories(cls, value: list[Path]) -> list[Path]:
-        resolved: list[Path] = []
-        problems: list[str] = []
-        for raw in value:
-            path = raw.expanduser()
-            if not path.exists():
-                problems.append(f"{raw}: no such directory")
-            elif not path.is_dir():
-                problems.append(f"{raw}: not a directory")
-            else:
-                real = path.resolve()
-                if real not in resolved:
-                    resolved.append(real)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return resolved
+    def _distinct(cls, value: list[Path]) -> list[Path]:
+        """Each directory once, however it was spelled (each is resolved by ``Directory``)."""
+        return list(dict.fromkeys(value))
 
 
 class PurgeSettings(CatalogSettings):
@@ -164,6 +229,13 @@ class PurgeSettings(CatalogSettings):
 
     retention: RetentionPolicy
     dry_run: bool = Field(default=False, description="Plan and report, change nothing on disk.")
+    lock_wait: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds to wait for another purge of the same directory to end.",
+    )
 
 
 def validate_settings(model: type[M], data: Mapping[str, Any]) -> M:
@@ -183,9 +255,11 @@ def _describe(error: Mapping[str, Any]) -> str:
 class BackupSettings(BaseModel):
     """One online backup (``$$BACKUP^DBACK``) into a directory, then that directory's purge."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directory: Path = Field(description="Where the .cbk, its .log and its manifest are written.")
+    directory: Directory = Field(
+        description="Where the .cbk, its .log and its manifest are written."
+    )
     kind: OnlineKind = Field(
         description="Requested kind; promoted to full when a restore could not use it otherwise."
     )
@@ -208,14 +282,14 @@ class BackupSettings(BaseModel):
         le=10.0,
         description="Free space needed, as a multiple of the estimate.",
     )
-    quiet_timeout: int = Field(
-        default=60, ge=0, description="Seconds IRIS waits for the system to quiesce (0: forever)."
+    quiet_timeout: WholeSeconds = Field(
+        default=60, description="Seconds IRIS waits for the system to quiesce (0: forever)."
     )
-    timeout: float = Field(
+    timeout: Seconds = Field(
         default=24 * 3600, gt=0, description="Seconds before a backup that has not returned fails."
     )
-    lock_timeout: float = Field(
-        default=0, ge=0, description="Seconds to wait for another backup-keeper backup to end."
+    lock_timeout: Seconds = Field(
+        default=0, description="Seconds to wait for another backup-keeper backup to end."
     )
     checksum: Literal["blake3", "sha256"] = "blake3"
     compress: bool = Field(
@@ -231,9 +305,9 @@ class BackupSettings(BaseModel):
 class ExternalBackupSettings(BaseModel):
     """A snapshot backup: freeze, run the snapshot command, always thaw, record it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directory: Path = Field(
+    directory: Directory = Field(
         description="Catalog directory: the snapshot's record (manifest) and the freeze marker."
     )
     command: list[str] = Field(
@@ -242,13 +316,14 @@ class ExternalBackupSettings(BaseModel):
         examples=[["/usr/local/bin/take-ebs-snapshot", "--volume", "vol-0abc"]],
     )
     shell: bool = Field(default=False, description="Run command[0] through /bin/sh -c.")
-    command_timeout: float = Field(default=600, gt=0, description="Seconds the snapshot may take.")
-    freeze_timeout: int = Field(
-        default=600, ge=0, description="ExternalFreezeTimeOut: seconds before writers block."
+    command_timeout: Seconds = Field(
+        default=600, gt=0, description="Seconds the snapshot may take."
     )
-    wd_suspend_limit: int = Field(
+    freeze_timeout: WholeSeconds = Field(
+        default=600, description="ExternalFreezeTimeOut: seconds before writers block."
+    )
+    wd_suspend_limit: WholeSeconds = Field(
         default=900,
-        ge=0,
         description="WDSuspendLimit: seconds after which IRIS resumes by itself (0: never). "
         "Set by default so that a lost thaw cannot stall writers forever.",
     )
@@ -258,7 +333,7 @@ class ExternalBackupSettings(BaseModel):
     sharded_namespace: str | None = Field(
         default=None, description="Shard master namespace: freeze the whole sharded cluster."
     )
-    lock_timeout: float = Field(default=0, ge=0)
+    lock_timeout: Seconds = 0
     timezone: TimeZoneName = None
 
 
@@ -266,11 +341,13 @@ class FreezeHookSettings(BaseModel):
     """The ``freeze`` / ``thaw`` / ``doctor`` commands: a directory for the freeze marker and the
     freeze parameters (for VMware pre-freeze / post-thaw scripts and the like)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directory: Path = Field(description="Where the freeze marker is kept (the catalog directory).")
-    freeze_timeout: int = Field(default=600, ge=0, description="ExternalFreezeTimeOut, seconds.")
-    wd_suspend_limit: int = Field(default=900, ge=0, description="WDSuspendLimit, seconds.")
+    directory: Directory = Field(
+        description="Where the freeze marker is kept (the catalog directory)."
+    )
+    freeze_timeout: WholeSeconds = Field(default=600, description="ExternalFreezeTimeOut, seconds.")
+    wd_suspend_limit: WholeSeconds = Field(default=900, description="WDSuspendLimit, seconds.")
     label: str = Field(default="", max_length=200)
     sharded_namespace: str | None = None
 
@@ -278,9 +355,9 @@ class FreezeHookSettings(BaseModel):
 class FreshnessSettings(BaseModel):
     """The alarm for silence: the newest good backup is too old, or the newest one failed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directories: list[Path] = Field(min_length=1)
+    directories: list[Directory] = Field(min_length=1)
     max_age: Duration = Field(
         description="Newest completed backup of a kind older than this: alert."
     )
@@ -292,9 +369,9 @@ class FreshnessSettings(BaseModel):
 
 
 class VerifySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directories: list[Path] = Field(min_length=1)
+    directories: list[Directory] = Field(min_length=1)
     sample: int | None = Field(
         default=None, ge=1, description="Verify only the N newest chains (large repositories)."
     )
@@ -302,17 +379,17 @@ class VerifySettings(BaseModel):
 
 
 class RestorePlanSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
-    directories: list[Path] = Field(min_length=1)
-    at: AwareDatetime | None = Field(default=None, description="Restore to this moment.")
+    directories: list[Directory] = Field(min_length=1)
+    at: Moment | None = Field(default=None, description="Restore to this moment.")
     timezone: TimeZoneName = None
 
 
 class RestoreSettings(RestorePlanSettings):
     """Running a restore plan inside IRIS: opt-in, never on a mirror primary."""
 
-    directory_map: dict[str, str] = Field(
+    directory_map: dict[NonEmptyText, NonEmptyText] = Field(
         default_factory=dict,
         description="Source database directory -> target directory (e.g. a staging namespace).",
     )

@@ -14,10 +14,11 @@ from backup_keeper.alerts.build import build_notifier
 from backup_keeper.alerts.notifier import Notifier
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
-from backup_keeper.door import compact, run_named_job
+from backup_keeper.door import compact, instance_name, run_named_job
+from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris
 from backup_keeper.iris.port import IrisPort
-from backup_keeper.report import JobStatus
+from backup_keeper.report import JobStatus, report_data
 from backup_keeper.settings import SettingsError
 
 
@@ -28,6 +29,7 @@ def run_task(job: str, settings_json: str, alerts_config: str = "") -> str:
 
 def run_task_with(job: str, settings_json: str, alerts_config: str, *, iris: IrisPort) -> str:
     """``run_task`` with the port given (tests pass FakeIris)."""
+    iris = bounded(iris)  # every IRIS call ends: BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else 120 s
     try:
         settings = compact(json.loads(settings_json))
         notifier = _notifier(alerts_config, iris, settings)
@@ -39,7 +41,7 @@ def run_task_with(job: str, settings_json: str, alerts_config: str, *, iris: Iri
         {
             "ok": report.status is not JobStatus.FAILED,
             "summary": report.summary,
-            "report": report.model_dump(mode="json"),
+            "report": report_data(report),
         }
     )
 
@@ -52,7 +54,7 @@ def _notifier(config: str, iris: IrisPort, settings: dict[str, object]) -> Notif
         directory = directories[0]
     notifier, problems = build_notifier(
         alert_settings,
-        instance=iris.instance().name,
+        instance=instance_name(iris),
         iris=iris,
         state_dir=Path(str(directory)) if directory else None,
         credentials=iris.credentials_password,

@@ -4,8 +4,22 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from backup_keeper.settings import PurgeSettings, RetentionPolicy, SettingsError, validate_settings
+from backup_keeper.settings import (
+    BackupSettings,
+    CatalogSettings,
+    ExternalBackupSettings,
+    FreezeHookSettings,
+    FreshnessSettings,
+    PurgeSettings,
+    RestorePlanSettings,
+    RestoreSettings,
+    RetentionPolicy,
+    SettingsError,
+    VerifySettings,
+    validate_settings,
+)
 
 
 def test_policy_without_keep_rule_is_refused_even_with_failed_older_than() -> None:
@@ -29,7 +43,7 @@ def test_every_problem_is_reported_at_once_with_its_path(tmp_path: Path) -> None
             },
         )
     problems = caught.value.problems
-    assert f"directories: {tmp_path / 'missing'}: no such directory" in problems
+    assert f"directories.0: {tmp_path / 'missing'}: no such directory" in problems
     assert any(p.startswith("timezone: unknown time zone 'Nowhere/Land'") for p in problems)
     assert any(
         p.startswith("retention.keep_last: Input should be greater than or equal to 1")
@@ -66,3 +80,104 @@ def test_durations_serialise_back_to_their_short_form() -> None:
         "failed_older_than": "2w",
         "allow_purge_after_failure": False,
     }
+
+
+MODELS_WITH_DIRECTORIES = [
+    (CatalogSettings, "directories", {}),
+    (PurgeSettings, "directories", {"retention": {"keep_last": 1}}),
+    (FreshnessSettings, "directories", {"max_age": "1d"}),
+    (VerifySettings, "directories", {}),
+    (RestorePlanSettings, "directories", {}),
+    (RestoreSettings, "directories", {}),
+    (BackupSettings, "directory", {"kind": "full"}),
+    (ExternalBackupSettings, "directory", {"command": ["true"]}),
+    (FreezeHookSettings, "directory", {}),
+]
+
+
+def _with_directory(field: str, value: object, rest: dict[str, object]) -> dict[str, object]:
+    return {field: [value] if field == "directories" else value, **rest}
+
+
+@pytest.mark.parametrize(("model", "field", "rest"), MODELS_WITH_DIRECTORIES)
+@pytest.mark.parametrize("empty", ["", "   ", "\t\n"])
+def test_an_empty_directory_is_refused_by_every_model(
+    model: type[BaseModel], field: str, rest: dict[str, object], empty: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        validate_settings(model, _with_directory(field, empty, rest))
+    assert any(p.startswith(field) and "empty" in p for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(("model", "field", "rest"), MODELS_WITH_DIRECTORIES)
+def test_every_model_wants_an_existing_directory(
+    tmp_path: Path, model: type[BaseModel], field: str, rest: dict[str, object]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    for name, why in (("gone", "no such directory"), ("file", "not a directory")):
+        with pytest.raises(SettingsError) as caught:
+            validate_settings(model, _with_directory(field, str(tmp_path / name), rest))
+        assert any(why in p for p in caught.value.problems), caught.value.problems
+    assert not (tmp_path / "gone").exists()
+    good = validate_settings(model, _with_directory(field, str(tmp_path), rest))
+    value = getattr(good, field)
+    assert value == ([tmp_path.resolve()] if field == "directories" else tmp_path.resolve())
+
+
+def test_a_directory_that_cannot_be_examined_is_refused_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="null"):
+        validate_settings(CatalogSettings, {"directories": [f"{tmp_path}/a\0b"]})
+    with pytest.raises(SettingsError, match="name too long"):
+        validate_settings(CatalogSettings, {"directories": [str(tmp_path / ("x" * 5000))]})
+
+
+def test_a_door_gets_the_same_refusal(tmp_path: Path) -> None:
+    from backup_keeper.door import run_named_job
+    from backup_keeper.iris.fake import FakeIris
+
+    report = run_named_job(
+        "purge",
+        {"directories": ["  "], "retention": {"keep_last": 1}},
+        iris=FakeIris(tmp_path / "fake"),
+        notifier=None,
+    )
+    assert report.status == "failed" and "empty" in report.errors[0]
+
+
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [
+        (BackupSettings, {"kind": "full", "timeout": float("inf")}),
+        (BackupSettings, {"kind": "full", "timeout": float("nan")}),
+        (BackupSettings, {"kind": "full", "timeout": 1e12}),
+        (BackupSettings, {"kind": "full", "lock_timeout": float("inf")}),
+        (BackupSettings, {"kind": "full", "quiet_timeout": 10**20}),
+        (BackupSettings, {"kind": "full", "free_space_margin": float("nan")}),
+        (ExternalBackupSettings, {"command": ["true"], "command_timeout": float("inf")}),
+        (ExternalBackupSettings, {"command": ["true"], "wd_suspend_limit": 10**20}),
+        (ExternalBackupSettings, {"command": ["true"], "freeze_timeout": 10**20}),
+        (FreezeHookSettings, {"wd_suspend_limit": 10**20}),
+        (FreezeHookSettings, {"freeze_timeout": -1}),
+    ],
+)
+def test_seconds_are_finite_and_at_most_a_year(
+    tmp_path: Path, model: type[BaseModel], data: dict[str, object]
+) -> None:
+    with pytest.raises(SettingsError):
+        validate_settings(model, {"directory": str(tmp_path), **data})
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "1000-01-01T00:00:00Z"]
+)
+def test_a_restore_moment_must_be_plausible(tmp_path: Path, moment: str) -> None:
+    with pytest.raises(SettingsError, match="at: "):
+        validate_settings(RestorePlanSettings, {"directories": [str(tmp_path)], "at": moment})
+
+
+@pytest.mark.parametrize("mapping", [{"": "/b"}, {"/a": ""}, {" ": "/b"}, {"/a": "  "}])
+def test_a_restore_map_entry_is_never_empty(tmp_path: Path, mapping: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="directory_map"):
+        validate_settings(
+            RestoreSettings, {"directories": [str(tmp_path)], "directory_map": mapping}
+        )

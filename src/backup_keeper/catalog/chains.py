@@ -4,6 +4,8 @@ A full (or an external backup, recorded by IRIS as a full) stands alone. A cumul
 what changed since the last full, so it needs that full. An incremental holds what changed since
 the last backup of any kind, so it needs that backup and, through it, the rest of the chain.
 Only usable backups are bases: IRIS takes the next backup relative to the last one that worked.
+A backup whose IRIS log cannot be read is not usable: it may have failed, so nothing is linked
+onto it (the planner keeps it regardless, and the restore planner distrusts chains across it).
 Backups of different instances never share a chain.
 """
 

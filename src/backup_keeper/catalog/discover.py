@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.iris_names import parse_iris_file_name
 from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, read_manifest
 from backup_keeper.catalog.record import (
+    EARLIEST,
+    LATEST,
     BackupKind,
     BackupRecord,
     BackupStatus,
@@ -21,6 +24,7 @@ from backup_keeper.catalog.record import (
     TimePrecision,
 )
 from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.safe_files import is_temp_name
 from backup_keeper.small_files import read_tail
 
 BACKUP_SUFFIX = ".cbk"
@@ -34,12 +38,21 @@ _LOG_TAIL_BYTES = 64 * 1024
 _FINISHED = FINISHED_MARKER.encode()
 # Enum members bound once: attribute look-ups on enum classes are slow in a 100,000-file loop.
 _UNKNOWN, _COMPLETED, _FAILED = BackupStatus.UNKNOWN, BackupStatus.COMPLETED, BackupStatus.FAILED
+_UNREADABLE = BackupStatus.UNREADABLE
 _SIDECAR, _FILE_NAME, _UNMANAGED = (
     RecordSource.SIDECAR,
     RecordSource.FILE_NAME,
     RecordSource.UNMANAGED,
 )
 _DAY = TimePrecision.DAY
+_NAMED_IN_A_WARNING = 10
+"""How many file names one grouped warning lists before "and N more"."""
+_PID_TEMP = re.compile(
+    r"\..+\.(?:tmp|restore)-(?P<pid>[0-9]{1,10})|\.backup-keeper-probe-(?P<probe>[0-9]{1,10})",
+    re.ASCII | re.DOTALL,
+)
+"""Temporary names of compression (``.X.tmp-<pid>``), restore (``.X.restore-<pid>``), the
+free-space probe and the hand-written atomic writes that came before ``safe_files``."""
 
 
 @dataclass(slots=True)
@@ -58,19 +71,49 @@ class _Listing:
     snapshots: dict[str, os.stat_result] = field(default_factory=dict)
     compressed: dict[str, os.stat_result] = field(default_factory=dict)
     logs: set[str] = field(default_factory=set)
+    odd_logs: set[str] = field(default_factory=set)
+    """``.log`` names that are not regular files (FIFO, directory, symlink): never read."""
+    temps: list[str] = field(default_factory=list)
 
 
-def discover(directories: Sequence[Path], zone: tzinfo) -> Catalog:
+def discover(directories: Sequence[Path], zone: tzinfo, *, now: datetime | None = None) -> Catalog:
     """Read each directory's ``.cbk`` files and what describes them.
 
     ``directories`` must already be absolute and resolved (settings do that), so that every
-    record's path is the one the purge will act on.
+    record's path is the one the purge will act on. Given ``now`` (the job's clock), backups
+    dated after it are warned about: see :func:`dated_after_warnings`.
     """
     catalog = Catalog(records=[])
     for directory in directories:
         _discover_one(str(directory), zone, catalog)
     catalog.records = link_chains(catalog.records)
+    if now is not None:
+        catalog.warnings += dated_after_warnings(catalog.records, now)
     return catalog
+
+
+def dated_after_warnings(records: Sequence[BackupRecord], now: datetime) -> list[str]:
+    """One warning per managed backup dated after ``now``: a wrong clock or a forged sidecar.
+    Such a backup is kept by the planner, yet never proves freshness nor is a default restore
+    point, so every job that reads the catalog says so."""
+    return [
+        f"{r.path}: dated {r.time.isoformat()}, after now ({now.isoformat()}): a clock or its "
+        "sidecar is wrong; it is kept, never counted as fresh and never the default restore point"
+        for r in records
+        if r.time > now and r.managed
+    ]
+
+
+def leftover_temp_warnings(directory: Path) -> list[str]:
+    """The warnings :func:`discover` gives for ``directory``'s leftover temporary files, for a
+    job that does not catalog the directory (online and snapshot backups, at their directory
+    check). A directory that cannot be listed gives none: the job's own check reports that."""
+    try:
+        with os.scandir(directory) as entries:
+            temps = [e.name for e in entries if e.name[:1] == "." and _is_our_temp(e.name)]
+    except OSError:
+        return []
+    return _temp_warnings(str(directory), temps)
 
 
 def _list(directory: str) -> _Listing:
@@ -81,40 +124,94 @@ def _list(directory: str) -> _Listing:
         for entry in entries:
             name = entry.name
             if name.endswith(BACKUP_SUFFIX):
-                st = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode):
-                    listing.backups[name] = st
-                elif stat.S_ISLNK(st.st_mode):
-                    listing.odd_backups[name] = (
-                        st,
-                        "a symbolic link: never followed, never deleted",
-                    )
-                else:
-                    listing.odd_backups[name] = (st, "not a regular file")
+                _list_backup(listing, entry)
             elif name.endswith(SIDECAR_SUFFIX):
                 listing.sidecars.add(name)
             elif name.endswith(LOG_SUFFIX):
-                if entry.is_file(follow_symlinks=False):
-                    listing.logs.add(name)
+                regular = entry.is_file(follow_symlinks=False)
+                (listing.logs if regular else listing.odd_logs).add(name)
             elif name.endswith(COMPRESSED_SUFFIX):
                 if entry.is_file(follow_symlinks=False):
                     listing.compressed[name] = entry.stat(follow_symlinks=False)
-            elif name.endswith(SNAPSHOT_RECORD_SUFFIX) and entry.is_file(follow_symlinks=False):
-                listing.snapshots[name] = entry.stat(follow_symlinks=False)
+            elif name.endswith(SNAPSHOT_RECORD_SUFFIX):
+                if entry.is_file(follow_symlinks=False):
+                    listing.snapshots[name] = entry.stat(follow_symlinks=False)
+            elif name[:1] == "." and _is_our_temp(name):
+                listing.temps.append(name)
     return listing
+
+
+def _list_backup(listing: _Listing, entry: os.DirEntry[str]) -> None:
+    st = entry.stat(follow_symlinks=False)
+    if stat.S_ISREG(st.st_mode):
+        listing.backups[entry.name] = st
+    elif stat.S_ISLNK(st.st_mode):
+        listing.odd_backups[entry.name] = (st, "a symbolic link: never followed, never deleted")
+    else:
+        listing.odd_backups[entry.name] = (st, "not a regular file")
+
+
+def _is_our_temp(name: str) -> bool:
+    return is_temp_name(name) or _PID_TEMP.fullmatch(name) is not None
+
+
+def _temp_warnings(directory: str, temps: list[str]) -> list[str]:
+    """Leftover temporary files are reported, never removed.
+
+    Removing one is safe only if it is provably ours and its writer provably dead, and neither
+    can be proven here: ``safe_files`` names carry no pid, a pid names a process only on one
+    host (a backup directory is often an NFS share several hosts write), pids are reused, and
+    the jobs that read the catalog (``catalog``, ``verify``, ``restore-plan``, a dry run)
+    promise to change nothing. So every job says which file and what to do; whether the pid in
+    the name runs on this host is given as a hint, not as proof.
+    """
+    return [
+        f"{directory}/{name}: a temporary file of a backup-keeper run that did not finish "
+        f"(killed or crashed{_pid_hint(name)}); delete it once no backup-keeper job is working "
+        "in this directory"
+        for name in sorted(temps)
+    ]
+
+
+def _pid_hint(name: str) -> str:
+    match = _PID_TEMP.fullmatch(name)
+    if match is None:
+        return ""
+    pid = int(match["pid"] or match["probe"])
+    return (
+        f"; process {pid} is running on this host: it may still be writing it"
+        if _running(pid)
+        else f"; no process {pid} on this host"
+    )
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except (OverflowError, OSError):
+        return False
+    return True
 
 
 def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:
     """Paths are joined as strings: pathlib costs more than the I/O at 100,000 files."""
     listing = _list(directory)
+    unreadable: list[tuple[str, str]] = []
+    records, warnings = catalog.records, catalog.warnings
     for name, st in listing.backups.items():
-        catalog.records.append(_record_for(directory, name, st, listing, zone, catalog.warnings))
+        records.append(_record_for(directory, name, st, listing, zone, warnings, unreadable))
     for name, st in listing.compressed.items():
-        catalog.records.append(_compressed_record(directory, name, st, listing, catalog.warnings))
+        records.append(_compressed_record(directory, name, st, listing, warnings))
     for name, st in listing.snapshots.items():
-        catalog.records.append(_snapshot_record(directory, name, st, catalog.warnings))
+        records.append(_snapshot_record(directory, name, st, warnings))
     for name, (st, why) in listing.odd_backups.items():
-        catalog.records.append(_unmanaged(f"{directory}/{name}", st, why))
+        records.append(_unmanaged(f"{directory}/{name}", st, why))
     backups, odd, compressed = listing.backups, listing.odd_backups, listing.compressed
     orphans = [
         sidecar
@@ -124,7 +221,25 @@ def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:
         and backup + ".zst" not in compressed
     ]
     for sidecar in sorted(orphans):
-        catalog.warnings.append(f"{directory}/{sidecar}: sidecar without its backup file")
+        warnings.append(f"{directory}/{sidecar}: sidecar without its backup file")
+    if unreadable:
+        warnings.append(_unreadable_warning(directory, unreadable))
+    warnings += _temp_warnings(directory, listing.temps)
+
+
+def _unreadable_warning(directory: str, unreadable: list[tuple[str, str]]) -> str:
+    """One warning per directory: a user who cannot read IRIS's logs cannot read any of them,
+    and a hundred thousand identical lines would hide every other warning."""
+    unreadable.sort()
+    why = ", ".join(sorted({reason for _, reason in unreadable}))
+    listed = ", ".join(name for name, _ in unreadable[:_NAMED_IN_A_WARNING])
+    more = len(unreadable) - _NAMED_IN_A_WARNING
+    return (
+        f"{directory}: {len(unreadable)} IRIS log(s) cannot be read ({why}): {listed}"
+        + (f" and {more} more" if more > 0 else "")
+        + ": their backups may have failed, so they are kept, and not counted as completed by "
+        "any keep rule or the safety floor"
+    )
 
 
 def _record_for(
@@ -134,6 +249,7 @@ def _record_for(
     listing: _Listing,
     zone: tzinfo,
     warnings: list[str],
+    unreadable: list[tuple[str, str]],
 ) -> BackupRecord:
     path = f"{directory}/{name}"
     sidecar = name + SUFFIX
@@ -149,6 +265,9 @@ def _record_for(
     parsed = parse_iris_file_name(name)
     if parsed is None:
         return _unmanaged(path, st, "neither IRIS's default backup name nor described by a sidecar")
+    start = _day_start(parsed.day, zone)
+    if start is None:
+        return _unrepresentable(path, st, f"{parsed.day.isoformat()} in {zone}", warnings)
     log = _same_stem_log(name)
     log_companions: tuple[str, ...] = ()
     note: str | None = "no IRIS log beside it: status unknown, kept as completed"
@@ -156,12 +275,19 @@ def _record_for(
     if log in listing.logs:
         log_companions = (f"{directory}/{log}",)
         status, note = _status_from_log(log_companions[0])
+        if status is _UNREADABLE:
+            unreadable.append((log, str(note)))
+            note = f"IRIS log cannot be read ({note}): {_UNREADABLE_EFFECT}"
+    elif log in listing.odd_logs:
+        status = _UNREADABLE
+        unreadable.append((log, _NOT_REGULAR))
+        note = f"IRIS log cannot be read ({_NOT_REGULAR}): {_UNREADABLE_EFFECT}"
     return BackupRecord(
         path=path,
         kind=parsed.kind,
         status=status,
         source=_FILE_NAME,
-        time=_day_start(parsed.day, zone),
+        time=start,
         precision=_DAY,
         sequence=parsed.sequence,
         day=parsed.day,
@@ -203,9 +329,22 @@ def _described(
     listing: _Listing,
     warnings: list[str],
 ) -> BackupRecord:
-    """A backup its manifest describes (``original`` is the .cbk name the manifest is for)."""
+    """A backup its manifest describes (``original`` is the .cbk name the manifest is for).
+
+    Its companions are its own sidecar and the log named after it (``<stem>.log``), nothing
+    else: a manifest is a file on hostile ground, and an ``iris_log`` naming another backup's
+    log once deleted the log that said that backup had failed.
+    """
+    started = _utc(manifest.started)
+    if started is None:
+        return _unrepresentable(path, st, manifest.started.isoformat(), warnings)
     companions = [f"{directory}/{original}{SUFFIX}"]
-    log = manifest.iris_log or _same_stem_log(original)
+    log = _same_stem_log(original)
+    if manifest.iris_log is not None and manifest.iris_log != log:
+        warnings.append(
+            f"{path}: its manifest names {manifest.iris_log!r} as its IRIS log, not its own "
+            f"{log!r}: ignored, never deleted with it"
+        )
     if log in listing.logs:
         companions.append(f"{directory}/{log}")
     note = None
@@ -217,7 +356,7 @@ def _described(
         kind=manifest.kind,
         status=manifest.status,
         source=_SIDECAR,
-        time=manifest.started.astimezone(UTC),
+        time=started,
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         instance=manifest.instance,
@@ -239,12 +378,15 @@ def _snapshot_record(
     except ManifestError as exc:
         warnings.append(f"{path}: {exc}; the record is treated as unmanaged")
         return _unmanaged(path, st, f"its {exc}")
+    started = _utc(manifest.started)
+    if started is None:
+        return _unrepresentable(path, st, manifest.started.isoformat(), warnings)
     return BackupRecord(
         path=path,
         kind=BackupKind.EXTERNAL,
         status=manifest.status,
         source=_SIDECAR,
-        time=manifest.started.astimezone(UTC),
+        time=started,
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         instance=manifest.instance,
@@ -254,22 +396,47 @@ def _snapshot_record(
 
 
 @lru_cache(maxsize=4096)
-def _day_start(day: date, zone: tzinfo) -> datetime:
-    """The UTC moment ``day`` begins in ``zone``; cached, as a directory holds many backups a
-    day and zone arithmetic is the dearest step of an IRIS-named record."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+def _day_start(day: date, zone: tzinfo) -> datetime | None:
+    """The UTC moment ``day`` begins in ``zone``, or None when that moment (or the day's end)
+    is outside what a record may carry; cached, as a directory holds many backups a day and
+    zone arithmetic is the dearest step of an IRIS-named record."""
+    try:
+        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return start if EARLIEST <= start <= LATEST else None
+
+
+def _utc(moment: datetime) -> datetime | None:
+    """A manifest's time in UTC, or None when it is outside what a record may carry."""
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return utc if EARLIEST <= utc <= LATEST else None
+
+
+def _unrepresentable(path: str, st: os.stat_result, when: str, warnings: list[str]) -> BackupRecord:
+    why = f"its date ({when}) cannot be represented as a moment: the file is unmanaged"
+    warnings.append(f"{path}: {why}")
+    return _unmanaged(path, st, why)
 
 
 def _same_stem_log(name: str) -> str:
     return name[: -len(BACKUP_SUFFIX)] + LOG_SUFFIX
 
 
+_NOT_REGULAR = "not a regular file"
+_UNREADABLE_EFFECT = "it may say the backup failed, so it is kept and not counted as completed"
+
+
 def _status_from_log(log: str) -> tuple[BackupStatus, str | None]:
-    """Completed when IRIS's log reached its finish line; failed when the log stops short."""
+    """Completed when IRIS's log reached its finish line; failed when the log stops short;
+    unreadable (never "unknown") when the log is there but cannot be read, with the reason."""
     try:
         tail = read_tail(log, size=_LOG_TAIL_BYTES)
     except OSError as exc:
-        return _UNKNOWN, f"IRIS log unreadable ({exc.strerror}): status unknown"
+        return _UNREADABLE, exc.strerror or type(exc).__name__
     if _FINISHED in tail:
         return _COMPLETED, None
     return _FAILED, f"IRIS log has no {FINISHED_MARKER} line: failed or still running"
@@ -281,8 +448,21 @@ def _unmanaged(path: str, st: os.stat_result, why: str) -> BackupRecord:
         kind=BackupKind.UNKNOWN,
         status=_UNKNOWN,
         source=_UNMANAGED,
-        time=datetime.fromtimestamp(st.st_mtime, UTC),
+        time=_mtime(st),
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         note=why,
     )
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    """An unmanaged file's time is only shown and sorted on: one outside the calendar (some
+    file systems store any 64-bit time) is pinned to the calendar's end it lies beyond."""
+    try:
+        return datetime.fromtimestamp(st.st_mtime, UTC)
+    except (OverflowError, OSError, ValueError):
+        return (
+            datetime.min.replace(tzinfo=UTC)
+            if st.st_mtime < 0
+            else datetime.max.replace(tzinfo=UTC)
+        )

@@ -20,7 +20,11 @@ TASK_KINDS: dict[str, BackupKind] = {
     "IncrementalDBList": BackupKind.INCREMENTAL,
     "CumuIncrDBList": BackupKind.CUMULATIVE,
 }
-_NAME = re.compile(r"(?P<task>" + "|".join(TASK_KINDS) + r")_(?P<date>\d{8})_(?P<nnn>\d{3,6})\.cbk")
+_NAME = re.compile(
+    r"(?P<task>" + "|".join(TASK_KINDS) + r")_(?P<date>[0-9]{8})_(?P<nnn>[0-9]{3,6})\.cbk"
+)
+"""ASCII digits only: ``\\d`` also matches full-width and Arabic-Indic digits, which ``int()``
+reads, so a planted ``FullDBList_２０２６１１０１_001.cbk`` would be dated and purged."""
 
 
 class IrisFileName(NamedTuple):

@@ -1,19 +1,19 @@
 """Sidecar manifests (``NAME.cbk.json``): the best source of facts about a backup.
 
-Written by this project once a backup file is complete, atomically (temp file, fsync, rename,
-fsync of the directory), so a reader sees either no manifest or a whole one. A manifest that
-does not parse makes its backup unmanaged, never deletable.
+Written by this project once a backup file is complete, atomically (``safe_files``: temp file,
+fsync, rename, fsync of the directory), so a reader sees either no manifest or a whole one.
+A manifest that does not parse makes its backup unmanaged, never deletable.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.safe_files import check_bare_name, write_atomic
 from backup_keeper.small_files import TooLarge, read_small
 
 FORMAT = "backup-keeper/1"
@@ -118,29 +118,13 @@ def read_manifest(path: str | Path, *, expected_file: str) -> Manifest:
 
 
 def write_manifest(backup: Path, manifest: Manifest) -> Path:
-    """Write ``manifest`` beside ``backup`` atomically and durably; return the sidecar's path."""
+    """Write ``manifest`` beside ``backup`` atomically and durably; return the sidecar's path.
+
+    Through :mod:`backup_keeper.safe_files`, as every file the tool creates: an unguessable
+    temporary name, never through a symlink, fsync, rename, fsync of the directory.
+    """
     if manifest.file != backup.name:
         raise ValueError(f"manifest names {manifest.file!r} but the backup is {backup.name!r}")
-    target = sidecar_path(backup)
-    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    check_bare_name(backup.name)
     data = manifest.model_dump_json(indent=2, exclude_none=True).encode() + b"\n"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
-    return target
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return write_atomic(backup.parent, sidecar_path(backup).name, data)

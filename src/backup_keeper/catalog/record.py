@@ -8,7 +8,7 @@ from outside. What comes from outside (manifests, settings) is validated by pyda
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from operator import attrgetter
 
@@ -35,6 +35,9 @@ class BackupStatus(StrEnum):
     ABORTED = "aborted"
     UNKNOWN = "unknown"
     """No manifest and no IRIS log say how it ended; treated as completed so it is kept safe."""
+    UNREADABLE = "unreadable"
+    """IRIS's log is there but cannot be read (EACCES, EIO, a FIFO, a directory, a symlink): it
+    may say "failed". Never counted as completed, never a chain base, never deleted by a rule."""
 
     @property
     def usable(self) -> bool:
@@ -47,6 +50,12 @@ CHAIN_STARTS = (BackupKind.FULL, BackupKind.EXTERNAL)
 in C, where a set would call Enum's Python ``__hash__``; hot loops test these directly."""
 USABLE_STATUSES = (BackupStatus.COMPLETED, BackupStatus.WARNING, BackupStatus.UNKNOWN)
 """Statuses a restore may rely on."""
+
+EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
+LATEST = datetime(9999, 12, 29, tzinfo=UTC)
+"""The times a managed record may carry. Two days inside the calendar's ends, so a date-only
+record's end of day and its time in any zone (offsets are under a day) are always representable:
+a file dated outside is unmanaged, never a traceback in the planner."""
 
 
 class RecordSource(StrEnum):

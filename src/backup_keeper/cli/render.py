@@ -6,7 +6,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from backup_keeper.report import FileOutcome, JobReport, RecordEntry
+from backup_keeper.purge.executor import RECOVERED
+from backup_keeper.report import FileOutcome, JobReport, RecordEntry, escape_surrogates
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CONTROLS = {
+    code: _NAMED.get(chr(code), f"\\x{code:02x}") for code in [*range(0x20), *range(0x7F, 0xA0)]
+} | {
+    # line and paragraph separators, and the bidirectional overrides that reorder what is seen
+    code: f"\\u{code:04x}"
+    for code in [0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one line of a terminal: C0 and C1 controls, DEL, line separators and
+    bidi overrides escaped (``\\n``, ``\\x1b``, ``\\u202e``), a byte that is not UTF-8 as
+    ``\\xNN``. A file name can hold any of them; a newline in one must not forge a table row,
+    nor an escape sequence repaint the screen."""
+    return escape_surrogates(text).translate(_CONTROLS)
 
 
 def _when(entry: RecordEntry) -> str:
@@ -22,12 +40,15 @@ def _shown_path(path: str, report: JobReport) -> str:
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [len(h) for h in header]
-    for row in rows:
+    """Aligned columns, one line per row whatever the cells hold (each goes through
+    ``printable``)."""
+    shown = [[printable(cell) for cell in row] for row in [header, *rows]]
+    widths = [0] * len(header)
+    for row in shown:
         for i, cell in enumerate(row[:-1]):
             widths[i] = max(widths[i], len(cell))
     lines = []
-    for row in [header, *rows]:
+    for row in shown:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
@@ -70,7 +91,18 @@ def _decisions(report: JobReport) -> str:
             )
             for e in entries
         ]
+    rows += _recovered(report)
     return table(rows, ("ACTION", "FILE", "KIND", "TIME", "STATUS", "WHY"))
+
+
+def _recovered(report: JobReport) -> list[tuple[str, ...]]:
+    """Leftovers of an interrupted purge this run removed: files, not backups of the plan."""
+    labels = {FileOutcome.DELETED: "deleted", FileOutcome.WOULD_DELETE: "would delete"}
+    return [
+        (labels.get(a.outcome, "NOT deleted"), _shown_path(a.path, report), "-", "-", "-", a.detail)
+        for a in report.actions
+        if a.detail.startswith(RECOVERED)
+    ]
 
 
 def render_backup(report: JobReport) -> str:
@@ -96,14 +128,26 @@ def render_backup(report: JobReport) -> str:
                 f"frozen for:  {details.freeze_window_ms} ms",
                 *(f"  | {line}" for line in details.command_output),
             ]
+        lines = [printable(line) for line in lines]
     if report.keep or report.delete or report.unmanaged:
         lines += ["", _decisions(report)]
     return _framed(report, "\n".join(lines))
 
 
 def render_summary(report: JobReport) -> str:
-    """Jobs whose whole story is their findings (doctor, freshness)."""
-    return _framed(report, "")
+    """Checks (doctor, freshness): the settings they ran with and what they looked at, so that
+    "all clear" can be weighed, then their findings."""
+    lines = [
+        f"{key.replace('_', ' ')}: {_option(value)}"
+        for key, value in report.options.items()
+        if value is not None
+    ]
+    lines += ["checked:", *(f"  {line}" for line in report.checked)] if report.checked else []
+    return _framed(report, "\n".join(printable(line) for line in lines))
+
+
+def _option(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def render_verify(report: JobReport) -> str:
@@ -123,7 +167,7 @@ def render_restore(report: JobReport) -> str:
     lines += ["", f"databases: {', '.join(plan.databases) or '-'}"]
     lines += [f"journal restore starts at: {plan.journal_start or '-'}", "", "steps:"]
     lines += [f"  {step}" for step in plan.steps]
-    return _framed(report, "\n".join(lines))
+    return _framed(report, "\n".join(printable(line) for line in lines))
 
 
 def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:
@@ -135,9 +179,11 @@ def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:
 
 
 def _framed(report: JobReport, body: str) -> str:
+    """``body`` (already printable: built by ``table`` or escaped line by line) between the
+    heading and the findings, each of which is one escaped line whatever names it quotes."""
     head = f"{report.job} of {', '.join(report.directories)}"
-    parts = [head, "", body, ""]
-    parts += [f"warning: {w}" for w in report.warnings]
-    parts += [f"error: {e}" for e in report.errors]
-    parts.append(f"{report.status}: {report.summary}")
+    parts = [printable(head), "", body, ""]
+    parts += [printable(f"warning: {w}") for w in report.warnings]
+    parts += [printable(f"error: {e}") for e in report.errors]
+    parts.append(printable(f"{report.status}: {report.summary}"))
     return "\n".join(parts)

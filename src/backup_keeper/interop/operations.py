@@ -4,6 +4,7 @@ A failed job also raises an ``Ens.AlertRequest`` to the production's ``Ens.Alert
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from backup_keeper.alerts.build import build_notifier
 from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
 from backup_keeper.alerts.secrets import install_redaction
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
-from backup_keeper.door import compact, run_named_job
+from backup_keeper.door import compact, instance_name, run_named_job
 from backup_keeper.interop.messages import (
     BackupRequest,
     BackupResult,
@@ -24,12 +25,23 @@ from backup_keeper.interop.messages import (
     PurgeRequest,
     PurgeResult,
 )
+from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
 from backup_keeper.iris.port import IrisPort
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import SettingsError
 
 DIRECTORY_HELP = "Directory for the backup files, their logs and manifests."
+_COUNT = re.compile(r"[0-9]+")
+
+
+def _count(value: object) -> object:
+    """A portal count: 0 or empty is "not set". What is not ASCII digits goes to the settings
+    model as it is, which refuses it by name (``int()`` would read "٣" as 3, or raise)."""
+    text = str(value or 0).strip()
+    if _COUNT.fullmatch(text) is None:
+        return text
+    return int(text) or None
 
 
 class _JobOperation(BusinessOperation):
@@ -46,7 +58,7 @@ class _JobOperation(BusinessOperation):
     def _port(self) -> IrisPort:
         if self._iris_port is None:
             self._iris_port = EmbeddedIris()
-        return self._iris_port
+        return bounded(self._iris_port)  # BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else 120 s
 
     def _run(self, job: str, settings: dict[str, Any]) -> JobReport:
         port = self._port()
@@ -66,7 +78,7 @@ class _JobOperation(BusinessOperation):
         directory = settings.get("directory") or (settings.get("directories") or [None])[0]
         notifier, problems = build_notifier(
             alert_settings,
-            instance=port.instance().name,
+            instance=instance_name(port),
             iris=port,
             state_dir=Path(directory) if directory else None,
             credentials=port.credentials_password,
@@ -85,9 +97,9 @@ class _JobOperation(BusinessOperation):
 
     def _retention(self) -> dict[str, Any]:
         return {
-            "keep_last": int(self.keep_last or 0) or None,
+            "keep_last": _count(self.keep_last),
             "keep_within": str(self.keep_within or ""),
-            "keep_daily": int(self.keep_daily or 0) or None,
+            "keep_daily": _count(self.keep_daily),
             "failed_older_than": str(self.failed_older_than or ""),
         }
 
@@ -206,7 +218,7 @@ class AlertOperation(_JobOperation):
         event = AlertEvent(
             kind=EventKind.PRODUCTION_ALERT,
             severity=AlertSeverity.ERROR,
-            instance=port.instance().name,
+            instance=instance_name(port),
             job=source,
             summary=str(getattr(request, "AlertText", "") or "(no text)"),
             time=datetime.now(UTC),

@@ -3,6 +3,7 @@ the last runs, so it is tested without a production or a clock."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -15,11 +16,17 @@ class Schedule:
     freshness_every: timedelta | None
 
 
+_CLOCK_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+"""ASCII digits only: ``int()`` alone would also take full-width digits, signs and underscores."""
+
+
 def parse_clock_time(text: str) -> time:
     """``"02:00"`` -> 02:00; ValueError names the expected form."""
+    match = _CLOCK_TIME.fullmatch(text.strip())
     try:
-        hours, minutes = (int(part) for part in text.strip().split(":"))
-        return time(hours, minutes)
+        if match is None:
+            raise ValueError(text)
+        return time(int(match[1]), int(match[2]))
     except ValueError as exc:
         raise ValueError(f"invalid time of day {text!r}: use HH:MM, e.g. 02:00") from exc
 

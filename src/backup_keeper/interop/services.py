@@ -4,6 +4,7 @@ the Task Manager. Each poll asks ``due_jobs`` what to send and sends it to the o
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,13 @@ class SchedulerService(PollingBusinessService):
         self._state_file().write_text(json.dumps({k: v.isoformat() for k, v in state.items()}))
 
 
+_WHOLE = re.compile(r"[0-9]+")
+
+
 def _hours(value: object) -> timedelta | None:
-    hours = int(str(value or 0))
+    """ASCII digits only: ``int()`` would also read "٤" or "+4" or "4_0"."""
+    text = str(value or 0).strip()
+    if _WHOLE.fullmatch(text) is None:
+        raise ValueError(f"invalid number of hours {value!r}: use a whole number, e.g. 4")
+    hours = int(text)
     return timedelta(hours=hours) if hours > 0 else None

@@ -20,14 +20,13 @@ _DEVICE = re.compile(r"^Backing up to device:\s*(?P<v>.+?)\s*$")
 _DESCRIPTION = re.compile(r"^Description:\s*(?P<v>.*?)\s*$")
 _DIRECTORIES = re.compile(r"^Backing up the following directories:\s*$")
 _SWITCHED = re.compile(r"^Journal file switched to:\s*(?P<v>\S.*?)?\s*$")
-_PASS_START = re.compile(r"^Starting backup pass (?P<n>\d+)")
-_PASS_END = re.compile(
-    r"^Backup pass (?P<n>\d+) complete at (?P<at>\d\d/\d\d/\d{4} \d\d:\d\d:\d\d)"
-)
-_COPY_START = re.compile(
-    r"^Backing up (?P<dir>\S.*?) at (?P<at>\d\d/\d\d/\d{4} \d\d:\d\d:\d\d)\s*$"
-)
-_COPIED = re.compile(r"^Copied (?P<blocks>\d+) blocks in (?P<secs>[\d.]+) seconds")
+_STAMP = r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+"""Digits are ``[0-9]``, never ``\\d``, in every pattern here: ``\\d`` also matches full-width and
+Arabic-Indic digits, which ``int()`` and ``float()`` then read as numbers IRIS never wrote."""
+_PASS_START = re.compile(r"^Starting backup pass (?P<n>[0-9]+)")
+_PASS_END = re.compile(r"^Backup pass (?P<n>[0-9]+) complete at (?P<at>" + _STAMP + ")")
+_COPY_START = re.compile(r"^Backing up (?P<dir>\S.*?) at (?P<at>" + _STAMP + r")\s*$")
+_COPIED = re.compile(r"^Copied (?P<blocks>[0-9]+) blocks in (?P<secs>[0-9]+(?:\.[0-9]+)?) seconds")
 _REQUIRED = re.compile(r"^Journal file '(?P<v>[^']+)' and the subsequent ones are required")
 _WARNING = re.compile(r"\bwarning\b", re.IGNORECASE)
 _ERROR = re.compile(r"\b(error|abort(ed|ing)?|fail(ed|ure)?)\b|<[A-Z]+>", re.IGNORECASE)

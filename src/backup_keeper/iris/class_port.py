@@ -229,8 +229,8 @@ def history_entry(row: dict[str, Any]) -> HistoryEntry | None:
     )
 
 
-_ODBC = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
-_US = re.compile(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d")
+_ODBC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}")
+_US = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def _when(text: str) -> datetime | None:

@@ -5,8 +5,12 @@ refuses it, read-only databases give the ``"1,w1~w2"`` warning return, each back
 journal and is written to history, the ``.cbk`` and its ``.log`` are real files (the log in the
 format of iris-api.md section 9). Any step can be told to fail, warn, hang or fill the disk.
 
-State lives in ``STATE_DIR/state.json`` and is re-read on every call under a file lock, so
-successive CLI commands (``--iris fake``) and concurrent processes see one simulated instance.
+The simulated instance lives in a state directory of its own (``state.json``, re-read on every
+call under a file lock, and the named locks), by default the user's
+``$XDG_STATE_HOME/backup-keeper/fake-iris`` (``BACKUP_KEEPER_FAKE_STATE`` moves it), so
+successive CLI commands (``--iris fake``), concurrent processes and every backup directory see
+one instance, as they would one real IRIS. Inside a backup directory the fake writes only what
+IRIS itself writes there: the ``.cbk`` and the logs the job names.
 The wording of the fake's own error lines is the fake's: IRIS's text for them was never seen.
 """
 
@@ -15,14 +19,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
@@ -42,8 +47,13 @@ from backup_keeper.iris.port import (
     VolumeInfo,
 )
 from backup_keeper.iris.replies import parse_backup_return
+from backup_keeper.safe_files import write_atomic
 
 STATE_FILE = "state.json"
+STATE_ENV = "BACKUP_KEEPER_FAKE_STATE"
+"""Where the simulated instance lives, when set (it must then name a directory)."""
+_LOCK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)
+_OPEN_LOCK = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 BLOCK = 8192
 FailMode = Literal["raise", "return0", "warn", "hang", "disk_full", "unfinished_log", "stay_frozen"]
 """``unfinished_log``: the call returns 1 but the log stops before ***FINISHED BACKUP***;
@@ -110,37 +120,83 @@ class FakeState(BaseModel):
     disk_full_after: int = 16 * 1024
 
 
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$BACKUP_KEEPER_FAKE_STATE``, else ``$XDG_STATE_HOME/backup-keeper/fake-iris``, else
+    ``~/.local/state/backup-keeper/fake-iris``: one instance per user, never per backup
+    directory. An empty ``BACKUP_KEEPER_FAKE_STATE`` is an error (it never means "here"); an
+    empty or relative ``XDG_STATE_HOME`` is ignored, as the XDG specification says."""
+    env = os.environ if environ is None else environ
+    if STATE_ENV in env:
+        if not env[STATE_ENV].strip():
+            raise IrisError(f"{STATE_ENV} is set but empty: name a directory for the fake IRIS")
+        return Path(env[STATE_ENV])
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "backup-keeper" / "fake-iris"
+    try:
+        home = Path.home()
+    except RuntimeError as exc:
+        raise IrisError(f"no home directory for the fake IRIS's state: set {STATE_ENV}") from exc
+    return home / ".local" / "state" / "backup-keeper" / "fake-iris"
+
+
 class FakeIris:
-    """An IrisPort over a state directory. ``fail(step, mode)`` arms a failure for a step
-    (a port method name); it stays armed until ``heal(step)``."""
+    """An IrisPort over a state directory (default: :func:`default_state_dir`). ``fail(step,
+    mode)`` arms a failure for a step (a port method name); it stays armed until ``heal``."""
 
     adapter_name = "fake"
 
-    def __init__(self, state_dir: Path, *, clock: Clock = system_clock) -> None:
-        self.state_dir = state_dir
+    def __init__(self, state_dir: Path | None = None, *, clock: Clock = system_clock) -> None:
+        self.state_dir = default_state_dir() if state_dir is None else state_dir
         self.clock = clock
-        state_dir.mkdir(parents=True, exist_ok=True)
-        (state_dir / "locks").mkdir(exist_ok=True)
         self._held: dict[str, int] = {}
-        if not (state_dir / STATE_FILE).exists():
-            with self._state() as _:
-                pass
+        try:
+            (self.state_dir / "locks").mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not (self.state_dir / STATE_FILE).exists():
+                with self._state() as _:
+                    pass
+        except OSError as exc:
+            raise IrisError(
+                f"the fake IRIS's state directory {self.state_dir} cannot be used: "
+                f"{exc.strerror or exc} (set {STATE_ENV} to move it)"
+            ) from exc
 
     # -- state ------------------------------------------------------------------------------
 
     @contextmanager
     def _state(self) -> Iterator[FakeState]:
-        """The state, read under an exclusive lock and written back when the block ends."""
-        with (self.state_dir / ".state.lock").open("a") as guard:
+        """The state, read under an exclusive lock and written back (when changed) as the block
+        ends; a block that raises changes nothing, as a failed IRIS call would not."""
+        guard = os.open(self.state_dir / ".state.lock", _OPEN_LOCK, 0o600)
+        try:
             fcntl.flock(guard, fcntl.LOCK_EX)
-            path = self.state_dir / STATE_FILE
-            state = (
-                FakeState.model_validate_json(path.read_bytes()) if path.exists() else FakeState()
-            )
+            before = self._read_state()
+            state = before.model_copy(deep=True)
             yield state
-            temp = path.with_suffix(".tmp")
-            temp.write_text(state.model_dump_json(indent=1))
-            temp.replace(path)
+            if state != before or not (self.state_dir / STATE_FILE).exists():
+                write_atomic(
+                    self.state_dir, STATE_FILE, state.model_dump_json(indent=1).encode(), mode=0o600
+                )
+        finally:
+            os.close(guard)
+
+    def _read_state(self) -> FakeState:
+        """The stored state; a state file that exists but cannot be read is an error, never a
+        fresh instance (that would forget every backup and freeze the instance knows of)."""
+        path = self.state_dir / STATE_FILE
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return FakeState()
+        except OSError as exc:
+            raise IrisError(f"the fake IRIS's state {path} cannot be read: {exc.strerror}") from exc
+        try:
+            return FakeState.model_validate_json(raw)
+        except ValidationError as exc:
+            raise IrisError(
+                f"the fake IRIS's state {path} is corrupt: {exc.error_count()} "
+                "problem(s); move it away to start a fresh instance"
+            ) from exc
 
     def configure(self, **changes: object) -> None:
         """Change the simulated instance: ``configure(mirror_member=1, mirror_primary=True)``."""
@@ -263,9 +319,7 @@ class FakeIris:
             if sharded_namespace is not None:
                 checkpoint = {"namespace": sharded_namespace, "journal": journal}
                 state.checkpoints.append(checkpoint)
-            if log_file:
-                with Path(log_file).open("a") as log:
-                    log.write(f"Backup.General.ExternalFreeze: {text}: system suspended\n")
+            _append_log(log_file, f"Backup.General.ExternalFreeze: {text}: system suspended")
             return FreezeResult(required_journal=journal, checkpoint=checkpoint)
 
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
@@ -275,9 +329,7 @@ class FakeIris:
             message = "System resumed" if state.frozen else "Already resumed"
             if mode != "stay_frozen":
                 state.frozen = False
-            if log_file:
-                with Path(log_file).open("a") as log:
-                    log.write(f"Backup.General.ExternalThaw: {message}\n")
+            _append_log(log_file, f"Backup.General.ExternalThaw: {message}")
 
     def is_frozen(self) -> bool:
         self._gate("is_frozen")
@@ -342,8 +394,9 @@ class FakeIris:
 
     def acquire_lock(self, name: str, timeout: float) -> bool:
         """A real cross-process lock (``flock``), as ``LOCK +^name:timeout`` would be."""
-        path = self.state_dir / "locks" / f"{name}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _LOCK_NAME.fullmatch(name):
+            raise IrisError(f"ERROR #5001: {name!r} is not a valid lock name")
+        fd = os.open(self.state_dir / "locks" / f"{name}.lock", _OPEN_LOCK, 0o600)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -374,6 +427,18 @@ class FakeIris:
         mode = self._gate("online_backup")
         with self._state() as state:
             return _run_backup(state, kind, description, file, log_file, mode, self.clock())
+
+
+def _append_log(log_file: str, line: str) -> None:
+    """A line in the LogFile the caller named, as IRIS appends to it; a log that cannot be
+    written fails the call (raised inside the state block, so the call changes nothing)."""
+    if not log_file:
+        return
+    try:
+        with Path(log_file).open("a") as log:
+            log.write(line + "\n")
+    except OSError as exc:
+        raise IrisError(f"ERROR #5001: cannot write log file {log_file}: {exc.strerror}") from exc
 
 
 def _switch_journal(state: FakeState, now: datetime) -> str:
@@ -439,7 +504,10 @@ def _run_backup(
     if mode == "unfinished_log":
         text = text[: text.index(FINISHED_MARKER)]
     if log_file:
-        Path(log_file).write_text(text)
+        try:
+            Path(log_file).write_text(text)
+        except OSError as exc:
+            raise IrisError(f"ERROR: cannot open log file {log_file}: {exc.strerror}") from exc
     if failure is None and kind is BackupKind.FULL:
         for d in scope:
             d.fulls += 1

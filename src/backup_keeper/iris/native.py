@@ -9,12 +9,14 @@ server and on the machine running this (a shared mount), since the job checks it
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from backup_keeper.iris.class_port import PORT_CLASS, ClassPort
 from backup_keeper.iris.port import IrisError
 
 DEFAULT_PORT = 1972
+_PORT = re.compile(r"[0-9]{1,5}")
 CONNECT_TIMEOUT_MS = 10_000
 """Unsure: the Native SDK's ``connect(timeout=...)`` unit (milliseconds in its docs' examples)."""
 
@@ -35,10 +37,10 @@ class NativeIris(ClassPort):
         missing = [v for v in ("IRIS_HOST", "IRIS_USERNAME", "IRIS_PASSWORD") if not env.get(v)]
         if missing:
             raise IrisError(f"--iris native needs {', '.join(missing)} in the environment")
-        try:
-            port = int(env.get("IRIS_PORT", str(DEFAULT_PORT)))
-        except ValueError as exc:
-            raise IrisError(f"IRIS_PORT is not a port number: {env['IRIS_PORT']!r}") from exc
+        text = env.get("IRIS_PORT", str(DEFAULT_PORT))
+        if _PORT.fullmatch(text) is None:  # int() would also take "٥٢٧٧٣", "+1972", "1_972"
+            raise IrisError(f"IRIS_PORT is not a port number: {text!r}")
+        port = int(text)
         return cls(
             env["IRIS_HOST"],
             port,

@@ -20,6 +20,21 @@ class IrisError(RuntimeError):
     """IRIS answered with an error (a failed %Status, an ObjectScript error)."""
 
 
+class IrisTimeout(IrisError):
+    """An IRIS call did not return within its bound (see ``iris/bounded.py``).
+
+    Unlike other IrisErrors this is not IRIS's answer: the call may still be running inside
+    IRIS, and whatever it does when it finishes (a freeze, a lock taken) happens after the job
+    has moved on. A job treats it as a failure whose outcome in IRIS is unknown.
+    """
+
+    def __init__(self, call: str, seconds: float) -> None:
+        super().__init__(
+            f"{call} did not return within {seconds:g} s (IRIS may still be running it)"
+        )
+        self.call, self.seconds = call, seconds
+
+
 DBACK_TYPES: dict[BackupKind, Literal["F", "I", "C"]] = {
     BackupKind.FULL: "F",
     BackupKind.INCREMENTAL: "I",

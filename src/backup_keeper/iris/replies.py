@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from backup_keeper.iris.port import BackupOutcome, IrisError, OnlineResult, SizeEstimate
+
+_INTEGER = re.compile(r"-?[0-9]+")
+"""An integer as IRIS writes one. Not ``int()`` alone: it also reads full-width and Arabic-Indic
+digits, underscores and surrounding blanks, none of which IRIS writes."""
+
+
+def _integer(text: str) -> int:
+    if _INTEGER.fullmatch(text) is None:
+        raise ValueError(f"not an integer: {text!r}")
+    return int(text)
 
 
 def parse_backup_return(value: object, log_text: str | None = None) -> BackupOutcome:
@@ -11,7 +23,7 @@ def parse_backup_return(value: object, log_text: str | None = None) -> BackupOut
     raw = str(value).strip()
     head, _, tail = raw.partition(",")
     try:
-        ok = int(head or "0")
+        ok = _integer(head or "0")
     except ValueError:
         ok = 0
     if ok != 1:
@@ -26,7 +38,7 @@ def parse_dbsize(value: object) -> SizeEstimate:
     piece 1 is -1 on error (iris-api.md 1.6)."""
     pieces = str(value).strip().split("^")
     try:
-        numbers = [int(p) for p in pieces[:5]]
+        numbers = [_integer(p) for p in pieces[:5]]
     except ValueError as exc:
         raise IrisError(f"unexpected $$INT^DBSIZE reply {value!r}") from exc
     if len(numbers) < 5 or numbers[0] < 0:

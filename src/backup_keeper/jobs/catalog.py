@@ -24,7 +24,9 @@ def _run_catalog(settings: CatalogSettings, clock: Clock) -> JobReport:
         options={"timezone": settings.timezone},
     )
     try:
-        catalog = discover(settings.directories, resolve_zone(settings.timezone))
+        catalog = discover(
+            settings.directories, resolve_zone(settings.timezone), now=report.started
+        )
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         return lifecycle.end(

@@ -61,14 +61,21 @@ def _examine(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) ->
         has_marker = current_marker(directory, iris) is not None
     except UnreadableMarker:
         has_marker = True  # recover_frozen has reported it
-    if iris.is_frozen() and not has_marker:
+    frozen = iris.is_frozen()
+    report.checked += [
+        f"freeze marker: {'present' if has_marker else 'none'} (directory and IRIS)",
+        f"instance frozen: {'yes' if frozen else 'no'}",
+    ]
+    if frozen and not has_marker:
         report.errors.append(
             "the instance is frozen and no backup-keeper run froze it: another tool's snapshot "
             "may be in progress; left as it is (thaw it with `backup-keeper thaw` if it is not)"
         )
     if iris.acquire_lock(INSTANCE_LOCK, 0):
         iris.release_lock(INSTANCE_LOCK)
+        report.checked.append(f"instance lock: free ({INSTANCE_LOCK})")
     else:
+        report.checked.append(f"instance lock: held ({INSTANCE_LOCK})")
         report.warnings.append(
             f"a backup-keeper backup holds the instance lock {INSTANCE_LOCK} (running now?)"
         )

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from backup_keeper import __version__
-from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX
+from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX, leftover_temp_warnings
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupStatus
 from backup_keeper.clock import Clock, system_clock
@@ -93,6 +93,7 @@ def _steps(
     if not directory.is_dir():
         report.errors.append(f"{directory}: no such directory")
         return f"external backup failed: {report.errors[-1]}"
+    report.warnings += leftover_temp_warnings(directory)
     recover_frozen(directory, iris, report, report.started)
     if report.errors:
         return f"external backup failed: nothing was frozen: {report.errors[-1]}"
@@ -153,7 +154,7 @@ def _freeze_snapshot_thaw(
             wd_suspend_limit=settings.wd_suspend_limit,
             sharded_namespace=settings.sharded_namespace,
         )
-    except IrisError as exc:
+    except IrisError as exc:  # an IrisTimeout included: undo_failed_freeze keeps the markers
         summary = undo_failed_freeze(directory, iris, report, marker, exc, step=step, log_file=log)
         return f"external backup failed: {summary}"
     frozen_at = time.monotonic()

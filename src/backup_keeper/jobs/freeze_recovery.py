@@ -24,7 +24,7 @@ from backup_keeper.freeze_marker import (
     parse_marker,
     read_marker,
 )
-from backup_keeper.iris.port import IrisError, IrisPort, Severity
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
 from backup_keeper.report import JobReport
 
 
@@ -113,7 +113,11 @@ def undo_failed_freeze(
 ) -> str:
     """ExternalFreeze (or recording its marker) failed. The markers go only once the instance
     is seen running; frozen after all, it is thawed; when that cannot be known, it is CRITICAL
-    and the markers stay for ``thaw`` or the next run. Returns the job's summary."""
+    and the markers stay for ``thaw`` or the next run; so too when ExternalFreeze did not answer
+    (IRIS may freeze after the job gave up on it). Returns the job's summary."""
+    if isinstance(failure, IrisTimeout) and failure.call == "external_freeze":
+        report.errors.append(freeze_unanswered(iris, failure))
+        return report.errors[-1]
     try:
         frozen = iris.is_frozen()
     except IrisError as exc:
@@ -161,6 +165,19 @@ def release_markers(
             )
     except (IrisError, UnreadableMarker) as exc:
         report.warnings.append(f"freeze marker inside IRIS left in place: {exc}")
+
+
+def freeze_unanswered(iris: IrisPort, exc: IrisTimeout) -> str:
+    """What a job says when ExternalFreeze did not answer in time. No answer is not a refusal:
+    IRIS may freeze after the job gave up on the call, so the markers stay (the only record that
+    backup-keeper froze it) for ``thaw``, ``doctor`` or the next run to act on."""
+    message = (
+        f"CRITICAL: ExternalFreeze did not answer ({exc}): the instance may be frozen now or "
+        "soon; the freeze markers are kept. Check it and thaw with `backup-keeper thaw` "
+        "(or iris stat <instance> -W)"
+    )
+    console(iris, message, Severity.FATAL)
+    return message
 
 
 def console(iris: IrisPort, message: str, severity: Severity) -> None:

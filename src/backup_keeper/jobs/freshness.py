@@ -2,7 +2,8 @@
 
 It reads what exists (the catalog of the directories and, when IRIS is reachable, IRIS's own
 backup history) and fails when the newest completed backup of a kind is older than ``max_age``,
-when there is no full backup at all, or when the newest backup failed.
+when there is no full backup at all, or when the newest backup failed or cannot be judged (its
+IRIS log cannot be read). A backup dated after now proves nothing: it is a warning, never fresh.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from backup_keeper.catalog.discover import discover
-from backup_keeper.catalog.record import BackupKind
+from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.durations import format_duration
-from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
@@ -30,6 +31,7 @@ class _Seen:
     time: datetime
     good: bool
     where: str
+    unreadable: bool = False
 
 
 def run_freshness_check(
@@ -47,22 +49,32 @@ def run_freshness_check(
         iris=iris.adapter_name if iris is not None else None,
     )
     zone = resolve_zone(settings.timezone)
+    now = report.started
     try:
-        seen = _from_catalog(settings, zone) + _from_history(iris, zone, report)
+        seen = _from_catalog(settings, zone, report) + _from_history(iris, zone, report)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         seen = []
     else:
-        report.errors += _findings(seen, settings, report.started)
+        report.errors += _findings(seen, settings, now)
+        report.checked += _checked(seen, settings, now)
     summary = "; ".join(report.errors) if report.errors else "backups are fresh"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
     return report
 
 
-def _from_catalog(settings: FreshnessSettings, zone: tzinfo) -> list[_Seen]:
-    catalog = discover(settings.directories, zone)
-    return [_Seen(r.kind, r.time, r.restorable, r.path) for r in catalog.records if r.managed]
+def _from_catalog(settings: FreshnessSettings, zone: tzinfo, report: JobReport) -> list[_Seen]:
+    """Backups dated after now are left out: the catalog warns about them."""
+    now = report.started
+    catalog = discover(settings.directories, zone, now=now)
+    report.warnings += catalog.warnings
+    return [_seen(r) for r in catalog.records if r.managed and r.time <= now]
+
+
+def _seen(record: BackupRecord) -> _Seen:
+    unreadable = record.status is BackupStatus.UNREADABLE
+    return _Seen(record.kind, record.time, record.restorable, record.path, unreadable)
 
 
 def _from_history(iris: IrisPort | None, zone: tzinfo, report: JobReport) -> list[_Seen]:
@@ -70,18 +82,28 @@ def _from_history(iris: IrisPort | None, zone: tzinfo, report: JobReport) -> lis
         return []
     try:
         history = iris.backup_history()
+    except IrisTimeout as exc:  # a hung IRIS is news, an answering one that refuses is not
+        report.errors.append(f"IRIS backup history not read: {exc}")
+        return []
     except IrisError as exc:
         report.warnings.append(f"IRIS backup history not read: {exc}")
         return []
-    return [
-        _Seen(
-            h.kind,
-            h.time if h.time.tzinfo else h.time.replace(tzinfo=zone).astimezone(UTC),
-            h.status.lower() in _GOOD_HISTORY,
-            f"IRIS history ({h.device or h.description or h.kind})",
-        )
-        for h in history
-    ]
+    seen: list[_Seen] = []
+    for h in history:
+        where = f"IRIS history ({h.device or h.description or h.kind})"
+        try:
+            when = h.time if h.time.tzinfo else h.time.replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            report.warnings.append(f"{where}: its time {h.time} cannot be represented: left out")
+            continue
+        if when > report.started:
+            report.warnings.append(
+                f"{where}: dated {when.isoformat()}, after now ({report.started.isoformat()}): "
+                "a clock is wrong; never counted as fresh"
+            )
+            continue
+        seen.append(_Seen(h.kind, when, h.status.lower() in _GOOD_HISTORY, where))
+    return seen
 
 
 def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
@@ -90,8 +112,9 @@ def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> 
     if seen:
         newest = max(seen, key=lambda s: s.time)
         if not newest.good:
+            what = "'s IRIS log cannot be read" if newest.unreadable else " failed"
             findings.append(
-                f"the newest backup failed: {newest.where} at {newest.time:%Y-%m-%d %H:%M}Z"
+                f"the newest backup{what}: {newest.where} at {newest.time:%Y-%m-%d %H:%M}Z"
             )
     for kind in map(BackupKind, settings.kinds):
         good = [s for s in seen if s.kind is kind and s.good]
@@ -107,3 +130,20 @@ def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> 
                 f"(max {format_duration(limit)}): {newest_good.where}"
             )
     return findings
+
+
+def _checked(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
+    """Per kind, the newest completed backup found and its age: what the verdict rests on."""
+    in_history = sum(1 for s in seen if s.where.startswith("IRIS history"))
+    lines = [f"backups seen: {len(seen) - in_history} in the directories, {in_history} in IRIS"]
+    for kind in map(BackupKind, settings.kinds):
+        good = [s for s in seen if s.kind is kind and s.good]
+        if not good:
+            lines.append(f"{kind}: none found")
+            continue
+        newest = max(good, key=lambda s: s.time)
+        lines.append(
+            f"{kind}: newest completed {newest.time:%Y-%m-%d %H:%M}Z, "
+            f"{format_duration(now - newest.time)} old: {newest.where}"
+        )
+    return lines

@@ -6,6 +6,7 @@ notifier is told."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backup_keeper import __version__
-from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.discover import discover, leftover_temp_warnings
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, read_manifest, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
 from backup_keeper.checksum import file_checksum
@@ -32,7 +33,7 @@ from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
-from backup_keeper.jobs.purge import run_purge
+from backup_keeper.jobs.purge import run_purge, what_was_purged
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
@@ -120,7 +121,7 @@ def _steps(run: _Run) -> str:
         _compress(run, cbk)
     _purge(run, directory)
     return f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
-        f"; {len(run.report.delete)} old backup(s) purged" if run.settings.retention else ""
+        f"; {what_was_purged(run.report)}" if run.settings.retention else ""
     )
 
 
@@ -144,7 +145,11 @@ def _check_directory(run: _Run) -> Path:
     if not directory.is_dir():
         raise run.fail(f"{directory}: no such directory")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise run.fail(f"{directory}: not writable (permissions or a read-only file system)")
+        read_only = os.statvfs(directory).f_flag & os.ST_RDONLY
+        raise run.fail(
+            f"{directory}: not writable: {os.strerror(errno.EROFS if read_only else errno.EACCES)}"
+        )
+    run.report.warnings += leftover_temp_warnings(directory.resolve())
     return directory.resolve()
 
 

@@ -1,9 +1,16 @@
 """The purge job: remove the backups a retention policy no longer keeps, never one a restore
-needs. Reads as its steps: finish an interrupted purge, catalog, plan, record the intent,
-delete, clear the intent."""
+needs. Reads as its steps: lock the directories, read what an interrupted purge left, catalog,
+plan, record the intent, finish the interrupted purge, delete, clear the intent.
+
+An interrupted purge's intent never decides what goes: the current plan does. An entry the plan
+still deletes goes with the plan's targets (and says it finishes the interrupted purge); an
+entry whose backup is gone loses only its own leftover sidecar and log; any other is kept, with
+a warning. An intent that cannot be read or trusted stops its directory's purge.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -13,24 +20,54 @@ from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.purge.executor import (
+    RECOVERED,
     Outcome,
     PurgeTarget,
     Remove,
+    delete_leftovers,
     delete_targets,
     targets_from_plan,
     unlink_in,
 )
 from backup_keeper.purge.intent import (
+    IntentEntry,
     IntentError,
     PurgeIntent,
     clear_intent,
+    forms,
+    own_companions,
     read_intent,
     write_intent,
 )
+from backup_keeper.purge.lock import LockError, take_purge_locks
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import PurgeSettings
 from backup_keeper.timezones import resolve_zone
+
+Leftovers = dict[Path, tuple[datetime, list[IntentEntry]]]
+"""Per directory, when the interrupted purge started and the entries the plan does not delete."""
+
+
+@dataclass(slots=True)
+class _Interrupted:
+    """What interrupted purges left: the planned deletions that finish them (paths), and the
+    entries of backups the plan does not delete."""
+
+    planned: set[str] = field(default_factory=set)
+    leftovers: Leftovers = field(default_factory=dict)
+
+    def finished(self, went: set[str]) -> int:
+        """Backups whose deletion this run finished: planned ones that went, and gone ones at
+        least one of whose leftovers went."""
+        owners = {
+            f"{directory}/{companion}": (directory, entry.name)
+            for directory, (_, entries) in self.leftovers.items()
+            for entry in entries
+            for companion in own_companions(entry.name)
+        }
+        cleaned = {owners[path] for path in went if path in owners}
+        return len(self.planned & went) + len(cleaned)
 
 
 def run_purge(
@@ -51,6 +88,14 @@ def run_purge(
     return report
 
 
+def what_was_purged(report: JobReport) -> str:
+    """What a job that ran a purge says it purged: the backups that went, not those planned."""
+    went = {a.path for a in report.actions if a.outcome is FileOutcome.DELETED}
+    gone = sum(1 for e in report.delete if e.path in went)
+    planned = len(report.delete)
+    return f"{gone}{f' of {planned}' if gone != planned else ''} old backup(s) purged"
+
+
 def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobReport:
     report = lifecycle.begin(
         "purge",
@@ -62,13 +107,27 @@ def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobRepo
             **settings.retention.model_dump(mode="json", exclude_none=True),
         },
     )
+    try:
+        held = take_purge_locks(
+            settings.directories, wait=settings.lock_wait, shared=settings.dry_run
+        )
+    except LockError as exc:
+        report.errors.append(str(exc))
+        return lifecycle.end(report, clock=clock, summary="purge not run: nothing deleted")
+    with held:
+        return _purge_locked(settings, report, clock, remove)
+
+
+def _purge_locked(
+    settings: PurgeSettings, report: JobReport, clock: Clock, remove: Remove
+) -> JobReport:
     now = report.started
     dry_run = settings.dry_run
     zone = resolve_zone(settings.timezone)
+    intents, blocked = _read_intents(settings.directories, report)
     try:
-        _finish_interrupted(settings.directories, report, dry_run=dry_run, remove=remove)
         catalog = discover(settings.directories, zone)
-    except (OSError, IntentError) as exc:
+    except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         return lifecycle.end(
             report, clock=clock, summary="purge failed before planning: nothing deleted"
@@ -78,40 +137,97 @@ def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobRepo
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
+    targets = [t for t in targets if t.directory not in blocked]
+    interrupted = _interrupted(intents, targets, report, dry_run=dry_run)
     if not dry_run:
         try:
-            _write_intents(targets, now)
-        except OSError as exc:
+            _write_intents(targets, interrupted.leftovers, now)
+        except (OSError, ValueError) as exc:
             report.errors.append(f"cannot record what the purge will delete: {exc}")
             return lifecycle.end(
                 report, clock=clock, summary="purge failed before deleting: nothing deleted"
             )
-    outcome = delete_targets(targets, dry_run=dry_run, remove=remove)
+    outcome = _finish_leftovers(interrupted.leftovers, dry_run=dry_run, remove=remove)
+    outcome.extend(delete_targets(targets, dry_run=dry_run, remove=remove))
     _fold(report, outcome)
     if not dry_run:
         try:
-            _leave_intents_for(outcome.failed, {t.directory for t in targets}, now)
-        except OSError as exc:
+            _leave_intents_for(outcome.failed, {t.directory for t in targets} | set(intents), now)
+        except (OSError, ValueError) as exc:
             report.errors.append(f"cannot update the purge intent: {exc}")
-    return lifecycle.end(report, clock=clock, summary=_summary(report, decided, dry_run))
+    return lifecycle.end(
+        report, clock=clock, summary=_summary(report, decided, interrupted, dry_run)
+    )
 
 
-def _finish_interrupted(
-    directories: list[Path], report: JobReport, *, dry_run: bool, remove: Remove
-) -> None:
+def _read_intents(
+    directories: list[Path], report: JobReport
+) -> tuple[dict[Path, PurgeIntent], set[Path]]:
+    """The intents left by interrupted purges, and the directories whose intent cannot be
+    trusted: nothing is deleted there this run."""
+    intents: dict[Path, PurgeIntent] = {}
+    blocked: set[Path] = set()
     for directory in directories:
-        intent = read_intent(directory)
-        if intent is None:
+        try:
+            intent = read_intent(directory)
+        except IntentError as exc:
+            report.errors.append(str(exc))
+            blocked.add(directory)
             continue
+        if intent is not None:
+            intents[directory] = intent
+    return intents, blocked
+
+
+def _interrupted(
+    intents: dict[Path, PurgeIntent],
+    targets: list[PurgeTarget],
+    report: JobReport,
+    *,
+    dry_run: bool,
+) -> _Interrupted:
+    """Sort an interrupted purge's entries: those the plan deletes anyway are marked in the
+    report; the rest are left for :func:`delete_leftovers` to judge on disk."""
+    found = _Interrupted()
+    if not intents:
+        return found
+    planned = {(t.directory, forms(t.name)[0]): t.path for t in targets}
+    entries = {e.path: e for e in report.delete}
+    for directory, intent in intents.items():
+        started = intent.created.isoformat()
         report.warnings.append(
-            f"{directory}: a purge started at {intent.created.isoformat()} was interrupted; "
+            f"{directory}: a purge started at {started} was interrupted; "
             + ("it would be finished" if dry_run else "finishing it")
         )
-        targets = [PurgeTarget.from_intent(directory, entry) for entry in intent.entries]
-        outcome = delete_targets(targets, dry_run=dry_run, remove=remove, recovering=True)
-        _fold(report, outcome)
-        if not dry_run:
-            _leave_intents_for(outcome.failed, {directory}, intent.created)
+        note = f"finishes the purge interrupted at {started}"
+        rest: dict[str, IntentEntry] = {}
+        for item in intent.entries:
+            key = forms(item.name)[0]
+            path = planned.get((directory, key))
+            if path is None:
+                rest.setdefault(key, item)
+                continue
+            found.planned.add(path)
+            if (entry := entries.get(path)) is not None and note not in entry.reasons:
+                entry.reasons = (*entry.reasons, note)
+        if rest:
+            found.leftovers[directory] = (intent.created, list(rest.values()))
+    return found
+
+
+def _finish_leftovers(leftovers: Leftovers, *, dry_run: bool, remove: Remove) -> Outcome:
+    outcome = Outcome()
+    for directory, (started, entries) in leftovers.items():
+        outcome.extend(
+            delete_leftovers(
+                directory,
+                [e.name for e in entries],
+                note=f"{RECOVERED} {started.isoformat()}",
+                dry_run=dry_run,
+                remove=remove,
+            )
+        )
+    return outcome
 
 
 def _record_plan(report: JobReport, decided: Plan) -> None:
@@ -121,13 +237,15 @@ def _record_plan(report: JobReport, decided: Plan) -> None:
     report.warnings += decided.warnings
 
 
-def _write_intents(targets: list[PurgeTarget], now: datetime) -> None:
+def _write_intents(targets: list[PurgeTarget], leftovers: Leftovers, now: datetime) -> None:
     """Phase one: say, durably, what is about to go, before anything goes."""
-    by_directory: dict[Path, list[PurgeTarget]] = {}
+    by_directory: dict[Path, list[IntentEntry]] = {
+        directory: list(entries) for directory, (_, entries) in leftovers.items()
+    }
     for target in targets:
-        by_directory.setdefault(target.directory, []).append(target)
-    for directory, group in by_directory.items():
-        write_intent(directory, PurgeIntent(created=now, entries=[t.as_intent() for t in group]))
+        by_directory.setdefault(target.directory, []).append(target.as_intent())
+    for directory, entries in by_directory.items():
+        write_intent(directory, PurgeIntent(created=now, entries=entries))
 
 
 def _leave_intents_for(failed: list[PurgeTarget], directories: set[Path], now: datetime) -> None:
@@ -146,20 +264,23 @@ def _fold(report: JobReport, outcome: Outcome) -> None:
     report.errors += outcome.errors
 
 
-def _summary(report: JobReport, decided: Plan, dry_run: bool) -> str:
-    gone = sum(
-        1 for a in report.actions if a.outcome is FileOutcome.DELETED and a.path.endswith(".cbk")
-    )
-    size = sum(d.record.size for d in decided.delete)
-    verb = (
-        f"would delete {len(decided.delete)}"
-        if dry_run
-        else f"deleted {gone} of {len(decided.delete)}"
-    )
+def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_run: bool) -> str:
+    done = FileOutcome.WOULD_DELETE if dry_run else FileOutcome.DELETED
+    went = {a.path for a in report.actions if a.outcome is done}
+    gone = [e for e in report.delete if e.path in went]
+    planned = len(decided.delete)
+    size = _human_size(sum(e.size for e in gone))
+    if dry_run:
+        verb = f"would delete {len(gone)}" + (f" of {planned}" if len(gone) != planned else "")
+    else:
+        verb = f"deleted {len(gone)} of {planned}"
     text = (
-        f"{verb} backup(s) ({_human_size(size)}), kept {len(decided.keep)}, "
-        f"{len(decided.unmanaged)} unmanaged"
+        f"{verb} backup(s) ({size}), kept {len(decided.keep)}, {len(decided.unmanaged)} unmanaged"
     )
+    finished = interrupted.finished(went)
+    if finished:
+        text += f"; {'would finish' if dry_run else 'finished'} an interrupted purge of "
+        text += f"{finished} backup(s)"
     if report.errors:
         text += f"; {len(report.errors)} error(s)"
     if report.warnings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.integrity import problem_with
@@ -12,9 +14,14 @@ from backup_keeper.settings import RestorePlanSettings
 from backup_keeper.timezones import resolve_zone
 
 
-def make_restore_plan(settings: RestorePlanSettings) -> RestorePlan:
-    catalog = discover(settings.directories, resolve_zone(settings.timezone))
-    return plan_restore(catalog.records, settings.at, problem_with)
+def make_restore_plan(settings: RestorePlanSettings, *, now: datetime | None = None) -> RestorePlan:
+    """The plan as of ``now`` (the job's clock; the system clock when not given): a backup
+    dated after it is never a restore point. The catalog's warnings ride on the plan."""
+    moment = system_clock() if now is None else now
+    catalog = discover(settings.directories, resolve_zone(settings.timezone), now=moment)
+    plan = plan_restore(catalog.records, settings.at, problem_with, now=moment)
+    plan.warnings = catalog.warnings
+    return plan
 
 
 def run_restore_plan(settings: RestorePlanSettings, *, clock: Clock = system_clock) -> JobReport:
@@ -26,11 +33,12 @@ def run_restore_plan(settings: RestorePlanSettings, *, clock: Clock = system_clo
         options=settings.model_dump(mode="json", exclude={"directories"}),
     )
     try:
-        plan = make_restore_plan(settings)
+        plan = make_restore_plan(settings, now=report.started)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         return lifecycle.end(report, clock=clock, summary="no plan: unreadable directory")
     report.restore = plan
+    report.warnings += plan.warnings
     if plan.fallback:
         report.warnings.append(plan.fallback)
     if not plan.ok:

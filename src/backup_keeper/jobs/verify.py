@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta, tzinfo
 from pathlib import PurePath
 
-from backup_keeper.catalog.discover import BACKUP_SUFFIX, discover
+from backup_keeper.catalog.discover import BACKUP_SUFFIX, dated_after_warnings, discover
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.integrity import manifest_of, problem_with
-from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport, RecordEntry
@@ -44,6 +44,7 @@ def run_verify(
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")
         tell(notifier, report)
         return report
+    report.warnings += dated_after_warnings(catalog.records, report.started)
     report.errors += [
         w.replace("sidecar without its backup file", "missing from disk, still in the catalog")
         for w in catalog.warnings
@@ -51,7 +52,12 @@ def run_verify(
     ]
     chosen = _sample([r for r in catalog.records if r.managed], settings.sample)
     for record in chosen:
-        findings = _findings(record, iris, report, zone)
+        try:
+            findings = _findings(record, iris, report, zone)
+        except IrisTimeout as exc:  # a hung IRIS: fail once, and stop asking it
+            report.errors.append(f"IRIS: {exc}; volume labels not checked")
+            iris = None
+            findings = _findings(record, iris, report, zone)
         report.errors += [f"{record.path}: {f}" for f in findings]
         report.records.append(RecordEntry.of(record, tuple(findings) or ("verified",)))
     summary = f"verified {len(chosen)} backup(s): " + (
@@ -90,6 +96,8 @@ def _label_findings(
 ) -> list[str]:
     try:
         label = iris.volume_info(record.path)
+    except IrisTimeout:
+        raise
     except IrisError as exc:
         report.warnings.append(f"{PurePath(record.path).name}: volume label not read: {exc}")
         return []

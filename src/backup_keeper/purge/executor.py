@@ -3,8 +3,15 @@
 Every deletion goes through a directory file descriptor with ``follow_symlinks=False``, so a
 symlink is never followed and a directory swapped under us is never acted in. Each backup is
 re-checked just before it goes (still a regular file, same size and mtime as planned). A backup
-goes as a unit: its manifest first, then the ``.cbk``, then IRIS's log; if the manifest cannot be
-removed the ``.cbk`` stays. A failure on one backup is an error and the others still go.
+goes as a unit, the backup file first, then its manifest, then IRIS's log: if the backup cannot
+be removed, it stays whole and described; if the process dies in between, what is left is a
+manifest or log without its backup, which the next run removes as the intent's leftovers (the
+other order left a ``.cbk`` without its manifest: an unmanaged file no rule may delete). A
+failure on one backup is an error and the others still go.
+
+Only names :func:`~backup_keeper.purge.intent.check_backup_name` accepts are ever acted on, and
+only with their own companions (:func:`~backup_keeper.purge.intent.own_companions`): the
+planner never proposes anything else, the executor refuses it anyway.
 """
 
 from __future__ import annotations
@@ -16,23 +23,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backup_keeper.catalog.discover import (
-    BACKUP_SUFFIX,
-    COMPRESSED_SUFFIX,
-    LOG_SUFFIX,
-    SIDECAR_SUFFIX,
-    SNAPSHOT_RECORD_SUFFIX,
-)
-from backup_keeper.catalog.manifest import SUFFIX as MANIFEST_SUFFIX
-from backup_keeper.purge.intent import IntentEntry
+from backup_keeper.purge.intent import IntentEntry, check_backup_name, forms, own_companions
 from backup_keeper.report import FileAction, FileOutcome
 from backup_keeper.retention.plan import Decision
 
 log = logging.getLogger(__name__)
 
 VANISHED = "vanished since it was planned"
+RECOVERED = "left by a purge interrupted at"
+"""Starts the detail of every action on an interrupted purge's leftovers, so a report (and its
+table) can list what this run finished for an earlier one."""
 _WOULD_DELETE = FileOutcome.WOULD_DELETE
-_DELETABLE_SUFFIXES = (BACKUP_SUFFIX, COMPRESSED_SUFFIX, SNAPSHOT_RECORD_SUFFIX)
 Remove = Callable[[str, int], None]
 """How one name is removed inside a directory descriptor; replaceable to inject failures."""
 
@@ -57,10 +58,6 @@ class PurgeTarget:
         return IntentEntry(
             name=self.name, size=self.size, mtime_ns=self.mtime_ns, companions=list(self.companions)
         )
-
-    @classmethod
-    def from_intent(cls, directory: Path, entry: IntentEntry) -> PurgeTarget:
-        return cls(directory, entry.name, entry.size, entry.mtime_ns, tuple(entry.companions))
 
 
 @dataclass(slots=True)
@@ -95,20 +92,18 @@ def targets_from_plan(
         if not record.managed:
             refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
-        if directory is None or not name.endswith(_DELETABLE_SUFFIXES):
+        if directory is None or not _deletable(name):
             refused.append(
                 f"{record.path}: refused: not a .cbk or snapshot record directly inside a "
                 "configured directory"
             )
             continue
-        sidecar = name.removesuffix(".zst") + MANIFEST_SUFFIX
+        own = own_companions(name)
         companions: list[str] = []
         for companion in record.companions:
             where, _, companion_name = companion.rpartition("/")
-            if where != parent or not (
-                companion_name == sidecar or companion_name.endswith(LOG_SUFFIX)
-            ):
-                refused.append(f"{companion}: refused: not a sidecar or log of {name}")
+            if where != parent or companion_name not in own:
+                refused.append(f"{companion}: refused: not the sidecar or log of {name}")
                 continue
             companions.append(companion_name)
         targets.append(
@@ -117,38 +112,107 @@ def targets_from_plan(
     return targets, refused
 
 
-def delete_targets(
-    targets: Sequence[PurgeTarget],
-    *,
-    dry_run: bool,
-    remove: Remove = unlink_in,
-    recovering: bool = False,
-) -> Outcome:
-    """Delete each target (or say what would go, in a dry run); never stop at the first error.
+def _deletable(name: str) -> bool:
+    try:
+        check_backup_name(name)
+    except ValueError:
+        return False
+    return True
 
-    ``recovering`` finishes an interrupted purge: a ``.cbk`` already gone is then expected, and
-    only its leftover manifest or log is removed.
-    """
+
+def delete_targets(
+    targets: Sequence[PurgeTarget], *, dry_run: bool, remove: Remove = unlink_in
+) -> Outcome:
+    """Delete each target (or say what would go, in a dry run); never stop at the first error."""
     outcome = Outcome()
-    by_directory: dict[Path, list[PurgeTarget]] = {}
-    for target in targets:
-        by_directory.setdefault(target.directory, []).append(target)
-    for directory, group in by_directory.items():
+    for directory, group in _by_directory(targets).items():
         try:
-            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            dir_fd = _open_directory(directory)
         except OSError as exc:
             outcome.errors.append(f"{directory}: cannot open directory: {exc.strerror}")
             outcome.failed += group
             continue
         try:
-            if dry_run and not recovering:
+            if dry_run:
                 _say_what_would_go(group, outcome.actions)
                 continue
             for target in group:
-                outcome.extend(_delete_one(dir_fd, target, dry_run, remove, recovering))
+                outcome.extend(_delete_one(dir_fd, target, remove))
         finally:
             os.close(dir_fd)
     return outcome
+
+
+def delete_leftovers(
+    directory: Path, names: Sequence[str], *, note: str, dry_run: bool, remove: Remove = unlink_in
+) -> Outcome:
+    """Finish an interrupted purge of ``names``, backups the current plan does not delete.
+
+    A backup still on disk in any of its forms is kept (the plan, not the intent, decides what
+    goes); one that is gone loses its own leftover sidecar and log, whatever the intent listed.
+    Every action's detail starts with ``note`` (:data:`RECOVERED`). A leftover that cannot be
+    removed leaves its backup's name in ``failed``, so the intent keeps it for the next run.
+    """
+    outcome = Outcome()
+    try:
+        dir_fd = _open_directory(directory)
+    except OSError as exc:
+        outcome.errors.append(f"{directory}: cannot open directory: {exc.strerror}")
+        outcome.failed += [PurgeTarget(directory, n, 0, 0, own_companions(n)) for n in names]
+        return outcome
+    try:
+        for name in names:
+            outcome.extend(_remove_leftovers(dir_fd, directory, name, note, dry_run, remove))
+    finally:
+        os.close(dir_fd)
+    return outcome
+
+
+def _remove_leftovers(
+    dir_fd: int, directory: Path, name: str, note: str, dry_run: bool, remove: Remove
+) -> Outcome:
+    outcome = Outcome()
+    if not _deletable(name):
+        outcome.errors.append(f"{directory}: refused to act on {name!r}: not a backup name")
+        return outcome
+    present = [form for form in forms(name) if _exists(dir_fd, form)]
+    if present:
+        outcome.warnings.append(
+            f"{directory}/{present[0]}: named by an interrupted purge, but the current plan "
+            "does not delete it: kept"
+        )
+        return outcome
+    target = PurgeTarget(directory, name, 0, 0, own_companions(name))
+    for companion in target.companions:
+        if not _is_regular(dir_fd, companion):
+            continue
+        path = f"{directory}/{companion}"
+        if dry_run:
+            outcome.actions.append(FileAction(path, _WOULD_DELETE, note))
+            log.info("[dry run] would delete %s (%s)", path, note)
+            continue
+        try:
+            remove(companion, dir_fd)
+        except OSError as exc:
+            detail = exc.strerror or str(exc)
+            outcome.actions.append(FileAction(path, FileOutcome.FAILED, f"{note}: {detail}"))
+            outcome.errors.append(f"{path}: cannot delete: {detail}")
+            outcome.failed.append(target)
+            continue
+        outcome.actions.append(FileAction(path, FileOutcome.DELETED, note))
+        log.info("deleted %s (%s)", path, note)
+    return outcome
+
+
+def _by_directory(targets: Sequence[PurgeTarget]) -> dict[Path, list[PurgeTarget]]:
+    by_directory: dict[Path, list[PurgeTarget]] = {}
+    for target in targets:
+        by_directory.setdefault(target.directory, []).append(target)
+    return by_directory
+
+
+def _open_directory(directory: Path) -> int:
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
 def _say_what_would_go(group: Sequence[PurgeTarget], actions: list[FileAction]) -> None:
@@ -163,24 +227,17 @@ def _say_what_would_go(group: Sequence[PurgeTarget], actions: list[FileAction]) 
                 log.info("[dry run] would delete %s", path)
 
 
-def _delete_one(
-    dir_fd: int, target: PurgeTarget, dry_run: bool, remove: Remove, recovering: bool
-) -> Outcome:
+def _delete_one(dir_fd: int, target: PurgeTarget, remove: Remove) -> Outcome:
     outcome = Outcome()
     problem = _changed_since_planned(dir_fd, target)
-    gone = problem == VANISHED
-    if problem is not None and not (recovering and gone):
+    if problem is not None:
         outcome.actions.append(FileAction(target.path, FileOutcome.SKIPPED, problem))
         outcome.warnings.append(f"{target.path}: not deleted: {problem}")
         log.warning("skip %s: %s", target.path, problem)
         return outcome
     for name in _deletion_order(target):
         path = f"{target.directory}/{name}"
-        if (name != target.name or gone) and not _is_regular(dir_fd, name):
-            continue
-        if dry_run:
-            outcome.actions.append(FileAction(path, _WOULD_DELETE))
-            log.info("[dry run] would delete %s", path)
+        if name != target.name and not _is_regular(dir_fd, name):
             continue
         try:
             remove(name, dir_fd)
@@ -190,8 +247,8 @@ def _delete_one(
             outcome.errors.append(f"{path}: cannot delete: {detail}")
             outcome.failed.append(target)
             log.error("cannot delete %s: %s", path, detail)
-            if name.endswith(SIDECAR_SUFFIX):
-                break  # keep the .cbk described rather than orphan it
+            if name == target.name:
+                break  # the backup stays whole, described by its manifest and log
             continue
         outcome.actions.append(FileAction(path, FileOutcome.DELETED))
         log.info("deleted %s", path)
@@ -199,14 +256,12 @@ def _delete_one(
 
 
 def _deletion_order(target: PurgeTarget) -> list[str]:
-    """Manifest first (a backup without its manifest is never left looking valid), then the
-    ``.cbk``, then IRIS's log."""
-    companions = target.companions
-    if not companions:
-        return [target.name]
-    sidecars = [c for c in companions if c.endswith(SIDECAR_SUFFIX)]
-    others = [c for c in companions if not c.endswith(SIDECAR_SUFFIX)]
-    return [*sidecars, target.name, *others]
+    """The backup first, then its manifest, then IRIS's log (see the module docstring)."""
+    return [target.name, *sorted(target.companions, key=_log_last)]
+
+
+def _log_last(name: str) -> bool:
+    return name.endswith(".log")
 
 
 def _changed_since_planned(dir_fd: int, target: PurgeTarget) -> str | None:
@@ -214,6 +269,8 @@ def _changed_since_planned(dir_fd: int, target: PurgeTarget) -> str | None:
         st = os.stat(target.name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return VANISHED
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
     if not stat.S_ISREG(st.st_mode):
         return "no longer a regular file"
     if st.st_size != target.size or st.st_mtime_ns != target.mtime_ns:
@@ -227,5 +284,17 @@ def _changed_since_planned(dir_fd: int, target: PurgeTarget) -> str | None:
 def _is_regular(dir_fd: int, name: str) -> bool:
     try:
         return stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False  # gone, or not ours to look at: either way not deleted
+
+
+def _exists(dir_fd: int, name: str) -> bool:
+    """Whether anything has ``name``: a name that cannot be looked at counts as present, never
+    as gone (gone would let its companions be deleted)."""
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return False
+    except OSError:
+        return True
+    return True

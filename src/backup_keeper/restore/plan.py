@@ -1,7 +1,9 @@
 """The restore plan for a moment: the full, the latest cumulative after it, each incremental
 after that (IRIS's restore order), each checked present and intact; for a snapshot, its id and
 the journal file to start from. A damaged or incomplete chain is named, and the plan falls back
-to the newest moment that can really be restored."""
+to the newest moment that can really be restored. A backup dated after now (a wrong clock or a
+forged sidecar) is never a restore point, and a chain that spans a backup whose IRIS log cannot
+be read is not trusted: that backup may be one the chain needs."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from pathlib import PurePath
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from backup_keeper.catalog.record import BackupKind, BackupRecord
+from backup_keeper.catalog.record import ORDER_KEY, BackupKind, BackupRecord, BackupStatus
 from backup_keeper.integrity import manifest_of
 
 Check = Callable[[BackupRecord], str | None]
+_NAMED_IN_A_PROBLEM = 10
 
 
 class RestoreFile(BaseModel):
@@ -35,22 +38,37 @@ class RestorePlan(BaseModel):
     steps: list[str] = Field(default_factory=list, description="What to run, in order.")
     fallback: str | None = Field(default=None, description="Why an earlier moment was chosen.")
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the catalog found odd while planning (future dates, unreadable logs).",
+    )
 
     @property
     def ok(self) -> bool:
         return bool(self.files)
 
 
-def plan_restore(records: Sequence[BackupRecord], at: datetime | None, check: Check) -> RestorePlan:
-    """Plan the restore of the newest backup at or before ``at`` (default: the newest)."""
+def plan_restore(
+    records: Sequence[BackupRecord], at: datetime | None, check: Check, *, now: datetime
+) -> RestorePlan:
+    """Plan the restore of the newest backup at or before ``at`` (default: the newest), never
+    one dated after ``now``, the job's clock."""
     plan = RestorePlan(requested_at=at)
+    future = [r for r in records if r.managed and r.time > now]
     candidates = [
-        r for r in records if r.managed and r.status.usable and (at is None or r.time <= at)
+        r
+        for r in records
+        if r.managed and r.status.usable and r.time <= now and (at is None or r.time <= at)
     ]
-    candidates.sort(key=lambda r: (r.time, r.sequence, r.path), reverse=True)
+    candidates.sort(key=ORDER_KEY, reverse=True)
     by_path = {r.path: r for r in records}
+    unreadable = sorted(
+        (r for r in records if r.status is BackupStatus.UNREADABLE and r.managed), key=ORDER_KEY
+    )
     for index, target in enumerate(candidates):
-        problem = _chain_problem(target, by_path, check)
+        problem = _chain_problem(target, by_path, check) or _spans_unreadable(
+            target, by_path, unreadable
+        )
         if problem is None:
             _fill(plan, target, by_path)
             if index:
@@ -61,8 +79,19 @@ def plan_restore(records: Sequence[BackupRecord], at: datetime | None, check: Ch
             return plan
         plan.problems.append(problem)
     if not candidates:
-        plan.problems.append("no completed backup at or before that moment")
+        plan.problems.append("no completed backup at or before that moment" + _future(future, now))
     return plan
+
+
+def _future(future: list[BackupRecord], now: datetime) -> str:
+    if not future:
+        return ""
+    listed = ", ".join(PurePath(r.path).name for r in future[:_NAMED_IN_A_PROBLEM])
+    more = len(future) - _NAMED_IN_A_PROBLEM
+    return (
+        f"; {len(future)} backup(s) dated after now ({now.isoformat()}) are never restore "
+        f"points: {listed}" + (f" and {more} more" if more > 0 else "")
+    )
 
 
 def _chain_problem(
@@ -77,6 +106,25 @@ def _chain_problem(
         problem = "missing from the catalog" if record is None else check(record)
         if problem is not None:
             return f"{name} needs {PurePath(path).name}, which is {problem}"
+    return None
+
+
+def _spans_unreadable(
+    target: BackupRecord, by_path: dict[str, BackupRecord], unreadable: list[BackupRecord]
+) -> str | None:
+    """A backup between the chain's full and the target whose log cannot be read may have
+    completed, and then the target was taken on top of it: the chain is not known."""
+    if not target.chain or not unreadable:
+        return None
+    base = by_path[target.chain[0]]
+    after, until = ORDER_KEY(base), ORDER_KEY(target)
+    for record in unreadable:
+        if record.instance == target.instance and after < ORDER_KEY(record) < until:
+            return (
+                f"{PurePath(target.path).name} may need {PurePath(record.path).name}, whose "
+                "IRIS log cannot be read: whether it completed, and so what a restore needs, "
+                "is unknown"
+            )
     return None
 
 

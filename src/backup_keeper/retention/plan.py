@@ -2,12 +2,16 @@
 
 Order of reasoning, for each instance's backups separately:
 1. records dated after ``now`` are kept and take no part in the rules (restic does the same,
-   and it makes a what-if plan "as of" an earlier moment see only what existed then);
-2. the keep rules choose among restorable backups (completed, chain complete);
-3. every kept backup keeps its chain (full, cumulative, incrementals it needs);
-4. the safety floor keeps the newest completed full and everything built on it;
-5. failed and unrestorable backups go only once older than ``failed_older_than``;
-6. if the newest backup did not complete, nothing else is deleted unless the policy allows it.
+   and it makes a what-if plan "as of" an earlier moment see only what existed then); the plan
+   warns about them;
+2. records whose IRIS log cannot be read are kept and take no part in the rules either: they may
+   have failed, so they never count as completed, and they may be good, so no rule deletes them;
+3. the keep rules choose among restorable backups (completed, chain complete);
+4. every kept backup keeps its chain (full, cumulative, incrementals it needs);
+5. the safety floor keeps the newest completed full and everything built on it;
+6. failed and unrestorable backups go only once older than ``failed_older_than``;
+7. if the newest backup did not complete (or cannot be judged), nothing else is deleted unless
+   the policy allows it.
 Every decision carries the reasons for it, in words an administrator can act on.
 """
 
@@ -20,7 +24,13 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import PurePath
 
-from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, RecordSource, TimePrecision
+from backup_keeper.catalog.record import (
+    ORDER_KEY,
+    BackupRecord,
+    BackupStatus,
+    RecordSource,
+    TimePrecision,
+)
 from backup_keeper.durations import format_duration
 from backup_keeper.retention.periods import PERIOD_RULES
 from backup_keeper.settings import RetentionPolicy
@@ -28,6 +38,12 @@ from backup_keeper.settings import RetentionPolicy
 _ONE_DAY = timedelta(days=1)
 _UNMANAGED = RecordSource.UNMANAGED
 _UNMANAGED_REASONS = ("unmanaged: never deleted by a rule",)
+_UNREADABLE = BackupStatus.UNREADABLE
+_UNREADABLE_REASON = (
+    "its IRIS log cannot be read: it may have failed, so it is kept, never deleted by a rule, "
+    "and not counted as completed"
+)
+_NAMED_IN_A_WARNING = 10
 
 
 class Action(StrEnum):
@@ -155,12 +171,19 @@ def _plan_group(
     past: list[BackupRecord] = []
     restorable: list[BackupRecord] = []
     unrestorable: list[BackupRecord] = []
+    future: list[BackupRecord] = []
     for record in group:
         if record.time > now:
             ledger.keep(record, f"dated after now ({now.isoformat()}): never removed")
+            future.append(record)
             continue
         past.append(record)
-        (restorable if record.restorable else unrestorable).append(record)
+        if record.status is _UNREADABLE:
+            ledger.keep(record, _UNREADABLE_REASON)
+        else:
+            (restorable if record.restorable else unrestorable).append(record)
+    if future:
+        ledger.warnings.append(_future_warning(future, now))
     _apply_keep_last(restorable, policy, ledger)
     _apply_keep_within(restorable, policy, now, ledger)
     _apply_periods(restorable, policy, zone, ledger)
@@ -175,6 +198,17 @@ def _plan_group(
     if held_back:
         _hold_after_failure(past, ledger)
     return ledger
+
+
+def _future_warning(future: list[BackupRecord], now: datetime) -> str:
+    """One line, not one per backup: a what-if plan "as of" last month sees a month of them."""
+    listed = ", ".join(_name(r) for r in future[:_NAMED_IN_A_WARNING])
+    more = len(future) - _NAMED_IN_A_WARNING
+    return (
+        f"{len(future)} backup(s) dated after now ({now.isoformat()}): {listed}"
+        + (f" and {more} more" if more > 0 else "")
+        + ": kept, and left out of every rule (a wrong clock or sidecar, or a plan as of the past)"
+    )
 
 
 def _hold_after_failure(past: list[BackupRecord], ledger: _Ledger) -> None:
@@ -236,9 +270,15 @@ def _apply_keep_within(
 ) -> None:
     if policy.keep_within is None:
         return
-    cutoff = now - policy.keep_within
+    try:
+        cutoff = now - policy.keep_within
+        floor = cutoff - _ONE_DAY  # nothing at or before this can be newer than the cutoff
+    except OverflowError:  # the window opens before the calendar does: all of it is inside
+        why = f"keep_within {format_duration(policy.keep_within)}: reaches past year 1"
+        for record in restorable:
+            ledger.keep(record, why)
+        return
     why = f"keep_within {format_duration(policy.keep_within)}: newer than {cutoff.isoformat()}"
-    floor = cutoff - _ONE_DAY  # nothing at or before this can be newer than the cutoff
     for record in reversed(restorable):
         if record.time <= floor:
             break

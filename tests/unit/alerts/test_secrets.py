@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from backup_keeper.alerts.secrets import SecretError, SecretRef, redact
-from backup_keeper.cli.app import FAKE_STATE_DIR
 from backup_keeper.iris.fake import FakeIris
 from tests.unit.alerts.servers import smtp_server, webhook_server
 
@@ -44,7 +43,7 @@ url = {{ env = "BK_HOOK" }}
 """
         )
         env = {**os.environ, "BK_HOOK": f"json://backup:{TOKEN}@127.0.0.1:{hook.port}/hook"}
-        FakeIris(backups / FAKE_STATE_DIR).fail("online_backup", "return0")
+        FakeIris().fail("online_backup", "return0")
         runs = []
         for _ in range(2):
             runs.append(
@@ -72,7 +71,7 @@ url = {{ env = "BK_HOOK" }}
                     timeout=120,
                 )
             )
-            FakeIris(backups / FAKE_STATE_DIR).heal("online_backup")
+            FakeIris().heal("online_backup")
         assert [r.returncode for r in runs] == [1, 0], runs[0].stderr
         assert len(smtp.mailbox.messages) == 2  # the failure and the recovery (email takes info+)
         assert smtp.mailbox.logins == [("backup", "ok"), ("backup", "ok")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.record import BackupRecord
+from backup_keeper.catalog.record import BackupRecord, BackupStatus
 from tests.builders import T0, names, record, series
 
 
@@ -57,3 +57,13 @@ def test_instances_never_share_a_chain() -> None:
     b = record("b_incr.cbk", "incremental", T0 + timedelta(hours=1), instance="B")
     got = chains([a, b])
     assert got["b_incr.cbk"] == ([], False)
+
+
+def test_a_backup_whose_log_cannot_be_read_is_never_a_chain_base() -> None:
+    """It may have failed: IRIS then took the next backup on the last one that worked."""
+    records = series("FICI")
+    records[1].status = BackupStatus.UNREADABLE
+    records[2].status = BackupStatus.UNREADABLE
+    got = chains(records)
+    assert got["b003_I.cbk"] == (["b000_F.cbk"], True)
+    assert got["b001_I.cbk"] == ([], True)

@@ -40,3 +40,18 @@ def test_default_task_names_give_kind_date_and_sequence(name: str, kind: BackupK
 )
 def test_near_miss_names_are_not_iris_backups(name: str) -> None:
     assert parse_iris_file_name(name) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "FullDBList_２０２６１１０１_001.cbk",  # full-width date
+        "FullDBList_٢٠٢٦١١٠١_001.cbk",  # Arabic-Indic date
+        "FullDBList_20261101_٠٠١.cbk",  # Arabic-Indic sequence
+        "IncrementalDBList_2026११01_001.cbk",  # Devanagari month
+        "CumuIncrDBList_20261101_𝟎𝟎𝟏.cbk",  # mathematical bold sequence
+    ],
+)
+def test_non_ascii_digits_are_not_iris_names(name: str) -> None:
+    """IRIS writes ASCII digits; ``int()`` would read these as a date and a purge delete them."""
+    assert parse_iris_file_name(name) is None

@@ -122,3 +122,25 @@ def test_write_is_durable_temp_removed_on_failure(
     with pytest.raises(OSError, match="No space left"):
         write_manifest(backup, manifest())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.cbk"]
+
+
+def test_a_symlink_planted_at_a_predictable_temp_name_neither_blocks_nor_redirects_the_write(
+    tmp_path: Path,
+) -> None:
+    """The sidecar goes through backup_keeper.safe_files: its temporary name is not guessable,
+    so a link planted where ``.NAME.tmp-<pid>`` used to be is left alone, as is its target."""
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    backup = directory / "b.cbk"
+    backup.write_bytes(b"abc")
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (directory / f".b.cbk.json.tmp-{os.getpid()}").symlink_to(victim)
+    written = write_manifest(backup, manifest())
+    assert read_manifest(written, expected_file="b.cbk") == manifest()
+    assert victim.read_text() == "keep me"
+
+
+def test_write_refuses_a_backup_whose_name_is_not_bare(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a bare file name"):
+        write_manifest(tmp_path / "..", manifest(".."))

@@ -19,16 +19,23 @@ from tests.builders import T0, directory_state, write_iris_backup, write_managed
 RUNNER = CliRunner()
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TZ": "UTC"}
-    return subprocess.run(
+def cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command; its stdout is strict UTF-8, as under any UTF-8 locale."""
+    environment = {**os.environ, "TZ": "UTC", "PYTHONIOENCODING": "utf-8", **(env or {})}
+    done = subprocess.run(
         [sys.executable, "-m", "backup_keeper", *map(str, args)],
         capture_output=True,
         text=True,
-        env=env,
+        errors="surrogateescape",
+        env=environment,
         check=False,
         timeout=60,
+        cwd=cwd,
     )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
 
 
 @pytest.fixture
@@ -103,7 +110,7 @@ def test_catalog_lists_records_with_kind_status_source_and_chain(week: Path) -> 
         (["--keep-last", "1", "--now", "yesterday"], "--now: not an ISO 8601 moment"),
         (
             ["--keep-last", "1", "--now", "2026-11-20T00:00:00"],
-            "--now: a fixed clock needs a timezone-aware moment",
+            "--now: a timezone-aware moment is needed",
         ),
     ],
 )
@@ -171,10 +178,9 @@ def test_backup_with_the_fake_instance_builds_a_chain_the_catalog_shows(tmp_path
 
 
 def test_backup_failure_exits_1_and_bad_adapter_exits_2(tmp_path: Path) -> None:
-    from backup_keeper.cli.app import FAKE_STATE_DIR
     from backup_keeper.iris.fake import FakeIris
 
-    FakeIris(tmp_path / FAKE_STATE_DIR).fail("online_backup", "return0")
+    FakeIris().fail("online_backup", "return0")  # the instance --iris fake uses (conftest)
     failed = cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--json")
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["status"] == "failed"

@@ -100,3 +100,18 @@ def test_portal_settings_have_categories_descriptions_and_no_secrets(cls: type) 
         assert category and description, name
         assert "password" not in name and "token" not in name
     assert props["alerts_config"][4] == "Alerting"
+
+
+@pytest.mark.parametrize("keep_last", ["٣", "３", "three"])
+def test_a_portal_count_that_is_not_ascii_digits_is_refused_and_nothing_is_purged(
+    tmp_path: Path, keep_last: str
+) -> None:
+    backup, _ = make(BackupOperation, tmp_path, directory=str(tmp_path))
+    for _ in range(3):
+        assert backup.do_backup(BackupRequest()).ok
+    before = sorted(p.name for p in tmp_path.iterdir())
+    op, alerts = make(PurgeOperation, tmp_path, directory=str(tmp_path), keep_last=keep_last)
+    result = op.do_purge(PurgeRequest())
+    assert not result.ok and "keep_last" in result.summary
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert len(alerts) == 1

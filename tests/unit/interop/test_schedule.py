@@ -37,7 +37,9 @@ def test_switched_off_jobs_never_run() -> None:
     assert due_jobs(DAY.replace(hour=12), {"full": DAY.replace(hour=2)}, off) == []
 
 
-@pytest.mark.parametrize("text", ["2", "25:00", "ab:cd", ""])
+@pytest.mark.parametrize(
+    "text", ["2", "25:00", "ab:cd", "", "０２:００", "٠٢:٠٠", "+2:00", "2:-0", "1_2:00", "2: 00"]
+)
 def test_bad_times_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="HH:MM"):
         parse_clock_time(text)
@@ -70,3 +72,12 @@ def test_the_service_sends_what_is_due_and_remembers_it(tmp_path: Path) -> None:
     sent.clear()
     service.on_poll()
     assert sent == []  # nothing is due twice in a row
+
+
+@pytest.mark.parametrize("hours", ["٤", "４", "+4", "4_0", "-1"])
+def test_scheduler_hours_that_are_not_ascii_digits_are_refused(hours: str) -> None:
+    service = SchedulerService.__new__(SchedulerService)
+    service.full_at, service.purge_at = "02:00", ""
+    service.incremental_every_hours, service.freshness_every_hours = hours, 0
+    with pytest.raises(ValueError, match="whole number"):
+        service._schedule()

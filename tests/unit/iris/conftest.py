@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_keeper.iris.bounded import BoundedIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import IrisPort
 
@@ -25,11 +26,14 @@ EMBEDDED_HOW = (
 )
 
 
-@pytest.fixture(params=["fake", "native", "embedded"])
+@pytest.fixture(params=["fake", "bounded-fake", "native", "embedded"])
 def port_factory(request: pytest.FixtureRequest, tmp_path: Path) -> PortFactory:
-    """A factory of port instances onto one instance (two calls: two independent clients)."""
+    """A factory of port instances onto one instance (two calls: two independent clients).
+    ``bounded-fake``: the fake as every door hands it to a job, behind BoundedIris."""
     if request.param == "fake":
         return lambda: FakeIris(tmp_path / "fake-state")
+    if request.param == "bounded-fake":
+        return lambda: BoundedIris(FakeIris(tmp_path / "fake-state"), 60)
     if request.param == "native":
         if not os.environ.get("IRIS_HOST"):
             pytest.skip(NATIVE_HOW)

@@ -109,3 +109,28 @@ def test_garbage_and_empty_logs_parse_to_nothing_finished() -> None:
     ):
         log = parse_backup_log(text)
         assert not log.finished and log.passes == [] and log.device is None
+
+
+def test_non_ascii_digits_in_a_log_are_not_read_as_numbers() -> None:
+    log = parse_backup_log(
+        "Starting backup pass ١\n"
+        "Starting backup pass 1\n"
+        "Backing up /db/ at １１/22/2026 02:00:01\n"
+        "Backing up /db/ at 11/22/2026 02:00:01\n"
+        "Copied ١٨٩٥٠ blocks in 1.25 seconds\n"
+        "Copied 12 blocks in ١.25 seconds\n"
+        "Backup pass 1 complete at 11/22/２０２６ 02:00:03\n"
+    )
+    assert [p.number for p in log.passes] == [1]
+    (copy,) = log.passes[0].copies
+    assert (copy.directory, copy.blocks, copy.seconds) == ("/db/", None, None)
+    assert log.passes[0].completed_at is None
+
+
+def test_a_malformed_number_in_a_log_is_left_unread_not_raised() -> None:
+    log = parse_backup_log(
+        "Starting backup pass 1\n"
+        "Backing up /db/ at 11/22/2026 02:00:01\n"
+        "Copied 5 blocks in 1.2.3 seconds\n"
+    )
+    assert log.passes[0].copies[0].seconds is None

@@ -153,3 +153,10 @@ def test_online_backup_carries_the_log_text_the_instance_read_back() -> None:
         BackupKind.FULL, description="", file="f", log_file="l", quiet_timeout=1
     )
     assert outcome.log_text == "***FINISHED BACKUP***\n"
+
+
+@pytest.mark.parametrize(
+    "when", ["２０２６-11-22 02:00:05", "2026-11-22 ٠٢:00:05", "１1/22/2026 06:00:00"]
+)
+def test_history_rows_dated_in_non_ascii_digits_are_left_out(when: str) -> None:
+    assert history_entry({"Date": when, "Type": "Full", "Status": "Completed"}) is None

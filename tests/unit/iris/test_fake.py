@@ -176,3 +176,118 @@ def test_lock_is_held_across_processes(fake: FakeIris) -> None:
     fake.release_lock("job")
     free = subprocess.run([sys.executable, "-c", code], check=False, timeout=30)
     assert free.returncode == 0
+
+
+# -- where the simulated instance lives -------------------------------------------------------
+
+
+def test_the_state_directory_is_the_users_not_a_backup_directorys(tmp_path: Path) -> None:
+    from backup_keeper.iris.fake import default_state_dir
+
+    home = Path.home()
+    assert default_state_dir({}) == home / ".local/state/backup-keeper/fake-iris"
+    assert default_state_dir({"XDG_STATE_HOME": "/var/xdg"}) == Path(
+        "/var/xdg/backup-keeper/fake-iris"
+    )
+    # the XDG specification: an empty or relative XDG_STATE_HOME is ignored
+    for ignored in ("", "relative/state"):
+        assert default_state_dir({"XDG_STATE_HOME": ignored}) == default_state_dir({})
+    chosen = {"BACKUP_KEEPER_FAKE_STATE": str(tmp_path / "mine"), "XDG_STATE_HOME": "/var/xdg"}
+    assert default_state_dir(chosen) == tmp_path / "mine"
+
+
+def test_an_empty_state_setting_never_means_the_current_directory() -> None:
+    from backup_keeper.iris.fake import default_state_dir
+
+    for empty in ("", "  "):
+        with pytest.raises(IrisError, match="BACKUP_KEEPER_FAKE_STATE is set but empty"):
+            default_state_dir({"BACKUP_KEEPER_FAKE_STATE": empty})
+
+
+def test_without_a_directory_the_fake_uses_the_configured_state(fake_state: Path) -> None:
+    FakeIris().configure(instance="SHARED")
+    assert FakeIris(fake_state).instance().name == "SHARED"
+
+
+def test_a_state_directory_that_cannot_be_used_is_an_iris_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(IrisError, match=r"state directory .*file cannot be used"):
+        FakeIris(tmp_path / "file")
+
+
+def test_a_corrupt_state_is_an_error_never_a_fresh_instance(fake: FakeIris) -> None:
+    fake.configure(instance="KEEPME")
+    (fake.state_dir / "state.json").write_text("{not json")
+    with pytest.raises(IrisError, match="is corrupt"):
+        fake.instance()
+    assert (fake.state_dir / "state.json").read_text() == "{not json"
+
+
+def test_state_writes_never_follow_a_planted_symlink(fake: FakeIris, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    for planted in ("state.tmp", "state.json.tmp"):
+        (fake.state_dir / planted).symlink_to(victim)
+    fake.configure(instance="CHANGED")
+    assert victim.read_text() == "precious"
+    assert not (fake.state_dir / "state.json").is_symlink()
+    assert FakeIris(fake.state_dir).instance().name == "CHANGED"
+
+
+def test_the_state_lock_is_never_opened_through_a_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / ".state.lock").symlink_to(victim)
+    with pytest.raises(IrisError, match="cannot be used"):
+        FakeIris(state)
+    assert victim.read_text() == "precious"
+
+
+def test_a_lock_name_never_leads_outside_the_lock_directory(fake: FakeIris, tmp_path: Path) -> None:
+    for name in ("../escape", "/tmp/abs", "", ".hidden", "a/b"):
+        with pytest.raises(IrisError, match="not a valid lock name"):
+            fake.acquire_lock(name, 0)
+    assert not (fake.state_dir / "escape.lock").exists()
+    assert sorted(p.name for p in (fake.state_dir / "locks").iterdir()) == []
+
+
+def test_reading_the_instance_does_not_rewrite_its_state(fake: FakeIris) -> None:
+    path = fake.state_dir / "state.json"
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    fake.instance()
+    fake.databases()
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
+
+
+def test_in_a_backup_directory_the_fake_writes_only_what_iris_writes(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    backup(fake, backups, BackupKind.FULL, "f.cbk")
+    fake.external_freeze(
+        log_file=str(backups / "x.log"), text="t", freeze_timeout=10, wd_suspend_limit=0
+    )
+    fake.external_thaw(log_file=str(backups / "x.log"))
+    assert sorted(p.name for p in backups.iterdir()) == ["f.cbk", "f.log", "x.log"]
+
+
+def test_a_log_iris_cannot_write_fails_the_call_and_changes_nothing(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-dir" / "x.log"
+    with pytest.raises(IrisError, match="cannot write log file"):
+        fake.external_freeze(log_file=str(missing), text="t", freeze_timeout=1, wd_suspend_limit=0)
+    assert not fake.is_frozen()
+    journal = fake.snapshot().journal_sequence
+    with pytest.raises(IrisError, match="cannot open log file"):
+        fake.online_backup(
+            BackupKind.FULL,
+            description="d",
+            file=str(tmp_path / "f.cbk"),
+            log_file=str(missing),
+            quiet_timeout=60,
+        )
+    assert fake.snapshot().journal_sequence == journal and fake.backup_history() == []

@@ -41,9 +41,10 @@ def test_native_adapter_needs_its_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("IRIS_HOST", "127.0.0.1")
     monkeypatch.setenv("IRIS_USERNAME", "u")
     monkeypatch.setenv("IRIS_PASSWORD", "p")
-    monkeypatch.setenv("IRIS_PORT", "superserver")
-    with pytest.raises(IrisError, match="IRIS_PORT is not a port number"):
-        NativeIris.from_environment()
+    for text in ("superserver", "٥٢٧٧٣", "５２７７３", "+1972", "1_972", "99999999999"):
+        monkeypatch.setenv("IRIS_PORT", text)
+        with pytest.raises(IrisError, match="IRIS_PORT is not a port number"):
+            NativeIris.from_environment()
 
 
 @pytest.mark.usefixtures("real_iris_module")

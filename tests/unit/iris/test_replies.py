@@ -36,3 +36,17 @@ def test_dbsize_reply_from_the_documentation() -> None:
 def test_dbsize_errors_are_iris_errors(value: str) -> None:
     with pytest.raises(IrisError):
         parse_dbsize(value)
+
+
+@pytest.mark.parametrize("value", ["١", "１", "１,warn", " ١ "])
+def test_a_backup_return_in_non_ascii_digits_is_a_failure(value: str) -> None:
+    assert parse_backup_return(value).result is OnlineResult.FAILED
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["１８９５０^5^160952320^2710^160309248", "18950^٥^160952320^2710^160309248", "1_0^1^1^1^1"],
+)
+def test_a_dbsize_reply_in_non_ascii_digits_is_an_iris_error(value: str) -> None:
+    with pytest.raises(IrisError):
+        parse_dbsize(value)

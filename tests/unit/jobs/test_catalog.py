@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import errno
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.jobs import run_catalog
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import CatalogSettings
-from tests.builders import T0, write_iris_backup
+from tests.builders import T0, write_iris_backup, write_managed_backup
 
 
 def test_catalog_reports_every_file_with_its_facts(tmp_path: Path) -> None:
@@ -32,3 +35,26 @@ def test_catalog_of_an_unreadable_directory_fails_cleanly(
     report = run_catalog(CatalogSettings(directories=[tmp_path]), clock=fixed_clock(T0))
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith("cannot read backups:")
+
+
+def test_catalog_warns_about_backups_dated_after_its_clock(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    write_managed_backup(tmp_path, "good.cbk", BackupKind.FULL, T0)
+    report = run_catalog(CatalogSettings(directories=[tmp_path]), clock=fixed_clock(T0))
+    assert report.status is JobStatus.OK
+    assert len(report.warnings) == 1 and "forged.cbk: dated 2099" in report.warnings[0]
+    later = run_catalog(
+        CatalogSettings(directories=[tmp_path]), clock=fixed_clock(datetime(2100, 1, 1, tzinfo=UTC))
+    )
+    assert later.warnings == []
+
+
+def test_catalog_shows_unreadable_logs_and_leftover_temporary_files(tmp_path: Path) -> None:
+    cbk = write_iris_backup(tmp_path, "FullDBList", "20261101", 1, log=False)
+    os.mkfifo(cbk.with_suffix(".log"))
+    (tmp_path / ".x.cbk.zst.tmp-123").write_bytes(b"")
+    report = run_catalog(CatalogSettings(directories=[tmp_path]), clock=fixed_clock(T0))
+    assert [e.status for e in report.records] == ["unreadable"]
+    assert len(report.warnings) == 2
+    assert "1 IRIS log(s) cannot be read (not a regular file)" in report.warnings[0]
+    assert ".x.cbk.zst.tmp-123: a temporary file" in report.warnings[1]

@@ -344,3 +344,14 @@ def test_a_snapshot_command_leaving_a_detached_grandchild_is_bounded_by_its_time
     assert "timed out after 2 s and was killed" in report.errors[0]
     assert_thawed_and_clean(fake, catalog_dir)
     assert report.backup is not None and report.backup.command_output[:1] == ["snap-3"]
+
+
+def test_leftover_temporary_files_of_a_killed_run_are_reported(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    (catalog_dir / ".s.snapshot.json.0123456789ab.bk-tmp").write_bytes(b"{")
+    report = snapshot(fake, catalog_dir, sys.executable, "-c", "print('snap-1')")
+    assert report.status is JobStatus.OK, report.errors
+    assert any(
+        ".s.snapshot.json.0123456789ab.bk-tmp: a temporary file" in w for w in report.warnings
+    )

@@ -451,9 +451,15 @@ def test_a_thaw_that_cannot_read_the_marker_inside_iris_still_thaws(
     assert any("could not be read" in w for w in report.warnings)
 
 
-def test_the_hooks_and_doctor_refuse_a_missing_directory(fake: FakeIris, tmp_path: Path) -> None:
-    for job in (freeze, doctor):
-        report = job(fake, tmp_path / "nope", None)
+def test_the_hooks_and_doctor_refuse_a_directory_gone_since_the_settings(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    settings = hook(gone)  # the settings refuse a missing directory: it goes after them
+    gone.rmdir()
+    for job in (run_freeze, run_doctor):
+        report = job(settings, iris=fake, clock=fixed_clock(NOW))
         assert report.status is JobStatus.FAILED
-        assert report.errors == [f"{tmp_path / 'nope'}: no such directory"]
+        assert report.errors == [f"{gone}: no such directory"]
     assert not fake.is_frozen()

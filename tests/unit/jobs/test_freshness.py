@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,3 +92,87 @@ def test_bad_max_age_is_a_settings_error(tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match="max_age: invalid duration"):
         validate_settings(FreshnessSettings, {"directories": [tmp_path], "max_age": "a day"})
+
+
+# --- backups dated in the future (issue 11, item 20) ---
+
+
+def test_a_backup_dated_in_the_future_never_counts_as_fresh(tmp_path: Path) -> None:
+    """A sidecar saying 2099 once made check-freshness report fresh for 73 years."""
+    write_managed_backup(tmp_path, "f.cbk", BackupKind.FULL, NOW - timedelta(days=3))
+    write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = check(tmp_path, kinds=["full"])
+    assert report.status is JobStatus.FAILED
+    assert report.errors == [
+        f"newest completed full backup is 3d old (max 1d2h): {tmp_path / 'f.cbk'}"
+    ]
+    assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings)
+
+
+def test_an_iris_file_named_for_a_future_day_never_counts_as_fresh(tmp_path: Path) -> None:
+    write_iris_backup(tmp_path, "FullDBList", "20991231", 1)
+    report = check(tmp_path, kinds=["full"])
+    assert report.errors == ["no completed full backup found at all"]
+    assert any("FullDBList_20991231_001.cbk: dated" in w for w in report.warnings)
+
+
+def test_a_failed_backup_dated_in_the_future_is_not_the_newest_backup(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "f.cbk", BackupKind.FULL, NOW - timedelta(hours=2))
+    write_managed_backup(
+        tmp_path,
+        "x.cbk",
+        BackupKind.FULL,
+        datetime(2099, 1, 1, tzinfo=UTC),
+        BackupStatus.FAILED,
+    )
+    report = check(tmp_path, kinds=["full"])
+    assert report.status is JobStatus.OK, report.errors
+    assert report.warnings
+
+
+def test_iris_history_dated_in_the_future_never_counts_as_fresh(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(datetime(2099, 1, 1, tzinfo=UTC)))
+    fake.online_backup(
+        BackupKind.FULL, description="", file=str(tmp_path / "x.cbk"), log_file="", quiet_timeout=1
+    )
+    catalog_dir = tmp_path / "empty"
+    catalog_dir.mkdir()
+    report = check(catalog_dir, iris=fake, kinds=["full"])
+    assert report.errors == ["no completed full backup found at all"]
+    assert any("IRIS history" in w and "after now" in w for w in report.warnings), report.warnings
+
+
+# --- logs that cannot be read (issue 11, item 4) ---
+
+
+def test_a_newest_backup_whose_log_cannot_be_read_is_a_finding_not_fresh(tmp_path: Path) -> None:
+    write_iris_backup(tmp_path, "FullDBList", "20261119", 1)
+    cbk = write_iris_backup(tmp_path, "FullDBList", "20261122", 2, log=False)
+    cbk.with_suffix(".log").mkdir()
+    report = check(tmp_path, kinds=["full"], timezone="UTC")
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith(
+        f"the newest backup's IRIS log cannot be read: {cbk} at 2026-11-22"
+    )
+    assert report.errors[1].startswith("newest completed full backup is 3d")
+    assert any("1 IRIS log(s) cannot be read" in w for w in report.warnings)
+
+
+def test_iris_history_at_the_end_of_the_calendar_is_left_out_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """IRIS's history holds instance-local times; the last hour of 9999 west of UTC is past
+    what a moment can hold."""
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(NOW - timedelta(hours=3)))
+    fake.online_backup(
+        BackupKind.FULL, description="", file=str(tmp_path / "x.cbk"), log_file="", quiet_timeout=1
+    )
+    state_file = fake.state_dir / "state.json"
+    state = json.loads(state_file.read_text())
+    state["history"][0]["time"] = "9999-12-31T23:00:00"
+    state_file.write_text(json.dumps(state))
+    catalog_dir = tmp_path / "empty"
+    catalog_dir.mkdir()
+    report = check(catalog_dir, iris=fake, kinds=["full"], timezone="America/New_York")
+    assert report.errors == ["no completed full backup found at all"]
+    assert any("cannot be represented" in w for w in report.warnings), report.warnings

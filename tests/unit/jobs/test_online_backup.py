@@ -117,7 +117,11 @@ def test_two_runs_in_the_same_second_get_distinct_names(fake: FakeIris, target: 
 def test_missing_or_unwritable_directory_fails_before_anything(
     fake: FakeIris, target: Path
 ) -> None:
-    missing = backup(fake, target / "nope")
+    gone = target / "nope"
+    gone.mkdir()  # settings refuse a missing directory: this one goes after they are checked
+    settings = BackupSettings.model_validate({"directory": gone, "kind": "full"})
+    gone.rmdir()
+    missing = run_online_backup(settings, iris=fake, clock=fixed_clock(NOW))
     assert missing.status is JobStatus.FAILED
     assert missing.errors == [f"{target / 'nope'}: no such directory"]
     recorder = Recorder()
@@ -502,3 +506,34 @@ def test_the_log_text_the_port_returns_is_judged_when_the_log_is_not_on_this_dis
     assert report.status is JobStatus.OK, report.errors
     assert report.backup is not None and report.backup.journal_required
     assert list(target.glob("*.log")) == []
+
+
+def test_leftover_temporary_files_of_a_killed_run_are_reported(
+    fake: FakeIris, target: Path
+) -> None:
+    (target / ".old.cbk.zst.tmp-999999999").write_bytes(b"half a compression")
+    report = backup(fake, target)
+    assert report.status is JobStatus.OK
+    (warning,) = [w for w in report.warnings if "a temporary file" in w]
+    assert warning.startswith(f"{target.resolve()}/.old.cbk.zst.tmp-999999999:")
+
+
+def test_the_summary_counts_the_old_backups_really_purged_not_those_planned(
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backup_keeper.jobs import purge
+    from backup_keeper.purge.executor import Outcome, PurgeTarget
+
+    for day in (3, 2, 1):
+        backup(fake, target, clock=fixed_clock(NOW - timedelta(days=day)))
+    original = purge.delete_targets
+
+    def grow_one_first(targets: list[PurgeTarget], **kwargs: object) -> Outcome:
+        with Path(targets[0].path).open("ab") as handle:
+            handle.write(b"appended while the purge ran")
+        return original(targets, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(purge, "delete_targets", grow_one_first)
+    report = backup(fake, target, retention=RetentionPolicy(keep_last=2).model_dump())
+    assert len(report.delete) == 2 and len(cbks(target)) == 3
+    assert report.summary.endswith("; 1 of 2 old backup(s) purged")

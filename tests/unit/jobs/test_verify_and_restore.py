@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_online_backup, run_restore, run_restore_plan, run_verify
@@ -20,6 +21,7 @@ from backup_keeper.settings import (
     RestoreSettings,
     VerifySettings,
 )
+from tests.builders import write_managed_backup
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -273,3 +275,9 @@ def test_an_iris_failure_before_any_file_is_a_failed_report_and_an_alert(
     assert report.errors == ["IRIS: ERROR #5001: injected failure in mirror"]
     assert recorder.reports == [report]
     assert fake.snapshot().restored == []
+
+
+def test_verify_warns_about_a_backup_dated_after_now(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = run_verify(VerifySettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings)

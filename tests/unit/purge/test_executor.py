@@ -6,11 +6,21 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from backup_keeper.catalog.record import BackupKind, BackupRecord, RecordSource
-from backup_keeper.purge.executor import PurgeTarget, delete_targets, targets_from_plan
+from backup_keeper.purge.executor import (
+    RECOVERED,
+    PurgeTarget,
+    delete_leftovers,
+    delete_targets,
+    targets_from_plan,
+)
 from backup_keeper.report import FileOutcome
 from backup_keeper.retention.plan import Action, Decision
 from tests.builders import T0, record
+
+NOTE = f"{RECOVERED} 2026-11-20T12:00:00+00:00"
 
 
 def deletion(rec: BackupRecord) -> Decision:
@@ -121,3 +131,116 @@ def test_read_only_directory_is_an_error_for_an_unprivileged_user(tmp_path: Path
     outcome = delete_targets(targets, dry_run=False, remove=denied)
     assert outcome.errors == [f"{cbk}: cannot delete: Permission denied"]
     assert cbk.exists() and os.access(cbk, os.F_OK)
+
+
+def test_a_companion_is_only_the_backups_own_sidecar_or_stem_log(tmp_path: Path) -> None:
+    """A manifest naming another backup's log must never make that log a target."""
+    rec = record("a.cbk", "full", T0, directory=str(tmp_path))
+    rec.companions = tuple(str(tmp_path / c) for c in ("a.cbk.json", "b.log", "a.log"))
+    zst = record("z.cbk.zst", "full", T0, directory=str(tmp_path))
+    zst.companions = tuple(str(tmp_path / c) for c in ("z.cbk.json", "z.log", "z.cbk.zst.json"))
+    snap = record("s.snapshot.json", "external", T0, directory=str(tmp_path))
+    snap.companions = (str(tmp_path / "s.log"),)
+    targets, refused = targets_from_plan([deletion(r) for r in (rec, zst, snap)], [tmp_path])
+    assert [(t.name, t.companions) for t in targets] == [
+        ("s.snapshot.json", ()),
+        ("z.cbk.zst", ("z.cbk.json", "z.log")),
+        ("a.cbk", ("a.cbk.json", "a.log")),
+    ]
+    assert refused == [
+        f"{tmp_path}/s.log: refused: not the sidecar or log of s.snapshot.json",
+        f"{tmp_path}/z.cbk.zst.json: refused: not the sidecar or log of z.cbk.zst",
+        f"{tmp_path}/b.log: refused: not the sidecar or log of a.cbk",
+    ]
+
+
+@pytest.mark.parametrize("name", ["a\\b.cbk", "bad\udcff.cbk", "a.cbk.json"])
+def test_a_name_an_intent_could_not_hold_is_never_a_target(tmp_path: Path, name: str) -> None:
+    targets, refused = targets_from_plan(
+        [deletion(record(name, "full", T0, directory=str(tmp_path)))], [tmp_path]
+    )
+    assert targets == []
+    assert refused == [
+        f"{tmp_path}/{name}: refused: not a .cbk or snapshot record directly inside a "
+        "configured directory"
+    ]
+
+
+def test_leftovers_of_a_backup_still_on_disk_in_any_form_are_kept(tmp_path: Path) -> None:
+    for name in ("a.cbk.zst", "a.cbk.json", "a.log", "b.cbk", "b.cbk.json"):
+        (tmp_path / name).write_text("x")
+    outcome = delete_leftovers(tmp_path, ["a.cbk", "b.cbk.zst"], note=NOTE, dry_run=False)
+    assert outcome.actions == [] and outcome.errors == []
+    assert outcome.warnings == [
+        f"{tmp_path}/a.cbk.zst: named by an interrupted purge, but the current plan does not "
+        "delete it: kept",
+        f"{tmp_path}/b.cbk: named by an interrupted purge, but the current plan does not "
+        "delete it: kept",
+    ]
+    assert len(list(tmp_path.iterdir())) == 5
+
+
+def test_a_backup_that_cannot_be_looked_at_counts_as_present(tmp_path: Path) -> None:
+    # a name too long to look at fails with ENAMETOOLONG, not "no such file"
+    outcome = delete_leftovers(tmp_path, ["a" * 300 + ".cbk"], note=NOTE, dry_run=False)
+    assert outcome.actions == [] and "the current plan does not delete it" in outcome.warnings[0]
+
+
+def test_leftovers_of_a_gone_backup_go_but_never_through_a_symlink(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.write_text("keep")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    (backups / "a.cbk.json").symlink_to(precious)
+    (backups / "a.log").write_text("left over")
+    (backups / "s.snapshot.json.log").write_text("not a companion of a snapshot record")
+    outcome = delete_leftovers(backups, ["a.cbk", "s.snapshot.json"], note=NOTE, dry_run=False)
+    assert [(Path(a.path).name, a.outcome, a.detail) for a in outcome.actions] == [
+        ("a.log", FileOutcome.DELETED, NOTE)
+    ]
+    assert precious.read_text() == "keep" and (backups / "a.cbk.json").is_symlink()
+    assert (backups / "s.snapshot.json.log").exists()
+
+
+def test_a_leftover_that_cannot_be_removed_is_an_error_and_stays_in_the_intent(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.cbk.json").write_text("{}")
+    (tmp_path / "a.log").write_text("x")
+
+    def denied(name: str, dir_fd: int) -> None:
+        if name.endswith(".json"):
+            raise PermissionError(13, "Permission denied")
+        os.unlink(name, dir_fd=dir_fd)
+
+    outcome = delete_leftovers(tmp_path, ["a.cbk"], note=NOTE, dry_run=False, remove=denied)
+    assert [(Path(a.path).name, a.outcome) for a in outcome.actions] == [
+        ("a.cbk.json", FileOutcome.FAILED),
+        ("a.log", FileOutcome.DELETED),
+    ]
+    assert outcome.actions[0].detail == f"{NOTE}: Permission denied"
+    assert outcome.errors == [f"{tmp_path}/a.cbk.json: cannot delete: Permission denied"]
+    assert [t.as_intent().name for t in outcome.failed] == ["a.cbk"]
+
+
+def test_leftovers_in_a_directory_that_vanished_are_an_error(tmp_path: Path) -> None:
+    outcome = delete_leftovers(tmp_path / "gone", ["a.cbk"], note=NOTE, dry_run=False)
+    assert outcome.errors == [
+        f"{tmp_path / 'gone'}: cannot open directory: No such file or directory"
+    ]
+    assert [t.name for t in outcome.failed] == ["a.cbk"]
+
+
+def test_a_name_that_is_not_a_backup_name_is_never_acted_on(tmp_path: Path) -> None:
+    (tmp_path.parent / "x.log").write_text("outside")
+    outcome = delete_leftovers(tmp_path, ["../x.cbk"], note=NOTE, dry_run=False)
+    assert outcome.errors == [f"{tmp_path}: refused to act on '../x.cbk': not a backup name"]
+    assert (tmp_path.parent / "x.log").exists()
+
+
+def test_a_planned_backup_that_cannot_be_examined_is_skipped(tmp_path: Path) -> None:
+    targets = planned(tmp_path)
+    targets[0].name = "a" * 300 + ".cbk"  # too long to stat: ENAMETOOLONG
+    outcome = delete_targets(targets, dry_run=False)
+    assert [a.outcome for a in outcome.actions] == [FileOutcome.SKIPPED]
+    assert "cannot be examined (File name too long)" in outcome.warnings[0]

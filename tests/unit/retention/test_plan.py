@@ -240,3 +240,81 @@ def test_each_chain_reason_is_given_once_when_several_instances_share_a_director
     for name in ("a_full.cbk", "b_full.cbk"):
         chain_reasons = [r for r in reasons_of(result, name) if r.startswith("chain:")]
         assert len(chain_reasons) == 1, reasons_of(result, name)
+
+
+# --- unreadable IRIS logs (issue 11, item 4) ---
+
+
+def unreadable(records: list[BackupRecord], *indexes: int) -> list[BackupRecord]:
+    for index in indexes:
+        records[index].status = BackupStatus.UNREADABLE
+    return records
+
+
+def test_a_newest_full_whose_log_cannot_be_read_is_not_the_safety_floor() -> None:
+    """The incident: run by a user who cannot read IRIS's logs, a failed newest full counted as
+    completed, became the floor, and both good fulls before it were deleted."""
+    records = unreadable(series("FFF"), 2)
+    result = run(records, keep_last=1, allow_purge_after_failure=True)
+    assert deleted(result) == ["b000_F.cbk"]
+    assert "safety floor: newest completed full" in reasons_of(result, "b001_F.cbk")
+    assert "keep_last 1: full #1 newest" in reasons_of(result, "b001_F.cbk")
+
+
+def test_an_unreadable_newest_backup_holds_the_purge_back_like_a_failure() -> None:
+    result = run(unreadable(series("FFF"), 2), keep_last=1)
+    assert deleted(result) == []
+    assert any(
+        "is unreadable: nothing but old failed backups" in r
+        for r in reasons_of(result, "b000_F.cbk")
+    )
+
+
+def test_unreadable_backups_are_never_deleted_even_by_failed_older_than() -> None:
+    records = unreadable(series("FIFIFI"), 0, 1)
+    result = run(records, keep_last=1, failed_older_than="1d", allow_purge_after_failure=True)
+    assert "b000_F.cbk" in kept(result) and "b001_I.cbk" in kept(result)
+    assert deleted(result) == ["b002_F.cbk", "b003_I.cbk"]
+    assert reasons_of(result, "b000_F.cbk") == [
+        "its IRIS log cannot be read: it may have failed, so it is kept, never deleted by a "
+        "rule, and not counted as completed"
+    ]
+
+
+def test_unreadable_backups_never_count_toward_keep_rules() -> None:
+    records = unreadable(series("FIII"), 3)
+    result = run(records, keep_daily=1, allow_purge_after_failure=True)
+    assert "keep_daily 1: newest of 2026-11-03 (1 of 1)" in reasons_of(result, "b002_I.cbk")
+    assert not any(r.startswith("keep_daily") for r in reasons_of(result, "b003_I.cbk"))
+
+
+def test_all_logs_unreadable_deletes_nothing() -> None:
+    records = unreadable(series("FIIFIIFII"), *range(9))
+    result = run(records, keep_last=1, failed_older_than="1d", allow_purge_after_failure=True)
+    assert deleted(result) == []
+
+
+def test_backups_dated_after_now_are_one_warning() -> None:
+    records = series("FIFI")
+    result = run(records, now=records[1].time + timedelta(hours=1), keep_last=1)
+    (warning,) = [w for w in result.warnings if "after now" in w]
+    assert warning.startswith("2 backup(s) dated after now")
+    assert "b002_F.cbk, b003_I.cbk" in warning
+
+
+@pytest.mark.parametrize(
+    ("start", "now", "within"),
+    [
+        (datetime(40, 1, 1, tzinfo=UTC), datetime(40, 2, 1, tzinfo=UTC), "5214w"),
+        (datetime(1, 1, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC), "1d"),
+    ],
+)
+def test_a_keep_within_window_opening_before_year_1_keeps_everything(
+    start: datetime, now: datetime, within: str
+) -> None:
+    """Planning is pure and total: the window's start cannot be represented, so no backup is
+    older than it, and the plan says so rather than raising OverflowError."""
+    records = series("FII", start=start, step=timedelta(hours=1))
+    result = run(records, now=now, keep_within=within)
+    assert deleted(result) == []
+    assert any("reaches past year 1" in r for r in reasons_of(result, "b000_F.cbk"))

@@ -34,7 +34,13 @@ kinds = st.sampled_from(
 )
 statuses = st.sampled_from(
     [BackupStatus.COMPLETED] * 6
-    + [BackupStatus.WARNING, BackupStatus.FAILED, BackupStatus.ABORTED, BackupStatus.UNKNOWN]
+    + [
+        BackupStatus.WARNING,
+        BackupStatus.FAILED,
+        BackupStatus.ABORTED,
+        BackupStatus.UNKNOWN,
+        BackupStatus.UNREADABLE,
+    ]
 )
 
 
@@ -192,3 +198,35 @@ def test_planning_what_is_left_after_a_purge_deletes_nothing_more_than_new_rules
     left = [r for r in records if r.path not in delete]
     again = decide(left, policy, now)
     assert again.delete == []
+
+
+RULE_REASONS = ("keep_", "safety floor", "chain:")
+"""How a reason names a keep rule, the floor or a chain: what "counted as completed" means."""
+
+
+@given(histories(), policies(), nows)
+def test_unreadable_backups_are_never_deleted_and_never_counted(
+    records: list[BackupRecord], policy: RetentionPolicy, now: datetime
+) -> None:
+    result = decide(records, policy, now)
+    _, delete, _ = by_action(result)
+    unreadable = {r.path for r in records if r.status is BackupStatus.UNREADABLE}
+    assert not unreadable & delete
+    for decision in result.keep:
+        if decision.record.path in unreadable:
+            assert not any(r.startswith(RULE_REASONS) for r in decision.reasons), decision
+        assert not unreadable & set(decision.record.chain), decision.record.path
+
+
+@given(histories(), policies(), nows)
+def test_the_floor_is_the_newest_readable_completed_full_whatever_comes_after(
+    records: list[BackupRecord], policy: RetentionPolicy, now: datetime
+) -> None:
+    """Turning any later backup unreadable never moves the floor onto it or drops the floor."""
+    result = decide(records, policy, now)
+    floors = {
+        d.record.path for d in result.keep if "safety floor: newest completed full" in d.reasons
+    }
+    for path in floors:
+        (floor,) = [r for r in records if r.path == path]
+        assert floor.status is not BackupStatus.UNREADABLE and floor.restorable

@@ -1,0 +1,52 @@
+"""The restore-plan job on real directories, with the job's clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from backup_keeper.catalog.record import BackupKind
+from backup_keeper.clock import fixed_clock
+from backup_keeper.jobs import run_restore_plan
+from backup_keeper.report import JobStatus
+from backup_keeper.settings import RestorePlanSettings
+from tests.builders import T0, write_managed_backup
+
+NOW = T0 + timedelta(days=1)
+
+
+def test_a_backup_dated_2099_is_a_warning_and_never_what_the_plan_restores_to(
+    tmp_path: Path,
+) -> None:
+    write_managed_backup(tmp_path, "good.cbk", BackupKind.FULL, T0)
+    write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = run_restore_plan(RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    assert report.status is JobStatus.OK
+    assert report.summary == f"restore 1 file(s) to {T0.isoformat()}"
+    assert report.restore is not None and report.restore.restores_to == T0
+    assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings), (
+        report.warnings
+    )
+
+
+def test_the_plan_follows_the_jobs_clock_not_the_wall(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "a.cbk", BackupKind.FULL, T0)
+    write_managed_backup(tmp_path, "b.cbk", BackupKind.FULL, T0 + timedelta(hours=2))
+    report = run_restore_plan(
+        RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(T0 + timedelta(hours=1))
+    )
+    assert report.restore is not None and report.restore.restores_to == T0
+
+
+def test_only_future_backups_is_a_failed_plan_that_says_why(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = run_restore_plan(RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    assert report.status is JobStatus.FAILED
+    assert "dated after now" in report.summary and "forged.cbk" in report.summary
+
+
+def test_restore_plan_reports_leftover_temporary_files(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "good.cbk", BackupKind.FULL, T0)
+    (tmp_path / ".good.cbk.zst.tmp-999999999").write_bytes(b"partial")
+    report = run_restore_plan(RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    assert any(".good.cbk.zst.tmp-999999999: a temporary file" in w for w in report.warnings)
