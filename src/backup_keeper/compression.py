@@ -1,5 +1,6 @@
 """zstd compression of completed backup files: streaming (constant memory whatever the size),
-on every core, written beside the original through a temporary name and renamed when whole.
+on every core, written beside the original through ``safe_files`` (an unpredictable temporary
+name, created exclusively, never through a symlink) and put in place only when whole.
 
 The online backup job uses it when ``compress`` is set (the manifest then records the .zst's
 size and checksum); catalog, verify, restore-plan, restore and purge all read ``.cbk.zst``.
@@ -8,39 +9,66 @@ bench/compress.py measures it against the zstd command-line tool.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import zstandard
 
+from backup_keeper.safe_files import TEMP_SUFFIX, atomic_file, is_temp_name, remove_temp
+
 DEFAULT_LEVEL = 3
 CHUNK = 4 << 20
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def compress_file(
     source: Path, target: Path, *, level: int = DEFAULT_LEVEL, threads: int = -1
 ) -> int:
-    """Compress ``source`` into ``target`` (never overwriting it); return the compressed size.
-    ``threads=-1`` uses every core, as ``zstd -T0`` does."""
-    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    """Compress ``source`` into ``target`` (never overwriting it: FileExistsError, nothing
+    changed); return the compressed size. ``threads=-1`` uses every core, as ``zstd -T0``."""
     compressor = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
-    try:
-        with source.open("rb") as reader, temp.open("xb") as writer:
-            compressor.copy_stream(reader, writer, read_size=CHUNK, write_size=CHUNK)
-            writer.flush()
-            os.fsync(writer.fileno())
-        if target.exists():
-            raise FileExistsError(f"{target} exists")
-        temp.replace(target)
-    finally:
-        temp.unlink(missing_ok=True)
-    return target.stat().st_size
+    with (
+        _open_source(source) as reader,
+        atomic_file(target.parent, target.name, replace=False) as writer,
+    ):
+        _, written = compressor.copy_stream(reader, writer, read_size=CHUNK, write_size=CHUNK)
+    return int(written)
 
 
 def decompress_file(source: Path, target: Path) -> int:
-    """Decompress ``source`` into ``target``; zstd's own frame checksum catches corruption
-    (``zstandard.ZstdError``). Returns the decompressed size."""
+    """Decompress ``source`` into ``target`` (never overwriting it); zstd's own frame checksum
+    catches corruption (``zstandard.ZstdError``, nothing left behind). Returns the size."""
     decompressor = zstandard.ZstdDecompressor()
-    with source.open("rb") as reader, target.open("xb") as writer:
+    with (
+        _open_source(source) as reader,
+        atomic_file(target.parent, target.name, replace=False) as writer,
+    ):
         _, written = decompressor.copy_stream(reader, writer, read_size=CHUNK, write_size=CHUNK)
     return int(written)
+
+
+@contextmanager
+def decompressed_beside(source: Path, purpose: str = "restore") -> Iterator[Path]:
+    """A decompressed copy of ``source`` in its directory, for as long as the block runs. Its
+    name is unpredictable and one ``safe_files.is_temp_name`` recognises, so a run killed
+    meanwhile leaves a leftover the next run can report and remove."""
+    name = f".{source.name.removesuffix('.zst')}.{purpose}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    assert is_temp_name(name)
+    decompress_file(source, source.parent / name)
+    try:
+        yield source.parent / name
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            remove_temp(source.parent, name)
+
+
+@contextmanager
+def _open_source(source: Path) -> Iterator[BinaryIO]:
+    """The file itself, never what a symlink planted under its name points to."""
+    with os.fdopen(os.open(source, _READ), "rb") as reader:
+        yield reader

@@ -7,20 +7,34 @@ us, and by whom. It lives in the backup directory as a file and, inside IRIS, as
 A marker written by a job names its process: it is stale once that process is gone. A marker
 written by the ``freeze`` hook command has no process (the hook exits while the snapshot runs):
 it is stale once its ``expires`` time has passed (the WDSuspendLimit or the freeze timeout).
+
+Each marker carries a random ``run`` id, so a run removes a marker only when the one it reads
+back is the one it wrote: never another run's. A marker that is there but cannot be read or
+understood (a symlink, a FIFO, too large, unreadable, not our format) means "frozen, perhaps,
+by someone unknown": :class:`UnreadableMarker`, which callers report and never clear.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import secrets
 import socket
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from backup_keeper.safe_files import directory_fd, write_atomic
 from backup_keeper.small_files import TooLarge, read_small
 
 MARKER_NAME = ".backup-keeper-freeze.json"
+MARKER_LIMIT = 1 << 16
+
+
+class UnreadableMarker(Exception):
+    """A freeze marker exists but cannot be read or understood: whoever froze is unknown."""
 
 
 class FreezeMarker(BaseModel):
@@ -34,6 +48,8 @@ class FreezeMarker(BaseModel):
     label: str = ""
     instance: str = ""
     sharded_namespace: str | None = None
+    run: str = ""
+    """Random per run (:func:`new_run_id`): how a run recognises its own marker."""
 
     def is_stale(self, now: datetime) -> bool:
         """Whether whoever froze is gone: a dead process on this host, or a hook past expiry."""
@@ -46,45 +62,67 @@ class FreezeMarker(BaseModel):
         return f"{who}, since {self.started.isoformat()} (label {self.label or '-'})"
 
 
+def new_run_id() -> str:
+    return secrets.token_hex(8)
+
+
 def marker_path(directory: Path) -> Path:
     return directory / MARKER_NAME
 
 
 def write_marker(directory: Path, marker: FreezeMarker) -> None:
-    path = marker_path(directory)
-    temp = path.with_name(f"{MARKER_NAME}.tmp-{os.getpid()}")
-    with temp.open("w") as handle:
-        handle.write(marker.model_dump_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(path)
+    """Exclusively created and renamed into place: a symlink planted at any name is never
+    followed. Raises OSError (the caller has frozen nothing yet)."""
+    write_atomic(directory, MARKER_NAME, marker.model_dump_json().encode())
 
 
 def read_marker(directory: Path) -> FreezeMarker | None:
-    """The marker, or None. A marker that does not parse is still a marker: it is returned as an
-    expired hook marker, so that it is looked at rather than ignored."""
+    """The marker in ``directory``, None when there is none; UnreadableMarker when one is there
+    that cannot be read or parsed."""
     path = marker_path(directory)
     try:
-        raw = read_small(path, limit=1 << 16)
+        raw = read_small(path, limit=MARKER_LIMIT)
     except FileNotFoundError:
         return None
-    except (OSError, TooLarge):
-        raw = b""
-    return parse_marker(raw)
+    except TooLarge as exc:
+        raise UnreadableMarker(f"{path} is larger than {MARKER_LIMIT} bytes") from exc
+    except OSError as exc:
+        symlink = exc.errno == errno.ELOOP
+        why = "is a symbolic link" if symlink else f"cannot be read: {exc.strerror}"
+        raise UnreadableMarker(f"{path} {why}") from exc
+    if not raw:
+        raise UnreadableMarker(f"{path} is empty or not a regular file")
+    return _parse(raw, str(path))
 
 
-def parse_marker(raw: bytes | str) -> FreezeMarker | None:
+def parse_marker(raw: str | None) -> FreezeMarker | None:
+    """The marker kept inside IRIS: None (or empty) is none; anything else must parse."""
     if not raw:
         return None
+    return _parse(raw, "the freeze marker inside IRIS")
+
+
+def _parse(raw: bytes | str, where: str) -> FreezeMarker:
     try:
         return FreezeMarker.model_validate_json(raw)
-    except ValidationError:
-        epoch = datetime.fromtimestamp(0).astimezone()
-        return FreezeMarker(host="unknown (unreadable marker)", started=epoch, expires=epoch)
+    except ValidationError as exc:
+        raise UnreadableMarker(f"{where} is not a backup-keeper freeze marker") from exc
 
 
-def clear_marker(directory: Path) -> None:
-    marker_path(directory).unlink(missing_ok=True)
+def clear_marker(directory: Path, ours: FreezeMarker) -> str | None:
+    """Remove the marker file if it is ``ours``; otherwise say why it was left (another run's,
+    or unreadable). None when no marker of ours remains."""
+    try:
+        current = read_marker(directory)
+    except UnreadableMarker as exc:
+        return str(exc)
+    if current is None:
+        return None
+    if current != ours:
+        return f"{marker_path(directory)} now belongs to {current.describe()}"
+    with directory_fd(directory) as fd, contextlib.suppress(FileNotFoundError):
+        os.unlink(MARKER_NAME, dir_fd=fd)
+    return None
 
 
 def _alive(pid: int) -> bool:

@@ -8,10 +8,11 @@ still in progress, a backup-keeper backup holding the instance lock.
 from __future__ import annotations
 
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.freeze_marker import parse_marker, read_marker
-from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.freeze_marker import UnreadableMarker
+from backup_keeper.iris.port import IrisPort
 from backup_keeper.jobs import lifecycle
-from backup_keeper.jobs.freeze_recovery import recover_frozen
+from backup_keeper.jobs.faults import describe_fault
+from backup_keeper.jobs.freeze_recovery import current_marker, recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
@@ -43,8 +44,8 @@ def _run_doctor(
     )
     try:
         _examine(settings, iris, report)
-    except IrisError as exc:
-        report.errors.append(f"IRIS: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
     problems = len(report.errors) + len(report.warnings)
     summary = "all clear" if problems == 0 else f"{problems} finding(s)"
     return lifecycle.end(report, clock=clock, summary=summary)
@@ -56,7 +57,10 @@ def _examine(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) ->
         report.errors.append(f"{directory}: no such directory")
         return
     recover_frozen(directory, iris, report, report.started)
-    has_marker = read_marker(directory) or parse_marker(iris.freeze_marker() or "")
+    try:
+        has_marker = current_marker(directory, iris) is not None
+    except UnreadableMarker:
+        has_marker = True  # recover_frozen has reported it
     frozen = iris.is_frozen()
     report.checked += [
         f"freeze marker: {'present' if has_marker else 'none'} (directory and IRIS)",

@@ -20,22 +20,24 @@ from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX, leftover_temp_warnin
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupStatus
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.freeze_marker import FreezeMarker, parse_marker, read_marker, write_marker
+from backup_keeper.freeze_marker import FreezeMarker, UnreadableMarker, new_run_id, write_marker
 from backup_keeper.iris.port import (
     FreezeResult,
     IrisError,
     IrisPort,
-    IrisTimeout,
     MirrorMember,
     MirrorState,
     Severity,
 )
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import (
-    clear_freeze,
+    confirmed_thaw,
     console,
-    freeze_unanswered,
+    current_marker,
     recover_frozen,
+    release_markers,
+    undo_failed_freeze,
 )
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.mirror_policy import role_refusal
@@ -52,7 +54,8 @@ def run_external_backup(
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
 ) -> JobReport:
-    """Take one snapshot backup; the instance is thawed on every path out of here."""
+    """Take one snapshot backup; the instance is thawed on every path out of here, and every
+    failure (IRIS's, the disk's, this tool's) is a failed report the notifier is told of."""
     report = lifecycle.begin(
         "external-backup",
         clock=clock,
@@ -63,9 +66,9 @@ def run_external_backup(
     report.backup = BackupDetails(requested_kind="external", kind="external")
     try:
         summary = _locked(settings, iris, report, clock)
-    except IrisError as exc:
-        report.errors.append(f"IRIS: {exc}")
-        summary = f"external backup failed: IRIS: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
+        summary = f"external backup failed: {report.errors[-1]}"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)  # every outcome: the notifier decides what is news
     return report
@@ -92,6 +95,8 @@ def _steps(
         return f"external backup failed: {report.errors[-1]}"
     report.warnings += leftover_temp_warnings(directory)
     recover_frozen(directory, iris, report, report.started)
+    if report.errors:
+        return f"external backup failed: nothing was frozen: {report.errors[-1]}"
     mirror = iris.mirror()
     why = role_refusal(settings.run_on, mirror)
     if why is not None:
@@ -99,8 +104,11 @@ def _steps(
         report.warnings.append(f"skipped: {why}")
         return f"external backup skipped: {why}"
     if iris.is_frozen():
-        marker = read_marker(directory) or parse_marker(iris.freeze_marker() or "")
-        who = marker.describe() if marker else "something other than backup-keeper"
+        try:
+            marker = current_marker(directory, iris)
+            who = marker.describe() if marker else "something other than backup-keeper"
+        except UnreadableMarker as problem:
+            who = f"someone unknown ({problem})"
         report.errors.append(f"the instance is already frozen, by {who}; nothing was done")
         return f"external backup failed: {report.errors[-1]}"
     unjournaled = [d.directory for d in iris.databases() if not d.journaled]
@@ -131,11 +139,14 @@ def _freeze_snapshot_thaw(
         expires=started + timedelta(seconds=limit),
         label=settings.label,
         sharded_namespace=settings.sharded_namespace,
+        run=new_run_id(),
     )
-    write_marker(directory, marker)
-    iris.set_freeze_marker(marker.model_dump_json())
+    write_marker(directory, marker)  # an OSError here: nothing is frozen, no marker is left
     log = str(directory / f"{settings.prefix}_external_{started:%Y%m%dT%H%M%SZ}.log")
+    step = "recording the freeze marker inside IRIS"
     try:
+        iris.set_freeze_marker(marker.model_dump_json())
+        step = "ExternalFreeze"
         frozen = iris.external_freeze(
             log_file=log,
             text=f"backup-keeper {settings.label}".strip(),
@@ -143,13 +154,9 @@ def _freeze_snapshot_thaw(
             wd_suspend_limit=settings.wd_suspend_limit,
             sharded_namespace=settings.sharded_namespace,
         )
-    except IrisTimeout as exc:
-        report.errors.append(freeze_unanswered(iris, exc))
-        return f"external backup failed: {report.errors[-1]}"
-    except IrisError as exc:
-        clear_freeze(directory, iris)  # a failed ExternalFreeze leaves the system running
-        report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")
-        return f"external backup failed: {report.errors[-1]}"
+    except IrisError as exc:  # an IrisTimeout included: undo_failed_freeze keeps the markers
+        summary = undo_failed_freeze(directory, iris, report, marker, exc, step=step, log_file=log)
+        return f"external backup failed: {summary}"
     frozen_at = time.monotonic()
     details.journal_required, details.log = frozen.required_journal, log
     details.checkpoint = frozen.checkpoint or None
@@ -166,8 +173,8 @@ def _freeze_snapshot_thaw(
                 "the instance resumed before the snapshot command ended (WDSuspendLimit "
                 "reached, or thawed by someone else): the snapshot is not a good backup"
             )
-    finally:
-        thawed = _thaw(iris, report, settings, directory, log)
+    finally:  # the thaw: whatever happened above, an exception or a BaseException included
+        thawed = _thaw(iris, report, settings, marker, directory, log)
         window_ms = int((time.monotonic() - frozen_at) * 1000)
         details.freeze_window_ms = window_ms
     _judge_window(iris, report, settings, window_ms, mirror)
@@ -185,16 +192,17 @@ def _command_env(
 
 
 def _thaw(
-    iris: IrisPort, report: JobReport, settings: ExternalBackupSettings, directory: Path, log: str
+    iris: IrisPort,
+    report: JobReport,
+    settings: ExternalBackupSettings,
+    marker: FreezeMarker,
+    directory: Path,
+    log: str,
 ) -> bool:
-    """Thaw and verify. A failure here is the worst outcome this tool has: say so loudly."""
-    try:
-        iris.external_thaw(log_file=log, sharded_namespace=settings.sharded_namespace)
-        still = iris.is_frozen()
-        why = "ExternalThaw returned but the write daemon is still suspended"
-    except IrisError as exc:
-        still, why = True, f"ExternalThaw failed: {exc}"
-    if still:
+    """Thaw and verify. A failure here is the worst outcome this tool has: say so loudly, and
+    keep the markers for ``thaw`` and the next run."""
+    why = confirmed_thaw(iris, log_file=log, namespace=settings.sharded_namespace)
+    if why is not None:
         message = (
             f"CRITICAL: the instance may still be frozen ({why}); run `backup-keeper thaw` "
             "or `iris stat <instance> -W` now"
@@ -202,7 +210,7 @@ def _thaw(
         report.errors.append(message)
         console(iris, message, Severity.FATAL)
         return False
-    clear_freeze(directory, iris)
+    release_markers(directory, iris, marker, report)
     return True
 
 
@@ -243,6 +251,7 @@ def _record(
     assert details is not None and result is not None
     details.command_output = [*result.stdout_tail, *result.stderr_tail]
     details.snapshot_id = result.snapshot_id
+    report.warnings += [f"snapshot command: {note}" for note in result.notes]
     if not result.ok:
         what = (
             f"timed out after {settings.command_timeout:g} s and was killed"
@@ -274,7 +283,16 @@ def _record(
         freeze_window_ms=window_ms,
         checkpoint=frozen.checkpoint or None,
     )
-    sidecar = write_manifest(directory / name, manifest)
+    try:
+        sidecar = write_manifest(directory / name, manifest)
+    except OSError as exc:
+        report.errors.append(
+            f"snapshot {result.snapshot_id or '(no id printed)'} was taken and is in IRIS's "
+            f"backup history, but its record {name}.json could not be written: "
+            f"{describe_fault(exc)}"
+        )
+        details.result = "failed"
+        return f"external backup failed: {report.errors[-1]}"
     details.result, details.manifest = "completed", str(sidecar)
     return (
         f"external backup completed: snapshot {result.snapshot_id or '(no id printed)'}, "

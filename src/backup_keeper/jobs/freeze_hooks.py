@@ -1,7 +1,10 @@
 """``freeze`` and ``thaw`` as separate steps, for snapshot tools that call a pre-freeze and a
 post-thaw script (VMware Tools, Veeam, ...). The process that froze is gone by the time the
 snapshot runs, so the marker it leaves names no process and expires after WDSuspendLimit;
-``thaw`` (or any later run) clears it."""
+``thaw`` (or any later run) clears it.
+
+Neither ever raises: IRIS's and the disk's failures are failed reports, and no failure clears a
+marker unless the instance has been seen running."""
 
 from __future__ import annotations
 
@@ -9,14 +12,18 @@ import socket
 from datetime import timedelta
 
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.freeze_marker import FreezeMarker, read_marker, write_marker
-from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
+from backup_keeper.freeze_marker import FreezeMarker, UnreadableMarker, new_run_id, write_marker
+from backup_keeper.iris.port import IrisError, IrisPort, Severity
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import (
-    clear_freeze,
+    confirmed_thaw,
     console,
-    freeze_unanswered,
+    current_marker,
     recover_frozen,
+    release_markers,
+    undo_failed_freeze,
+    unknown_freezer,
 )
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport
@@ -30,35 +37,45 @@ def run_freeze(
     clock: Clock = system_clock,
     notifier: Notifier | None = None,
 ) -> JobReport:
-    """See ``_run_freeze``; the notifier is told of every outcome and decides what is news."""
-    report = _run_freeze(settings, iris=iris, clock=clock)
+    """Freeze the instance and leave a marker naming no process; the notifier is told of every
+    outcome and decides what is news."""
+    report = _begin("freeze", settings, iris, clock)
+    try:
+        summary = _freeze(settings, iris, report)
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
+        summary = f"freeze failed: {report.errors[-1]}"
+    report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
     return report
 
 
-def _run_freeze(
-    settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
-) -> JobReport:
-    report = _begin("freeze", settings, iris, clock)
+def _freeze(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> str:
+    """Until the marker is written, a failure propagates: there is nothing of ours to undo."""
     directory = settings.directory
+    if not directory.is_dir():
+        report.errors.append(f"{directory}: no such directory")
+        return report.errors[-1]
+    recover_frozen(directory, iris, report, report.started)
+    if report.errors:
+        return f"nothing was frozen: {report.errors[-1]}"
+    if iris.is_frozen():
+        report.errors.append("the instance is already frozen; nothing was done")
+        return report.errors[-1]
+    limit = settings.wd_suspend_limit or settings.freeze_timeout or 600
+    marker = FreezeMarker(
+        host=socket.gethostname(),
+        started=report.started,
+        expires=report.started + timedelta(seconds=limit),
+        label=settings.label,
+        sharded_namespace=settings.sharded_namespace,
+        run=new_run_id(),
+    )
+    write_marker(directory, marker)
+    step = "recording the freeze marker inside IRIS"
     try:
-        if not directory.is_dir():
-            report.errors.append(f"{directory}: no such directory")
-            return lifecycle.end(report, clock=clock, summary=report.errors[-1])
-        recover_frozen(directory, iris, report, report.started)
-        if iris.is_frozen():
-            report.errors.append("the instance is already frozen; nothing was done")
-            return lifecycle.end(report, clock=clock, summary=report.errors[-1])
-        limit = settings.wd_suspend_limit or settings.freeze_timeout or 600
-        marker = FreezeMarker(
-            host=socket.gethostname(),
-            started=report.started,
-            expires=report.started + timedelta(seconds=limit),
-            label=settings.label,
-            sharded_namespace=settings.sharded_namespace,
-        )
-        write_marker(directory, marker)
         iris.set_freeze_marker(marker.model_dump_json())
+        step = "ExternalFreeze"
         frozen = iris.external_freeze(
             log_file="",
             text=f"backup-keeper freeze {settings.label}".strip(),
@@ -67,16 +84,10 @@ def _run_freeze(
             sharded_namespace=settings.sharded_namespace,
         )
     except IrisError as exc:
-        if isinstance(exc, IrisTimeout) and exc.call == "external_freeze":
-            report.errors.append(freeze_unanswered(iris, exc))
-        else:
-            clear_freeze(directory, iris)
-            report.errors.append(f"ExternalFreeze failed, the instance is not frozen: {exc}")
-        return lifecycle.end(report, clock=clock, summary=report.errors[-1])
+        return undo_failed_freeze(directory, iris, report, marker, exc, step=step)
     assert report.backup is not None
     report.backup.journal_required = frozen.required_journal
-    summary = f"frozen; journal restore starts at {frozen.required_journal or '(unknown)'}"
-    return lifecycle.end(report, clock=clock, summary=summary)
+    return f"frozen; journal restore starts at {frozen.required_journal or '(unknown)'}"
 
 
 def run_thaw(
@@ -86,32 +97,49 @@ def run_thaw(
     clock: Clock = system_clock,
     notifier: Notifier | None = None,
 ) -> JobReport:
-    """See ``_run_thaw``; the notifier is told of every outcome and decides what is news."""
-    report = _run_thaw(settings, iris=iris, clock=clock)
+    """Thaw the instance, whatever else fails; the notifier is told of every outcome."""
+    report = _begin("thaw", settings, iris, clock)
+    try:
+        summary = _thaw(settings, iris, report)
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
+        summary = f"thaw failed: {report.errors[-1]}"
+    report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
     return report
 
 
-def _run_thaw(
-    settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
-) -> JobReport:
-    report = _begin("thaw", settings, iris, clock)
-    marker = read_marker(settings.directory) if settings.directory.is_dir() else None
+def _thaw(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> str:
+    """The thaw is asked for whatever the markers say: an unreadable one is reported and kept,
+    a readable one (the hook's, by design) is released once the thaw is confirmed."""
+    directory = settings.directory
+    marker = _marker_to_release(settings, iris, report)
     namespace = marker.sharded_namespace if marker else settings.sharded_namespace
-    try:
-        iris.external_thaw(log_file="", sharded_namespace=namespace)
-        still = iris.is_frozen()
-        why = "ExternalThaw returned but the write daemon is still suspended"
-    except IrisError as exc:
-        still, why = True, f"ExternalThaw failed: {exc}"
-    if still:
+    why = confirmed_thaw(iris, log_file="", namespace=namespace)
+    if why is not None:
         message = f"CRITICAL: the instance may still be frozen ({why})"
         report.errors.append(message)
         console(iris, message, Severity.FATAL)
-        return lifecycle.end(report, clock=clock, summary=message)
-    if settings.directory.is_dir():
-        clear_freeze(settings.directory, iris)
-    return lifecycle.end(report, clock=clock, summary="thawed; the write daemon is running")
+        return message
+    if marker is not None:
+        release_markers(directory, iris, marker, report)
+    return "thawed; the write daemon is running"
+
+
+def _marker_to_release(
+    settings: FreezeHookSettings, iris: IrisPort, report: JobReport
+) -> FreezeMarker | None:
+    if not settings.directory.is_dir():
+        return None
+    try:
+        return current_marker(settings.directory, iris)
+    except UnreadableMarker as problem:
+        unknown_freezer(report, problem)
+    except OSError as exc:
+        unknown_freezer(report, UnreadableMarker(describe_fault(exc)))
+    except IrisError as exc:
+        report.warnings.append(f"the freeze marker inside IRIS could not be read: {exc}")
+    return None
 
 
 def _begin(job: str, settings: FreezeHookSettings, iris: IrisPort, clock: Clock) -> JobReport:

@@ -1,9 +1,12 @@
 """The online backup job: one ``$$BACKUP^DBACK`` run, checked, described, and followed by the
 purge of its directory. Reads as its steps; any failure before the backup writes nothing, any
-failure of the backup removes the partial ``.cbk``, keeps IRIS's log and purges nothing."""
+failure of the backup removes the partial ``.cbk``, keeps IRIS's log and purges nothing. No
+failure, IRIS's, the disk's or this tool's, ever escapes: it is a failed report, and the
+notifier is told."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
@@ -27,6 +30,7 @@ from backup_keeper.iris.port import (
     OnlineResult,
 )
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.jobs.purge import run_purge, what_was_purged
@@ -34,9 +38,12 @@ from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, PurgeSettings
+from backup_keeper.small_files import TooLarge, read_small
 from backup_keeper.timezones import resolve_zone
 
 LOCK_NAME = INSTANCE_LOCK
+LOG_LIMIT = 16 << 20
+"""Largest IRIS backup log read (one is a few kilobytes; a larger one is not IRIS's)."""
 
 
 class _Stop(Exception):
@@ -86,9 +93,9 @@ def run_online_backup(
             summary = f"backup {report.warnings[-1]}"
         else:
             summary = f"backup failed: {report.errors[-1]}"
-    except IrisError as exc:
-        report.errors.append(f"IRIS: {exc}")
-        summary = f"backup failed: IRIS: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
+        summary = f"backup failed: {report.errors[-1]}"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)  # every outcome: the notifier decides what is news
     return report
@@ -109,17 +116,9 @@ def _steps(run: _Run) -> str:
         if original_list is not None:
             run.iris.set_backup_database_list(original_list)
     _judge(run, outcome, cbk, log)
-    try:
-        _describe(run, kind, cbk, log)
-        if run.settings.compress:
-            _compress(run, cbk)
-    except (OSError, IrisError) as exc:
-        # IRIS has a good backup in its history: never delete it, but do not purge on top of a
-        # backup this tool cannot vouch for either.
-        raise run.fail(
-            f"the backup completed but could not be checksummed and described ({exc}); "
-            f"{cbk.name} is kept without a manifest and nothing was purged"
-        ) from exc
+    _describe(run, kind, cbk, log)
+    if run.settings.compress:
+        _compress(run, cbk)
     _purge(run, directory)
     return f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
         f"; {what_was_purged(run.report)}" if run.settings.retention else ""
@@ -140,15 +139,16 @@ def _check_role(run: _Run) -> None:
 
 
 def _check_directory(run: _Run) -> Path:
+    """Writable for this user and mounted read-write, asked of the kernel: nothing is created
+    here, so nothing can be planted under a name we would write."""
     directory = run.settings.directory
     if not directory.is_dir():
         raise run.fail(f"{directory}: no such directory")
-    probe = directory / f".backup-keeper-probe-{os.getpid()}"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise run.fail(f"{directory}: not writable: {exc.strerror}") from exc
+    if not os.access(directory, os.W_OK | os.X_OK):
+        read_only = os.statvfs(directory).f_flag & os.ST_RDONLY
+        raise run.fail(
+            f"{directory}: not writable: {os.strerror(errno.EROFS if read_only else errno.EACCES)}"
+        )
     run.report.warnings += leftover_temp_warnings(directory.resolve())
     return directory.resolve()
 
@@ -253,8 +253,8 @@ def _run_backup(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> BackupOutc
     result = box[0]
     if isinstance(result, BaseException):
         _remove_partial(run, cbk)
-        if isinstance(result, IrisError):
-            raise run.fail(f"IRIS: {result}")
+        if isinstance(result, Exception):
+            raise run.fail(describe_fault(result))
         raise result
     return result
 
@@ -262,9 +262,7 @@ def _run_backup(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> BackupOutc
 def _judge(run: _Run, outcome: BackupOutcome, cbk: Path, log: Path) -> None:
     """Completed only when IRIS said so *and* its log reached the finish line."""
     run.details.iris_return = outcome.raw
-    text = outcome.log_text
-    if text is None and log.exists():
-        text = log.read_text(errors="replace")
+    text = outcome.log_text if outcome.log_text is not None else _read_log(run, cbk, log)
     parsed = parse_backup_log(text) if text is not None else None
     if parsed is not None:
         run.details.journal_required = parsed.journal_required
@@ -284,16 +282,49 @@ def _judge(run: _Run, outcome: BackupOutcome, cbk: Path, log: Path) -> None:
     run.report.warnings += [f"IRIS warning: {w}" for w in outcome.warnings]
 
 
+def _read_log(run: _Run, cbk: Path, log: Path) -> str | None:
+    """IRIS's log on this disk; None when there is none. One that is there but cannot be read
+    leaves the backup unconfirmed: kept (it may be good), never counted as completed."""
+    try:
+        return read_small(log, limit=LOG_LIMIT).decode(errors="replace")
+    except FileNotFoundError:
+        return None
+    except (OSError, TooLarge) as exc:
+        run.details.result = OnlineResult.FAILED.value
+        why = describe_fault(exc) if isinstance(exc, OSError) else str(exc)
+        raise run.fail(
+            f"IRIS's log {log.name} cannot be read ({why}): the backup cannot be confirmed; "
+            f"{cbk.name} is kept without a manifest and nothing was purged"
+        ) from exc
+
+
 def _remove_partial(run: _Run, cbk: Path) -> None:
+    """Never raises: it runs on the way out of a failure, which must stay the one reported."""
     run.details.result = OnlineResult.FAILED.value
-    if cbk.is_file() and not cbk.is_symlink():
-        cbk.unlink()
-        run.report.warnings.append(f"partial {cbk.name} removed; IRIS's log kept")
     run.details.file = None
+    try:
+        if cbk.is_file() and not cbk.is_symlink():
+            cbk.unlink()
+            run.report.warnings.append(f"partial {cbk.name} removed; IRIS's log kept")
+    except OSError as exc:
+        run.report.warnings.append(f"partial {cbk.name} could not be removed: {exc.strerror}")
 
 
 def _describe(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> None:
-    """Checksum, then the sidecar manifest: from here on the backup is fully managed."""
+    """Checksum, then the sidecar manifest: from here on the backup is fully managed. Until the
+    manifest is written, a failure keeps the backup (IRIS has it in its history: never delete
+    it) but purges nothing on top of a backup this tool cannot vouch for."""
+    try:
+        _write_description(run, kind, cbk, log)
+    except (OSError, IrisError, ValueError) as exc:
+        raise run.fail(
+            f"the backup completed but could not be checksummed and described "
+            f"({describe_fault(exc)}); {cbk.name} is kept without a manifest and nothing was "
+            "purged"
+        ) from exc
+
+
+def _write_description(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> None:
     size = cbk.stat().st_size
     checksum = file_checksum(cbk, run.settings.checksum)
     instance = run.iris.instance()
@@ -324,21 +355,50 @@ def _describe(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> None:
 def _compress(run: _Run, cbk: Path) -> None:
     """.cbk -> .cbk.zst, then the manifest says so, then the .cbk goes: a crash in between
     leaves either the .cbk still described (the .zst an unmanaged leftover) or both, and the
-    catalog takes the described one."""
+    catalog takes the described one. A failure before the manifest says so keeps the .cbk,
+    described and managed, removes the .zst it made, and purges nothing."""
     target = cbk.with_name(cbk.name + ".zst")
-    stored_size = compress_file(cbk, target, level=run.settings.compress_level)
-    sidecar = cbk.with_name(cbk.name + ".json")
-    manifest = read_manifest(sidecar, expected_file=cbk.name)
-    compressed = manifest.model_copy(
-        update={
-            "compression": "zstd",
-            "stored_size": stored_size,
-            "stored_checksum": file_checksum(target, run.settings.checksum),
-        }
-    )
-    write_manifest(cbk, compressed)
-    cbk.unlink()
+    made = False
+    try:
+        stored_size = compress_file(cbk, target, level=run.settings.compress_level)
+        made = True
+        manifest = read_manifest(cbk.with_name(cbk.name + ".json"), expected_file=cbk.name)
+        compressed = manifest.model_copy(
+            update={
+                "compression": "zstd",
+                "stored_size": stored_size,
+                "stored_checksum": file_checksum(target, run.settings.checksum),
+            }
+        )
+        write_manifest(cbk, compressed)
+    except Exception as exc:  # zstd, the disk, the manifest: one outcome, re-raised as _Stop
+        _remove_own(run, target, made)
+        raise run.fail(
+            f"the backup completed and its manifest describes {cbk.name}, which is kept "
+            f"uncompressed and managed; compressing it failed ({describe_fault(exc)}), so "
+            "nothing was purged"
+        ) from exc
     run.details.file = str(target)
+    try:
+        cbk.unlink()
+    except OSError as exc:
+        run.report.warnings.append(
+            f"{target.name} is the described backup, but the uncompressed {cbk.name} could not "
+            f"be removed ({exc.strerror}): remove it by hand"
+        )
+
+
+def _remove_own(run: _Run, target: Path, made: bool) -> None:
+    """Remove the .zst this run made, which no manifest describes."""
+    if not made:
+        return
+    try:
+        target.unlink()
+    except OSError as exc:
+        run.report.warnings.append(
+            f"{target.name} (made by this run, described by no manifest) could not be "
+            f"removed: {exc.strerror}"
+        )
 
 
 def _mirror_info(state: MirrorState) -> MirrorInfo | None:

@@ -4,17 +4,15 @@ way stops there and says exactly which files were restored."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePath
 
-import zstandard
-
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.compression import decompress_file
-from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.compression import decompressed_beside
+from backup_keeper.iris.port import IrisPort
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.restore_plan import make_restore_plan
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
@@ -38,9 +36,9 @@ def run_restore(
     )
     try:
         summary = _run(settings, iris, report)
-    except (IrisError, OSError) as exc:
-        report.errors.append(str(exc))
-        summary = f"restore failed: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
+        summary = f"restore failed: {report.errors[-1]}"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
     return report
@@ -72,32 +70,38 @@ def _readable_volume(path: Path) -> Iterator[Path]:
     if not path.name.endswith(".zst"):
         yield path
         return
-    temp = path.with_name(f".{path.name.removesuffix('.zst')}.restore-{os.getpid()}")
-    try:
-        decompress_file(path, temp)
-        yield temp
-    finally:
-        temp.unlink(missing_ok=True)
+    with decompressed_beside(path) as volume:
+        yield volume
 
 
 def _restore_files(
     settings: RestoreSettings, iris: IrisPort, report: JobReport, plan: RestorePlan
 ) -> str:
+    """File by file; any failure (IRIS's, the disk's, a corrupt .zst) stops there and the
+    report lists what was restored before it."""
     done: list[str] = []
     for number, item in enumerate(plan.files, start=1):
         try:
             with _readable_volume(Path(item.path)) as volume:
                 iris.restore_backup(str(volume), settings.directory_map)
-        except (IrisError, zstandard.ZstdError) as exc:
+        except Exception as exc:  # noqa: BLE001 - reported with what was restored before it
             restored = ", ".join(done) or "none"
             report.errors.append(
                 f"restore failed at file {number} of {len(plan.files)} "
-                f"({PurePath(item.path).name}): {exc}; restored before it: {restored}. The "
-                "target databases are in an intermediate state: restore again from the full."
+                f"({PurePath(item.path).name}): {describe_fault(exc)}; restored before it: "
+                f"{restored}. The target databases are in an intermediate state: restore "
+                "again from the full."
             )
             return f"restore failed at file {number} of {len(plan.files)}"
         done.append(PurePath(item.path).name)
     if settings.apply_journals and plan.journal_start:
-        iris.restore_journals(plan.journal_start, settings.directory_map)
+        try:
+            iris.restore_journals(plan.journal_start, settings.directory_map)
+        except Exception as exc:  # noqa: BLE001 - reported with what was restored before it
+            report.errors.append(
+                f"every file was restored ({', '.join(done)}), but applying the journals from "
+                f"{plan.journal_start} failed: {describe_fault(exc)}"
+            )
+            return f"restored {len(done)} file(s); applying the journals failed"
     journals = f"; journals applied from {plan.journal_start}" if settings.apply_journals else ""
     return f"restored {len(done)} file(s){journals}"

@@ -3,11 +3,15 @@ restored (decompressed to a temporary file first), purged; a corrupt one is caug
 
 from __future__ import annotations
 
+import errno
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import zstandard
 
+from backup_keeper import compression
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.record import RecordSource
 from backup_keeper.clock import fixed_clock
@@ -19,7 +23,8 @@ from backup_keeper.jobs import (
     run_restore_plan,
     run_verify,
 )
-from backup_keeper.report import JobStatus
+from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.safe_files import is_temp_name
 from backup_keeper.settings import (
     BackupSettings,
     PurgeSettings,
@@ -27,6 +32,7 @@ from backup_keeper.settings import (
     RestoreSettings,
     VerifySettings,
 )
+from tests.read_only import read_only
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -83,8 +89,9 @@ def test_restore_decompresses_first_and_cleans_up(
     report = run_restore(RestoreSettings(directories=[target]), iris=fake)
     assert report.status is JobStatus.OK, report.errors
     restored = fake.snapshot().restored
-    assert len(restored) == 2 and all(".restore-" in Path(p).name for p in restored)
-    assert not any(".restore-" in p.name for p in target.iterdir())
+    assert len(restored) == 2 and all(is_temp_name(Path(p).name) for p in restored)
+    assert all(Path(p).parent == target and ".restore." in p for p in restored)
+    assert not any(is_temp_name(p.name) for p in target.iterdir())
 
 
 def test_a_corrupt_compressed_file_fails_the_restore_clearly(
@@ -123,3 +130,69 @@ def test_a_zst_no_manifest_describes_is_unmanaged(tmp_path: Path) -> None:
     (tmp_path / "stray.cbk.zst").write_bytes(b"x")
     (record,) = discover([tmp_path], UTC).records
     assert record.source is RecordSource.UNMANAGED
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.reports: list[JobReport] = []
+
+    def notify(self, report: JobReport) -> None:
+        self.reports.append(report)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OSError(errno.ENOSPC, "No space left on device"), zstandard.ZstdError("corrupt frame")],
+    ids=["ENOSPC", "zstd"],
+)
+def test_a_decompression_failing_on_file_2_lists_file_1_and_leaves_nothing(
+    compressed: tuple[FakeIris, Path, list[Path]],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+) -> None:
+    fake, target, files = compressed
+    real = compression.decompress_file
+    calls: list[Path] = []
+
+    def second_fails(source: Path, out: Path) -> int:
+        calls.append(source)
+        if len(calls) == 2:
+            raise failure
+        return real(source, out)
+
+    monkeypatch.setattr(compression, "decompress_file", second_fails)
+    recorder = Recorder()
+    report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith(f"restore failed at file 2 of 2 ({files[1].name})")
+    assert f"restored before it: {files[0].name}" in report.errors[0]
+    assert recorder.reports == [report]
+    assert len(fake.snapshot().restored) == 1
+    assert not any(is_temp_name(p.name) for p in target.iterdir())
+
+
+def test_a_restore_from_a_read_only_directory_fails_clearly_restoring_nothing(
+    compressed: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, files = compressed
+    recorder = Recorder()
+    with read_only(target):
+        report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith(f"restore failed at file 1 of 2 ({files[0].name})")
+    assert "restored before it: none" in report.errors[0]
+    assert recorder.reports == [report]
+    assert fake.snapshot().restored == []
+
+
+def test_a_symlink_planted_at_the_old_decompression_name_is_never_followed(
+    compressed: tuple[FakeIris, Path, list[Path]], tmp_path: Path
+) -> None:
+    fake, target, files = compressed
+    precious = tmp_path / "precious"
+    precious.write_bytes(b"precious")
+    for f in files:
+        (target / f".{f.name.removesuffix('.zst')}.restore-{os.getpid()}").symlink_to(precious)
+    report = run_restore(RestoreSettings(directories=[target]), iris=fake)
+    assert report.status is JobStatus.OK, report.errors
+    assert precious.read_bytes() == b"precious"

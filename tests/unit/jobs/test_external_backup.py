@@ -4,6 +4,10 @@ that was not."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -20,6 +24,7 @@ from backup_keeper.jobs import run_external_backup, run_thaw
 from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import ExternalBackupSettings, FreezeHookSettings
+from tests.hang_guard import fails_if_blocked
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -268,6 +273,77 @@ def test_an_async_member_is_not_warned_about_the_qos_timeout(
     report = snapshot(fake, catalog_dir, "sleep", "0.2")
     assert report.status is JobStatus.OK
     assert not any("QoS" in w for w in report.warnings)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.reports: list[JobReport] = []
+
+    def notify(self, report: JobReport) -> None:
+        self.reports.append(report)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+@pytest.mark.parametrize("step", ["write_marker", "run_snapshot_command", "write_manifest"])
+def test_an_os_error_at_any_step_is_a_failed_report_an_alert_and_a_thawed_instance(
+    fake: FakeIris, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, step: str, code: int
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code), str(catalog_dir / "x"))
+
+    monkeypatch.setattr(f"backup_keeper.jobs.external_backup.{step}", broken)
+    recorder = Recorder()
+    report = run_external_backup(
+        ExternalBackupSettings(directory=catalog_dir, command=["echo", "snap-1"]),
+        iris=fake,
+        clock=fixed_clock(NOW),
+        notifier=recorder,
+    )
+    assert report.status is JobStatus.FAILED
+    assert any(os.strerror(code) in e for e in report.errors), report.errors
+    assert recorder.reports == [report]
+    assert_thawed_and_clean(fake, catalog_dir)
+    assert records(catalog_dir) == []
+
+
+def test_an_interrupt_during_the_snapshot_still_thaws(
+    fake: FakeIris, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thaw is in a ``finally``: a BaseException (Ctrl-C, SystemExit) passes through the
+    job, but never with the instance frozen."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        assert fake.is_frozen()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("backup_keeper.jobs.external_backup.run_snapshot_command", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        snapshot(fake, catalog_dir, "true")
+    assert_thawed_and_clean(fake, catalog_dir)
+
+
+def test_a_snapshot_command_leaving_a_detached_grandchild_is_bounded_by_its_timeout(
+    fake: FakeIris, catalog_dir: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        f"import os, time; os.setsid(); open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+        "time.sleep(60)"
+    )
+    command = f'{sys.executable} -c "{code}" & echo snap-3; sleep 60'
+    start = time.monotonic()
+    try:
+        with fails_if_blocked(30):
+            report = snapshot(fake, catalog_dir, "sh", "-c", command, command_timeout=2)
+    finally:
+        if pid_file.exists() and pid_file.read_text():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    assert time.monotonic() - start < 2 + 3
+    assert report.status is JobStatus.FAILED
+    assert "timed out after 2 s and was killed" in report.errors[0]
+    assert_thawed_and_clean(fake, catalog_dir)
+    assert report.backup is not None and report.backup.command_output[:1] == ["snap-3"]
 
 
 def test_leftover_temporary_files_of_a_killed_run_are_reported(

@@ -3,6 +3,9 @@ on disk and in the report."""
 
 from __future__ import annotations
 
+import dataclasses
+import errno
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,14 +13,16 @@ import pytest
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import read_manifest
-from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.catalog.record import BackupKind, BackupStatus, RecordSource
 from backup_keeper.checksum import matches
 from backup_keeper.clock import Clock, fixed_clock
 from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.port import BackupOutcome
 from backup_keeper.jobs.online_backup import LOCK_NAME, run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, RetentionPolicy
 from tests.builders import directory_state
+from tests.read_only import read_only
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -119,13 +124,25 @@ def test_missing_or_unwritable_directory_fails_before_anything(
     missing = run_online_backup(settings, iris=fake, clock=fixed_clock(NOW))
     assert missing.status is JobStatus.FAILED
     assert missing.errors == [f"{target / 'nope'}: no such directory"]
-    import os
-
-    (target / f".backup-keeper-probe-{os.getpid()}").mkdir()  # the probe cannot be written
-    unwritable = backup(fake, target)
+    recorder = Recorder()
+    with read_only(target):
+        unwritable = backup(fake, target, notifier=recorder)
     assert unwritable.status is JobStatus.FAILED
     assert "not writable" in unwritable.errors[0]
+    assert recorder.reports == [unwritable]
     assert fake.backup_history() == []
+    assert directory_state(target) == {}
+
+
+def test_the_writability_check_writes_nothing_a_planted_symlink_could_redirect(
+    fake: FakeIris, target: Path, tmp_path: Path
+) -> None:
+    precious = tmp_path / "precious"
+    precious.write_bytes(b"precious")
+    (target / f".backup-keeper-probe-{os.getpid()}").symlink_to(precious)
+    report = backup(fake, target)
+    assert report.status is JobStatus.OK, report.errors
+    assert precious.read_bytes() == b"precious"
 
 
 def test_not_enough_free_space_fails_before_the_backup(fake: FakeIris, target: Path) -> None:
@@ -323,24 +340,135 @@ def test_begin_and_end_lines_and_no_console_noise(
     assert fake.snapshot().console_log == []
 
 
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
 @pytest.mark.parametrize("step", ["file_checksum", "write_manifest"])
 def test_a_completed_backup_that_cannot_be_described_is_kept_and_nothing_purged(
-    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch, step: str
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch, step: str, code: int
 ) -> None:
-    import errno
-
     backup(fake, target, clock=fixed_clock(NOW - timedelta(days=3)))
-
-    def broken(*args: object, **kwargs: object) -> object:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(f"backup_keeper.jobs.online_backup.{step}", broken)
-    report = backup(fake, target, retention={"keep_last": 1})
+    monkeypatch.setattr(f"backup_keeper.jobs.online_backup.{step}", raising(code))
+    recorder = Recorder()
+    report = backup(fake, target, retention={"keep_last": 1}, notifier=recorder)
     assert report.status is JobStatus.FAILED
     assert "the backup completed but could not be checksummed and described" in report.errors[0]
+    assert os.strerror(code) in report.errors[0]
     assert "nothing was purged" in report.errors[0]
     assert len(cbks(target)) == 2  # the new .cbk is kept, the old one not purged
     assert report.delete == []
+    assert recorder.reports == [report]
+
+
+def raising(code: int) -> object:
+    """A stand-in for a step that fails as the disk does."""
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise OSError(code, os.strerror(code), "/backups/somewhere")
+
+    return broken
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+@pytest.mark.parametrize(
+    "step",
+    [
+        "backup_keeper.jobs.online_backup.shutil.disk_usage",
+        "backup_keeper.jobs.online_backup.os.access",
+        "backup_keeper.iris.fake.FakeIris.online_backup",
+    ],
+    ids=["free-space probe", "writability check", "backup call"],
+)
+def test_an_os_error_before_or_during_the_backup_is_a_failed_report_and_an_alert(
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch, step: str, code: int
+) -> None:
+    monkeypatch.setattr(step, raising(code))
+    recorder = Recorder()
+    report = backup(fake, target, "incremental", notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    assert any(os.strerror(code) in e for e in report.errors), report.errors
+    assert recorder.reports == [report]
+    assert cbks(target) == []
+    assert not fake.is_frozen()
+
+
+class LogNotReturned(FakeIris):
+    """An adapter that cannot hand back the log's text: the job reads the log itself."""
+
+    def online_backup(
+        self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
+    ) -> BackupOutcome:
+        outcome = super().online_backup(
+            kind, description=description, file=file, log_file=log_file, quiet_timeout=0
+        )
+        return dataclasses.replace(outcome, log_text=None)
+
+
+def test_a_log_the_job_reads_itself_is_judged(tmp_path: Path, target: Path) -> None:
+    report = backup(LogNotReturned(tmp_path / "iris", clock=fixed_clock(NOW)), target)
+    assert report.status is JobStatus.OK, report.errors
+    assert report.backup is not None and report.backup.journal_required
+
+
+def test_a_log_that_cannot_be_read_leaves_the_backup_unconfirmed_and_kept(
+    tmp_path: Path, target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("backup_keeper.jobs.online_backup.read_small", raising(errno.EACCES))
+    recorder = Recorder()
+    fake = LogNotReturned(tmp_path / "iris", clock=fixed_clock(NOW))
+    report = backup(fake, target, notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    assert "cannot be read" in report.errors[0] and "Permission denied" in report.errors[0]
+    assert "kept without a manifest" in report.errors[0]
+    assert len(cbks(target)) == 1
+    assert recorder.reports == [report]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+def test_a_compression_that_fails_keeps_the_described_cbk_and_says_so(
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    monkeypatch.setattr("backup_keeper.jobs.online_backup.compress_file", raising(code))
+    recorder = Recorder()
+    report = backup(fake, target, compress=True, retention={"keep_last": 1}, notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    (error,) = report.errors
+    assert "its manifest describes backup-keeper_full_20261122T020000Z.cbk" in error
+    assert "kept uncompressed and managed" in error and os.strerror(code) in error
+    assert "without a manifest" not in error
+    (record,) = discover([target], UTC).records
+    assert record.source is RecordSource.SIDECAR and record.path.endswith(".cbk")
+    assert list(target.glob("*.zst")) == []
+    assert recorder.reports == [report]
+
+
+def test_a_compressed_manifest_that_cannot_be_written_removes_the_zst_it_made(
+    fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backup_keeper.catalog.manifest import Manifest, write_manifest
+
+    def full_once_compressed(backup_file: Path, manifest: Manifest) -> Path:
+        if manifest.compression:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_manifest(backup_file, manifest)
+
+    monkeypatch.setattr("backup_keeper.jobs.online_backup.write_manifest", full_once_compressed)
+    report = backup(fake, target, compress=True)
+    assert report.status is JobStatus.FAILED
+    assert "kept uncompressed and managed" in report.errors[0]
+    assert list(target.glob("*.zst")) == [] and len(cbks(target)) == 1
+    assert read_manifest(target / (cbks(target)[0] + ".json"), expected_file=cbks(target)[0])
+
+
+def test_a_symlink_planted_at_the_old_compression_temp_name_is_never_followed(
+    fake: FakeIris, target: Path, tmp_path: Path
+) -> None:
+    precious = tmp_path / "precious"
+    precious.write_bytes(b"precious")
+    name = "backup-keeper_full_20261122T020000Z.cbk.zst"
+    (target / f".{name}.tmp-{os.getpid()}").symlink_to(precious)
+    report = backup(fake, target, compress=True)
+    assert report.status is JobStatus.OK, report.errors
+    assert precious.read_bytes() == b"precious"
+    assert (target / name).is_file()
 
 
 class ServerSideLog(FakeIris):

@@ -3,6 +3,7 @@ middle incremental, a manifest that disagrees, a restore that fails half way."""
 
 from __future__ import annotations
 
+import errno
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_online_backup, run_restore, run_restore_plan, run_verify
-from backup_keeper.report import JobStatus
+from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import (
     BackupSettings,
     RestorePlanSettings,
@@ -188,6 +189,56 @@ def test_a_restore_failing_half_way_says_what_was_restored(
     assert fake.snapshot().journals_restored_from is None
 
 
+class Recorder:
+    def __init__(self) -> None:
+        self.reports: list[JobReport] = []
+
+    def notify(self, report: JobReport) -> None:
+        self.reports.append(report)
+
+
+class RestoreDiskFails(FakeIris):
+    """^DBREST works for the first ``good`` files, then the disk fails under it."""
+
+    good = 1
+
+    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+        if len(self.snapshot().restored) >= self.good:
+            raise OSError(errno.EIO, "Input/output error", file)
+        super().restore_backup(file, directory_map)
+
+
+def test_a_restore_failing_half_way_on_an_os_error_says_what_was_restored_and_alerts(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, files = chain
+    recorder = Recorder()
+    report = run_restore(
+        RestoreSettings(directories=[target], apply_journals=True),
+        iris=RestoreDiskFails(fake.state_dir),
+        notifier=recorder,
+    )
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith(f"restore failed at file 2 of 3 ({files[1].name})")
+    assert "Input/output error" in report.errors[0]
+    assert f"restored before it: {files[0].name}" in report.errors[0]
+    assert recorder.reports == [report]
+    assert fake.snapshot().journals_restored_from is None
+
+
+def test_journals_that_fail_after_every_file_say_the_files_were_restored(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, files = chain
+    fake.fail("restore_journals")
+    report = run_restore(RestoreSettings(directories=[target], apply_journals=True), iris=fake)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith(
+        f"every file was restored ({', '.join(f.name for f in files)}), but applying the journals"
+    )
+    assert "injected failure in restore_journals" in report.errors[0]
+
+
 def test_restore_is_refused_on_a_mirror_primary(chain: tuple[FakeIris, Path, list[Path]]) -> None:
     fake, target, _ = chain
     fake.configure(mirror_member=1, mirror_primary=True)
@@ -211,6 +262,19 @@ def test_volume_labels_that_disagree_with_the_manifest_are_findings(
     findings = [e.removeprefix(f"{files[0]}: ") for e in report.errors if str(files[0]) in e]
     assert "the volume label says incremental, the catalog full" in findings
     assert any(f.startswith("the volume label's date") for f in findings)
+
+
+def test_an_iris_failure_before_any_file_is_a_failed_report_and_an_alert(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, _ = chain
+    fake.fail("mirror")
+    recorder = Recorder()
+    report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+    assert report.status is JobStatus.FAILED
+    assert report.errors == ["IRIS: ERROR #5001: injected failure in mirror"]
+    assert recorder.reports == [report]
+    assert fake.snapshot().restored == []
 
 
 def test_verify_warns_about_a_backup_dated_after_now(tmp_path: Path) -> None:
