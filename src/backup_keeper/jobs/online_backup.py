@@ -120,9 +120,13 @@ def _steps(run: _Run) -> str:
     if run.settings.compress:
         _compress(run, cbk)
     _purge(run, directory)
-    return f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
+    summary = f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
         f"; {what_was_purged(run.report)}" if run.settings.retention else ""
     )
+    errors = run.report.errors
+    if errors:  # the backup is good, but the run is not: the one line must say both
+        summary += f"; but {len(errors)} error(s), first: {errors[0]}"
+    return summary
 
 
 def _take_lock(run: _Run) -> None:
