@@ -14,7 +14,7 @@ from backup_keeper.alerts.channels import (
     EnsAlertChannel,
 )
 from backup_keeper.alerts.notifier import Notifier
-from backup_keeper.alerts.secrets import CredentialsLookup, SecretError
+from backup_keeper.alerts.secrets import CredentialsLookup, SecretError, install_redaction
 from backup_keeper.alerts.settings import AlertSettings
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.iris.port import IrisPort
@@ -33,7 +33,10 @@ def build_notifier(
     clock: Clock = system_clock,
 ) -> tuple[Notifier, list[str]]:
     """The notifier, and one line per configured channel that could not be built (a secret not
-    set, an apprise URL it cannot use): those channels are left out, never silently."""
+    set, an apprise URL it cannot use): those channels are left out, never silently.
+
+    Each secret is added to the process's log redaction as soon as it is read, before a
+    library that logs it (apprise, on a URL it rejects) is handed it."""
     channels: list[Channel] = []
     secrets: list[str] = []
     problems: list[str] = []
@@ -46,11 +49,13 @@ def build_notifier(
             problems.append(f"email: password: {exc}")
         else:
             secrets += [password] if password else []
+            install_redaction(secrets)
             channels.append(EmailChannel(settings.email, password))
     for number, hook in enumerate(settings.apprise, start=1):
         try:
             url = hook.url.read(credentials)
             secrets.append(url)
+            install_redaction([url])  # before apprise sees it: it logs what it rejects
             channels.append(AppriseChannel(hook, url))
         except (SecretError, ChannelError) as exc:
             problems.append(f"apprise #{number}: {exc}")
@@ -59,6 +64,7 @@ def build_notifier(
             problems.append("Ens.Alert: only available inside an Interoperability production")
         else:
             channels.append(EnsAlertChannel(ens_send, settings.ens_alert.min_severity))
+    install_redaction(secrets)
     state_file = settings.state_file or (state_dir / STATE_NAME if state_dir else None)
     notifier = Notifier(
         instance=instance,

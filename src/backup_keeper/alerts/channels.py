@@ -3,6 +3,7 @@ messages.log, and never lets a channel change a job's outcome. Every network cal
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import ssl
@@ -13,6 +14,7 @@ from typing import Protocol
 import apprise
 
 from backup_keeper.alerts.events import AlertEvent, AlertSeverity
+from backup_keeper.alerts.secrets import describe_url, redact, url_scheme
 from backup_keeper.alerts.settings import AppriseSettings, EmailSettings
 from backup_keeper.iris.port import IrisPort, Severity
 
@@ -110,19 +112,29 @@ class EmailChannel:
                     smtp.login(s.username, self.password)
                 smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
-            raise ChannelError(f"SMTP {s.host}:{s.port}: {exc}") from exc
+            reply = redact(str(exc), self._credentials())
+            raise ChannelError(f"SMTP {s.host}:{s.port}: {reply}") from exc
+
+    def _credentials(self) -> list[str]:
+        """What a server's reply may echo: the user name (secret here, not in every log line)
+        and the password, as sent (AUTH PLAIN and LOGIN send them base64-encoded)."""
+        user, password = self.settings.username or "", self.password or ""
+        sent = [f"\0{user}\0{password}", user, password]
+        return [*sent, *(base64.b64encode(v.encode()).decode() for v in sent if v)]
 
 
 class AppriseChannel:
+    """One apprise URL. The URL is a secret: messages name it by scheme and host only."""
+
     name = "apprise"
 
     def __init__(self, settings: AppriseSettings, url: str) -> None:
         self.min_severity = settings.min_severity
-        self.service = url.split("://", 1)[0]
+        self.service = url_scheme(url) or "apprise"
         self.name = f"apprise {self.service}"
         self._apprise = apprise.Apprise()
         if not self._apprise.add(url):
-            raise ChannelError(f"apprise cannot use this {self.service}:// URL")
+            raise ChannelError(f"apprise cannot use the URL {describe_url(url)}")
 
     def deliver(self, event: AlertEvent) -> None:
         kind = {

@@ -62,7 +62,10 @@ def smtp_server(
     starttls: bool = False,
     implicit_tls: bool = False,
     password: str | None = None,
+    reject_reply: str | None = None,
 ) -> Iterator[SmtpServer]:
+    """``reject_reply``: every login fails with this reply, ``{login}`` and ``{password}``
+    filled in with what the client sent (servers that echo credentials exist)."""
     mailbox = Mailbox()
     kwargs: dict[str, Any] = {}
     ca_file = None
@@ -85,6 +88,11 @@ def smtp_server(
             from aiosmtpd.smtp import AuthResult, LoginPassword
 
             ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == password
+            if reject_reply is not None and isinstance(auth_data, LoginPassword):
+                reply = reject_reply.format(
+                    login=auth_data.login.decode(), password=auth_data.password.decode()
+                )
+                return AuthResult(success=False, handled=False, message=reply)
             if ok:
                 mailbox.logins.append((auth_data.login.decode(), "ok"))
             return AuthResult(success=ok)

@@ -115,3 +115,39 @@ def test_a_portal_count_that_is_not_ascii_digits_is_refused_and_nothing_is_purge
     assert not result.ok and "keep_last" in result.summary
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert len(alerts) == 1
+
+
+def test_through_an_operation_library_records_carry_no_secret(tmp_path: Path) -> None:
+    """The operation installs the redaction: urllib3's debug lines of the alert it sends, and
+    anything a library logs afterwards, through a handler added later, carry no secret."""
+    import logging
+    import os
+
+    from tests.unit.alerts.redaction import add_root_handler, isolated_redaction
+    from tests.unit.alerts.servers import webhook_server
+    from tests.unit.alerts.test_secrets import (
+        HOOK_PASSWORD,
+        PATH_TOKEN,
+        QUERY_TOKEN,
+        apprise_config,
+        hook_url,
+    )
+
+    config = apprise_config(tmp_path, "BK_OP_HOOK")
+    op, _ = make(BackupOperation, tmp_path, directory=str(tmp_path), alerts_config=str(config))
+    op._iris_port.fail("online_backup", "return0")  # type: ignore[attr-defined]
+    with isolated_redaction(), webhook_server() as hook:
+        _, before = add_root_handler()
+        os.environ["BK_OP_HOOK"] = hook_url(hook.port)
+        try:
+            result = op.do_backup(BackupRequest())
+        finally:
+            del os.environ["BK_OP_HOOK"]
+        _, after = add_root_handler()
+        logging.getLogger("urllib3").debug("retrying %s", hook_url(hook.port))
+        assert not result.ok and len(hook.received) == 1
+    assert '"POST /' in before.getvalue()
+    assert "retrying json://127.0.0.1" in after.getvalue()
+    for text in (before.getvalue(), after.getvalue(), result.model_dump_json()):
+        for secret in (HOOK_PASSWORD, PATH_TOKEN, QUERY_TOKEN):
+            assert secret not in text
