@@ -1,16 +1,29 @@
 """The verify job: every managed backup re-hashed against its manifest, every chain complete,
 and, where IRIS is reachable, every volume label agreeing with its manifest. Any finding fails
-the job (a ``verify-failed`` alert)."""
+the job (a ``verify-failed`` alert).
+
+Every backup file and every sidecar is accounted for: a sidecar that does not parse (or names
+another file, or is not a readable regular file) is a finding, as is a sidecar whose backup is
+gone; an unmanaged file is listed with why. A backup with no recorded checksum (an IRIS-named
+file without a sidecar, a manifest without ``checksum``) is "not verifiable: no checksum": that
+alone does not fail the job, as nothing is known to be wrong, but the summary then never says
+"all intact" — it says how many were hashed and how many could not be."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta, tzinfo
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
-from backup_keeper.catalog.discover import BACKUP_SUFFIX, dated_after_warnings, discover
+from backup_keeper.catalog.discover import (
+    BACKUP_SUFFIX,
+    SNAPSHOT_RECORD_SUFFIX,
+    dated_after_warnings,
+    discover,
+)
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.integrity import manifest_of, problem_with
+from backup_keeper.integrity import broken_manifest, check, manifest_of
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
@@ -20,6 +33,12 @@ from backup_keeper.timezones import resolve_zone
 
 LABEL_TIME_TOLERANCE = timedelta(minutes=10)
 """The label holds when IRIS started writing the volume; the manifest, when the job started."""
+NO_CHECKSUM = "not verifiable: no checksum"
+NOT_HERE = "not verifiable here: a snapshot lives in its storage system"
+_ORPHAN = "sidecar without its backup file"
+_UNMANAGED_BY_MANIFEST = "treated as unmanaged"
+"""How the catalog ends the warnings verify turns into findings of its own."""
+_HASHED, _NO_CHECKSUM, _SNAPSHOT, _PROBLEM = "hashed", "no-checksum", "snapshot", "problem"
 
 
 def run_verify(
@@ -45,27 +64,91 @@ def run_verify(
         tell(notifier, report)
         return report
     report.warnings += dated_after_warnings(catalog.records, report.started)
-    report.errors += [
-        w.replace("sidecar without its backup file", "missing from disk, still in the catalog")
-        for w in catalog.warnings
-        if w.endswith("sidecar without its backup file")
-    ]
+    for warning in catalog.warnings:
+        if warning.endswith(_ORPHAN):
+            report.errors.append(
+                warning.replace(_ORPHAN, "missing from disk, still in the catalog")
+            )
+        elif not warning.endswith(_UNMANAGED_BY_MANIFEST):  # a finding of its own, below
+            report.warnings.append(warning)
     chosen = _sample([r for r in catalog.records if r.managed], settings.sample)
+    tally: Counter[str] = Counter()
     for record in chosen:
         try:
-            findings = _findings(record, iris, report, zone)
+            tally[_verify_record(record, iris, report, zone)] += 1
         except IrisTimeout as exc:  # a hung IRIS: fail once, and stop asking it
             report.errors.append(f"IRIS: {exc}; volume labels not checked")
             iris = None
-            findings = _findings(record, iris, report, zone)
-        report.errors += [f"{record.path}: {f}" for f in findings]
-        report.records.append(RecordEntry.of(record, tuple(findings) or ("verified",)))
-    summary = f"verified {len(chosen)} backup(s): " + (
-        f"{len(report.errors)} problem(s)" if report.errors else "all intact"
-    )
+            tally[_verify_record(record, iris, report, zone)] += 1
+    unmanaged = [r for r in catalog.records if not r.managed]
+    _account_for_unmanaged(unmanaged, report)
+    summary = _summary(tally, len(unmanaged), len(report.errors))
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
     return report
+
+
+def _verify_record(
+    record: BackupRecord, iris: IrisPort | None, report: JobReport, zone: tzinfo
+) -> str:
+    """Check one managed backup, record what was found; return its outcome for the tally."""
+    checked = check(record)
+    findings = _findings(record, checked.problem, iris, report, zone)
+    report.errors += [f"{record.path}: {f}" for f in findings]
+    if findings:
+        outcome, reasons = _PROBLEM, tuple(findings)
+    elif checked.hashed:
+        outcome, reasons = _HASHED, ("verified",)
+    elif record.path.endswith(SNAPSHOT_RECORD_SUFFIX):
+        outcome, reasons = _SNAPSHOT, (NOT_HERE,)
+    else:
+        outcome, reasons = _NO_CHECKSUM, (NO_CHECKSUM,)
+    report.records.append(RecordEntry.of(record, reasons))
+    return outcome
+
+
+def _account_for_unmanaged(records: list[BackupRecord], report: JobReport) -> None:
+    """List each unmanaged file with why; a sidecar beside it that cannot be trusted is a
+    finding (once, though a .cbk and its .zst may share it)."""
+    broken: set[Path] = set()
+    for record in records:
+        report.records.append(RecordEntry.of(record, ("unmanaged, not verified",)))
+        found = broken_manifest(record)
+        if found is not None and found[0] not in broken:
+            sidecar, why = found
+            broken.add(sidecar)
+            name = PurePath(record.path).name
+            report.errors.append(
+                f"{sidecar}: broken manifest: {why}; {name} is unmanaged until it is fixed"
+            )
+
+
+def _summary(tally: Counter[str], unmanaged: int, problems: int) -> str:
+    """Never "all intact" unless every backup was hashed against its checksum."""
+    hashed, checked = tally[_HASHED], sum(tally.values())
+    unverifiable = tally[_NO_CHECKSUM] + tally[_SNAPSHOT]
+    if checked == 0:
+        head = "no backup verified" if problems or unmanaged else "nothing to verify"
+    elif unverifiable == 0:
+        head = f"verified {checked} backup(s)"
+    elif hashed == 0:
+        head = f"none of {checked} backup(s) verified by checksum"
+    else:
+        head = f"verified {hashed} of {checked} backup(s) by checksum"
+    parts = []
+    if problems:
+        parts.append(f"{problems} problem(s)")
+    elif hashed:
+        parts.append("intact" if unverifiable else "all intact")
+    elif checked == 0 and not unmanaged:
+        parts.append("no backup found")
+    if tally[_NO_CHECKSUM]:
+        parts.append(f"{tally[_NO_CHECKSUM]} not verifiable (no checksum)")
+    if tally[_SNAPSHOT]:
+        parts.append(f"{tally[_SNAPSHOT]} snapshot record(s) not verifiable here")
+    if unmanaged:
+        parts.append(f"{unmanaged} unmanaged file(s), not verified")
+    return f"{head}: {'; '.join(parts)}"
 
 
 def _sample(records: list[BackupRecord], chains: int | None) -> list[BackupRecord]:
@@ -78,10 +161,13 @@ def _sample(records: list[BackupRecord], chains: int | None) -> list[BackupRecor
 
 
 def _findings(
-    record: BackupRecord, iris: IrisPort | None, report: JobReport, zone: tzinfo
+    record: BackupRecord,
+    problem: str | None,
+    iris: IrisPort | None,
+    report: JobReport,
+    zone: tzinfo,
 ) -> list[str]:
     findings: list[str] = []
-    problem = problem_with(record)
     if problem is not None:
         findings.append(problem)
     if record.status.usable and not record.chain_complete:
