@@ -15,6 +15,7 @@ from backup_keeper.alerts.history import load_history, save_history
 from backup_keeper.alerts.secrets import redact
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.safe_files import UnsafeName
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,14 @@ class Notifier:
 
     def notify(self, report: JobReport) -> None:
         now = self.clock()
-        history = load_history(self.state_file)
-        before = history.model_copy(deep=True)
+        history, problem = load_history(self.state_file)
+        before = None if problem else history.model_copy(deep=True)
         events = events_for(report, self.instance, now)
+        if problem is not None:  # told in the report, not an alert of its own
+            report.warnings.append(
+                f"alert state {self.state_file} unreadable ({problem}): dedupe and "
+                "'recovered' start afresh, so an alert may repeat"
+            )
         job_key = f"{self.instance}/{report.job}"
         if report.status is JobStatus.FAILED:
             history.failing.setdefault(job_key, now)
@@ -63,11 +69,12 @@ class Notifier:
             self.send(event)
             history.sent[event.key] = now
         if history == before:
-            return
+            return  # unchanged; an unusable file (before is None) is always replaced
         try:
             save_history(self.state_file, history)
-        except OSError as exc:
-            report.warnings.append(f"alert state not saved ({exc.strerror}): dedupe may repeat")
+        except (OSError, UnsafeName) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            report.warnings.append(f"alert state not saved ({why}): dedupe may repeat")
 
     def send(self, event: AlertEvent) -> dict[str, str]:
         """Deliver ``event``; messages.log always gets it (and every other channel's failure)."""
