@@ -3,18 +3,23 @@ the Task Manager. Each poll asks ``due_jobs`` what to send and sends it to the o
 
 from __future__ import annotations
 
-import json
+import errno
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from iop import Category, PollingBusinessService, setting
+from pydantic import TypeAdapter, ValidationError
 
 from backup_keeper.interop.messages import BackupRequest, FreshnessRequest, PurgeRequest
 from backup_keeper.interop.schedule import Schedule, due_jobs, parse_clock_time
+from backup_keeper.safe_files import UnsafeName, write_atomic
+from backup_keeper.small_files import TooLarge, read_small
 
 STATE_NAME = ".backup-keeper-schedule.json"
+MAX_STATE_BYTES = 1 << 20
+_LAST_RUNS = TypeAdapter(dict[str, datetime])
 
 
 class SchedulerService(PollingBusinessService):
@@ -41,13 +46,27 @@ class SchedulerService(PollingBusinessService):
     )
 
     def on_poll(self) -> None:
+        """Remember the due jobs as run first, then send them: a run that could not be
+        remembered would be sent again at every poll (a full backup a minute), so when the
+        state cannot be saved nothing is sent and the error says why."""
         now = datetime.now()
         state = self._load()
-        for job in due_jobs(now, state, self._schedule()):
+        due = due_jobs(now, state, self._schedule())
+        if not due:
+            return
+        state.update(dict.fromkeys(due, now))
+        try:
+            self._save(state)
+        except (OSError, UnsafeName) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self.log_error(
+                f"schedule state {self._state_file()} not saved ({why}): nothing sent, "
+                "so that no job runs at every poll"
+            )
+            return
+        for job in due:
             target, request = self._request(job)
             self.send_request_async(target, request)
-            state[job] = now
-        self._save(state)
 
     def _schedule(self) -> Schedule:
         return Schedule(
@@ -68,14 +87,28 @@ class SchedulerService(PollingBusinessService):
         return Path(str(self.state_directory)) / STATE_NAME
 
     def _load(self) -> dict[str, datetime]:
+        """The last runs; none when there is no state file yet. A file that is there but cannot
+        be used is a warning (never a silent reset): then every job is due once more."""
+        problem = None
         try:
-            raw = json.loads(self._state_file().read_text())
-            return {k: datetime.fromisoformat(v) for k, v in raw.items()}
-        except (OSError, ValueError):
+            return _LAST_RUNS.validate_json(read_small(self._state_file(), limit=MAX_STATE_BYTES))
+        except FileNotFoundError:
             return {}
+        except TooLarge:
+            problem = "larger than 1 MiB"
+        except ValidationError:
+            problem = "not a state file of backup-keeper"
+        except OSError as exc:
+            symlink = exc.errno == errno.ELOOP
+            problem = "a symbolic link, not followed" if symlink else exc.strerror or str(exc)
+        self.log_warning(
+            f"schedule state {self._state_file()} unreadable ({problem}): starting afresh, "
+            "so a job may run once more than planned"
+        )
+        return {}
 
     def _save(self, state: dict[str, datetime]) -> None:
-        self._state_file().write_text(json.dumps({k: v.isoformat() for k, v in state.items()}))
+        write_atomic(Path(str(self.state_directory)), STATE_NAME, _LAST_RUNS.dump_json(state))
 
 
 _WHOLE = re.compile(r"[0-9]+")
