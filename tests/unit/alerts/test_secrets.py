@@ -151,7 +151,7 @@ def every_file_under(root: Path) -> list[str]:
 
 
 def test_a_debug_run_shows_no_credential_path_token_or_query_token_of_any_apprise_url(
-    tmp_path: Path,
+    tmp_path: Path, fake_state: Path
 ) -> None:
     """Through the CLI door: apprise and urllib3 log the URLs they use at debug level, rewritten
     (``****`` for the password, the request line without the scheme), so only a redaction that
@@ -160,13 +160,12 @@ def test_a_debug_run_shows_no_credential_path_token_or_query_token_of_any_appris
 
     backups = tmp_path / "backups"
     backups.mkdir()
-    FakeIris(backups / FAKE_STATE_DIR).fail("online_backup", "return0")
+    FakeIris().fail("online_backup", "return0")  # its messages.log is searched too
     config = apprise_config(tmp_path, "BK_HOOK", "BK_DEAD")
     with webhook_server() as hook:
         env = {
             "BK_HOOK": hook_url(hook.port),
             "BK_DEAD": hook_url(free_port(), DEAD_PATH_TOKEN, DEAD_QUERY_TOKEN),
-            "XDG_STATE_HOME": str(tmp_path / "state"),
         }
         run = backup_keeper(
             "-vv", "backup", "--kind", "full", "--dir", str(backups), "--iris", "fake",
@@ -177,7 +176,13 @@ def test_a_debug_run_shows_no_credential_path_token_or_query_token_of_any_appris
     assert f"JSON POST URL: http://127.0.0.1:{hook.port}/<redacted>" in run.stderr
     assert '"POST /' in run.stderr  # urllib3's request line was logged, and scrubbed
     assert "alert via apprise json failed" in run.stdout  # the dead hook's failure is reported
-    for text in [run.stdout, run.stderr, *every_file_under(tmp_path)]:
+    assert any("backup-failed" in text for text in every_file_under(fake_state))
+    for text in [
+        run.stdout,
+        run.stderr,
+        *every_file_under(tmp_path),
+        *every_file_under(fake_state),
+    ]:
         for secret in URL_SECRETS:
             assert secret not in text
 
@@ -188,7 +193,7 @@ def test_an_apprise_url_apprise_rejects_is_named_by_its_scheme_and_host_only(
     config = apprise_config(tmp_path, "BK_HOOK")
     rejected = f"foo://{USER}:{HOOK_PASSWORD}@hooks.example.org/{PATH_TOKEN}?key={QUERY_TOKEN}"
     run = backup_keeper(
-        "backup", "--kind", "full", "--dir", str(tmp_path / "b"), "--iris", "fake",
+        "backup", "--kind", "full", "--dir", str(tmp_path), "--iris", "fake",
         "--config", str(config), env={"BK_HOOK": rejected},
     )  # fmt: skip
     assert run.returncode == 2
