@@ -7,6 +7,7 @@ still in progress, a backup-keeper backup holding the instance lock.
 
 from __future__ import annotations
 
+from backup_keeper.catalog.discover import leftover_temp_warnings
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.freeze_marker import UnreadableMarker
 from backup_keeper.iris.port import IrisPort
@@ -56,6 +57,7 @@ def _examine(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) ->
     if not directory.is_dir():
         report.errors.append(f"{directory}: no such directory")
         return
+    report.warnings += leftover_temp_warnings(directory)
     recover_frozen(directory, iris, report, report.started)
     try:
         has_marker = current_marker(directory, iris) is not None

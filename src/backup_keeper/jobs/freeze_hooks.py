@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
+from backup_keeper.catalog.discover import leftover_temp_warnings
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.freeze_marker import FreezeMarker, UnreadableMarker, new_run_id, write_marker
 from backup_keeper.iris.port import IrisError, IrisPort, Severity
@@ -56,6 +57,7 @@ def _freeze(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> 
     if not directory.is_dir():
         report.errors.append(f"{directory}: no such directory")
         return report.errors[-1]
+    report.warnings += leftover_temp_warnings(directory)  # before the freeze: it costs a listing
     recover_frozen(directory, iris, report, report.started)
     if report.errors:
         return f"nothing was frozen: {report.errors[-1]}"

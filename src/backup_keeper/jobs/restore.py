@@ -48,8 +48,9 @@ def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport) -> str:
     if iris.mirror().role == "primary":
         report.errors.append("refused: this is the mirror primary (restore on a copy instead)")
         return "restore refused on the mirror primary"
-    plan = make_restore_plan(settings)
+    plan = make_restore_plan(settings, now=report.started)
     report.restore = plan
+    report.warnings += plan.warnings
     if not plan.ok:
         report.errors += plan.problems
         return "nothing restorable: " + (plan.problems[0] if plan.problems else "no backups")

@@ -465,3 +465,15 @@ def test_the_hooks_and_doctor_refuse_a_directory_gone_since_the_settings(
         assert report.status is JobStatus.FAILED
         assert report.errors == [f"{gone}: no such directory"]
     assert not fake.is_frozen()
+
+
+@pytest.mark.parametrize("job", [freeze, doctor], ids=lambda j: j.__name__)
+def test_leftover_temporary_files_are_reported_by_the_hooks_too(
+    fake: FakeIris,
+    directory: Path,
+    job: Callable[[FakeIris, Path, Recorder | None], JobReport],
+) -> None:
+    (directory / ".old.cbk.zst.tmp-999999999").write_bytes(b"half a compression")
+    report = job(fake, directory, None)
+    assert any(".old.cbk.zst.tmp-999999999" in w for w in report.warnings), report.warnings
+    assert (directory / ".old.cbk.zst.tmp-999999999").exists()

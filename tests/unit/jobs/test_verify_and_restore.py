@@ -281,3 +281,17 @@ def test_verify_warns_about_a_backup_dated_after_now(tmp_path: Path) -> None:
     write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
     report = run_verify(VerifySettings(directories=[tmp_path]), clock=fixed_clock(NOW))
     assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings)
+
+
+def test_restore_plans_by_the_jobs_clock_and_never_restores_a_backup_dated_after_it(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, files = chain
+    report = run_restore(
+        RestoreSettings(directories=[target]),
+        iris=fake,
+        clock=fixed_clock(NOW + timedelta(hours=5)),
+    )
+    assert report.status is JobStatus.OK, report.errors
+    assert fake.snapshot().restored == [str(f) for f in files[:2]]
+    assert any(f"{files[2]}: dated" in w for w in report.warnings), report.warnings
