@@ -22,7 +22,8 @@ _CLASS_CALL = re.compile(r"##class\(([%\w.]+)\)\.(%?\w+)\(", re.ASCII)
 _PYTHON_CLASS_CALL = re.compile(r"""iris\.cls\(["']([%\w.]+)["']\)\.(\w+)\(""", re.ASCII)
 _SYSTEM_CALL = re.compile(r"\$system\.(\w+)\.(\w+)\(", re.IGNORECASE | re.ASCII)
 _ROUTINE = re.compile(r"\b([A-Z][A-Z0-9]*)\^(%?[A-Z][A-Z0-9]*)\b")
-_GLOBAL = re.compile(r"(?<![\w^$])\^(%?[A-Za-z][\w.]*)", re.ASCII)
+_GLOBAL = re.compile(r'(?<![\w^$])\^(?:\|"[^"|]*"\|)?(%?[A-Za-z][\w.]*)', re.ASCII)
+"""A global, plain or by extended reference (``^|"%SYS"|Name`` is ``^Name``)."""
 _CLASS_QUERY = re.compile(r"""%ResultSet\)\.%New\("([%\w.]+:\w+)"\)""", re.ASCII)
 _METHOD = re.compile(r"^(?:Class)?Method (\w+)\(", re.ASCII)
 
@@ -129,6 +130,7 @@ def test_the_scanner_reads_every_form_of_call_and_no_regex() -> None:
     objectscript = (
         "set x=##class(Backup.General).ExternalFreeze(a) do EXTALL^DBREST(1) "
         'set y=$$BACKUP^DBACK("") set z=$system.Mirror.IsMember() lock +^My.Lock(1):0 '
+        'set m=^|"%SYS"|My.Marker '
         'set rs=##class(%ResultSet).%New("Backup.Task:History") do ##class(BackupKeeper.X).Y()'
     )
     assert calls_in(objectscript) == {
@@ -137,6 +139,7 @@ def test_the_scanner_reads_every_form_of_call_and_no_regex() -> None:
         "BACKUP^DBACK",
         "$SYSTEM.Mirror.IsMember(",
         "^My.Lock",
+        "^My.Marker",
         "Backup.Task:History",
         "##class(%ResultSet).%New(",
     }
