@@ -182,7 +182,9 @@ def _method(body: str) -> bytes:
     return f"Class A.B\n{{\nClassMethod M() As %String\n{{\n{body}\n}}\n}}\n".encode()
 
 
-def test_the_scan_finds_helpers_called_after_the_switch_and_in_a_catch_that_has_not_restored() -> None:
+def test_the_scan_finds_helpers_called_after_the_switch_and_in_a_catch_that_has_not_restored() -> (
+    None
+):
     source = _method(
         "    new $namespace\n"
         "    try {\n"

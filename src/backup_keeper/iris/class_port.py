@@ -3,14 +3,25 @@
 Both real adapters call the same class methods, each returning JSON, so an IRIS call and any
 doubt about it live in one place (the .cls), and this module turns the JSON into typed results
 the same way for both. The adapters differ only in how a class method is called.
+
+An online backup runs in an IRIS process of its own (``StartBackup`` JOBs it), polled here with
+short calls (``BackupResult``): the caller's IRIS process (embedded) or connection (Native) is
+never busy for the hours a backup can take, so the job's watchdog can ask IRIS to abort it with
+another short call instead of one made while the backup call is still running in the same process
+or on the same connection (no public source says that works; docs/iris-ledger.md, section 1).
+The poll and the abort share one guard, so they never overlap either.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import secrets
+import threading
+import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from backup_keeper.catalog.record import BackupKind
@@ -30,12 +41,19 @@ from backup_keeper.iris.port import (
 )
 from backup_keeper.iris.replies import parse_backup_return, parse_dbsize
 
+log = logging.getLogger(__name__)
+
 PORT_CLASS = "BackupKeeper.Port"
 Call = Callable[..., object]
 """``call(method, *args)``: invoke ``BackupKeeper.Port.<method>(*args)``, return its value."""
 
 DBSIZE_CODES = {BackupKind.FULL: 2, BackupKind.INCREMENTAL: 1, BackupKind.CUMULATIVE: 3}
-"""``$$INT^DBSIZE`` codes (iris-api.md 1.6). Unsure: 1 versus 3 (table order only)."""
+"""``$$INT^DBSIZE`` codes (docs/iris-ledger.md). Unsure: 1 versus 3 (table order only)."""
+POLL_SECONDS = 2.0
+"""How often a running backup job is asked whether it is done."""
+START_GRACE = 60.0
+"""Seconds a started backup job may take to begin (to take its run lock) before it is given up."""
+ABORT_CODES = {0: "abort requested", 1: "no backup running", 2: "already aborting"}
 
 _KINDS = {
     "full": BackupKind.FULL,
@@ -54,8 +72,18 @@ class ClassPort:
 
     adapter_name = "class-port"
 
-    def __init__(self, call: Call) -> None:
+    def __init__(
+        self,
+        call: Call,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        start_grace: float = START_GRACE,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._call = call
+        self._poll_seconds, self._start_grace, self._sleep = poll_seconds, start_grace, sleep
+        self._backup_guard = threading.Lock()
+        """Held for each poll of a running backup and for the abort: never two at once."""
 
     def _ask(self, method: str, *args: object) -> dict[str, Any]:
         raw = self._call(method, *args)
@@ -83,12 +111,45 @@ class ClassPort:
         letter = DBACK_TYPES.get(kind)
         if letter is None:
             raise IrisError(f"{kind} is not an online backup type")
-        a = self._ask("OnlineBackup", letter, description, file, log_file, quiet_timeout)
+        token = secrets.token_hex(16)
+        with self._backup_guard:
+            start = self._ask(
+                "StartBackup", token, letter, description, file, log_file, quiet_timeout
+            )
+        if not start.get("started"):
+            raise IrisError(f"{PORT_CLASS}.StartBackup could not start the backup job: {start}")
+        a = self._wait_for(token, log_file)
+        if a.get("error"):
+            raise IrisError(f"$$BACKUP^DBACK failed in its job: {a['error']}")
         log_text = a.get("log")
-        return parse_backup_return(a["value"], log_text if isinstance(log_text, str) else None)
+        return parse_backup_return(
+            a.get("value", ""), log_text if isinstance(log_text, str) else None
+        )
+
+    def _wait_for(self, token: str, log_file: str) -> dict[str, Any]:
+        """The ``done`` answer of the run ``token``; IrisError when its job is lost."""
+        began_by = time.monotonic() + self._start_grace
+        while True:
+            with self._backup_guard:
+                a = self._ask("BackupResult", token, log_file)
+            state = a.get("state")
+            if state == "done":
+                return a
+            if state == "lost":
+                raise IrisError(
+                    f"the backup job (process {a.get('job') or '?'}) ended without a result"
+                )
+            if state == "" and time.monotonic() > began_by:
+                raise IrisError(f"the backup job did not begin within {self._start_grace:g} s")
+            if state not in ("", "running"):
+                raise IrisError(f"{PORT_CLASS}.BackupResult answered an unknown state: {a}")
+            self._sleep(self._poll_seconds)
 
     def abort_backup(self) -> None:
-        self._ask("AbortBackup")
+        with self._backup_guard:
+            code = self._ask("AbortBackup").get("code")
+        meaning = ABORT_CODES.get(int(str(code)) if str(code).isdigit() else -1, "unknown code")
+        log.info("Backup.General.AbortBackup returned %s (%s)", code, meaning)
 
     def backup_database_list(self) -> list[str]:
         return [str(d) for d in self._ask("BackupListJSON")["databases"]]
@@ -112,7 +173,18 @@ class ClassPort:
         return parse_dbsize(self._ask("SizeEstimate", DBSIZE_CODES[kind])["value"])
 
     def backup_history(self) -> list[HistoryEntry]:
-        return [entry for row in self._ask("HistoryJSON")["rows"] if (entry := history_entry(row))]
+        """``Backup.Task:History``: its columns are known from no public source, so they are
+        logged as IRIS names them, and every row that cannot be read is logged raw."""
+        answer = self._ask("HistoryJSON")
+        log.debug("Backup.Task:History columns: %s", ", ".join(map(str, answer.get("columns", []))))
+        entries = []
+        for row in answer.get("rows", []):
+            entry = history_entry(row) if isinstance(row, dict) else None
+            if entry is None:
+                log.warning("Backup.Task:History row left out (no readable time or kind): %s", row)
+            else:
+                entries.append(entry)
+        return entries
 
     def volume_info(self, file: str) -> VolumeInfo:
         a = self._ask("VolumeInfoJSON", file)
@@ -204,19 +276,21 @@ class ClassPort:
 
 
 def history_entry(row: dict[str, Any]) -> HistoryEntry | None:
-    """One row of ``Backup.Task:History``. Its column names are not documented (iris-api.md
-    open question 1): columns are matched by what their names contain; a row without a
-    readable time or kind is left out rather than guessed."""
+    """One row of ``Backup.Task:History``. Its column names are not documented
+    (docs/iris-ledger.md, section 3): columns are matched by what their names contain, a start
+    time before any other; a row without a readable time or kind is left out rather than
+    guessed."""
     lowered = {str(k).lower(): v for k, v in row.items()}
 
-    def pick(*words: str) -> str:
+    def pick(*words: str, avoid: tuple[str, ...] = ()) -> str:
         for key, value in lowered.items():
-            if any(w in key for w in words):
+            if any(w in key for w in words) and not any(a in key for a in avoid):
                 return str(value)
         return ""
 
-    kind = _KINDS.get(pick("type").strip().lower())
-    when = _when(pick("date", "time", "start"))
+    kind = _KINDS.get(re.sub(r"\s+backup$", "", pick("type").strip().lower()))
+    stamp = pick("start") or pick("date", "time", avoid=("end", "finish", "stop"))
+    when = _when(stamp) or _horolog(stamp)
     if kind is None or when is None:
         return None
     return HistoryEntry(
@@ -227,6 +301,18 @@ def history_entry(row: dict[str, Any]) -> HistoryEntry | None:
         log_file=pick("log"),
         description=pick("desc"),
     )
+
+
+_HOROLOG = re.compile(r"([0-9]{1,6}),([0-9]{1,5})(?:\.[0-9]+)?")
+_HOROLOG_DAY_ZERO = datetime(1840, 12, 31)
+
+
+def _horolog(text: str) -> datetime | None:
+    """A ``$H`` value (``days,seconds``, day 1 = 1841-01-01), as IRIS may return a time."""
+    m = _HOROLOG.fullmatch(text.strip())
+    if m is None or int(m.group(2)) >= 86400:
+        return None
+    return _HOROLOG_DAY_ZERO + timedelta(days=int(m.group(1)), seconds=int(m.group(2)))
 
 
 _ODBC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}")

@@ -3,6 +3,10 @@
 Outside IRIS, iris-embedded-python-wrapper's ``iris.cls(...)`` hands back stand-in objects on
 which every call "succeeds". So before anything else this adapter asks IRIS for its version and
 refuses to start unless the answer is a real string from a real embedded runtime.
+
+The process this runs in is one IRIS process: it cannot run a second ObjectScript call while one
+is under way. So the online backup runs in an IRIS job of its own and is polled (class_port.py),
+and the watchdog's abort is a short call made between polls, never during the backup's call.
 """
 
 from __future__ import annotations

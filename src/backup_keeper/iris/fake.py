@@ -20,6 +20,7 @@ import errno
 import fcntl
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,9 @@ class FakeDatabase(BaseModel):
     needs_full: bool = False
     blocks: int = 1000
     fulls: int = Field(default=0, description="Completed full backups that included it.")
+    server: str = Field(
+        default="", description="Remote (ECP) database: the data server that serves it."
+    )
 
 
 class FakeHistory(BaseModel):
@@ -149,7 +153,10 @@ class FakeIris:
     def __init__(self, state_dir: Path | None = None, *, clock: Clock = system_clock) -> None:
         self.state_dir = default_state_dir() if state_dir is None else state_dir
         self.clock = clock
-        self._held: dict[str, int] = {}
+        self._held: dict[str, tuple[int, int]] = {}
+        """Lock name -> (descriptor, count): this client is one IRIS process, whose ``LOCK +``
+        of a lock it holds counts up."""
+        self._held_guard = threading.Lock()
         try:
             (self.state_dir / "locks").mkdir(mode=0o700, parents=True, exist_ok=True)
             if not (self.state_dir / STATE_FILE).exists():
@@ -393,9 +400,16 @@ class FakeIris:
             state.abort_requests += 1
 
     def acquire_lock(self, name: str, timeout: float) -> bool:
-        """A real cross-process lock (``flock``), as ``LOCK +^name:timeout`` would be."""
+        """A real cross-process lock (``flock``), as ``LOCK +^name:timeout`` would be: another
+        client waits for it, and this client taking it again counts up (docs/iris-ledger.md,
+        section 10), to be released as many times."""
         if not _LOCK_NAME.fullmatch(name):
             raise IrisError(f"ERROR #5001: {name!r} is not a valid lock name")
+        with self._held_guard:
+            if name in self._held:
+                fd, count = self._held[name]
+                self._held[name] = (fd, count + 1)
+                return True
         fd = os.open(self.state_dir / "locks" / f"{name}.lock", _OPEN_LOCK, 0o600)
         deadline = time.monotonic() + timeout
         while True:
@@ -409,12 +423,18 @@ class FakeIris:
                 continue
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
-            self._held[name] = fd
+            with self._held_guard:
+                self._held[name] = (fd, 1)
             return True
 
     def release_lock(self, name: str) -> None:
-        fd = self._held.pop(name, None)
-        if fd is not None:
+        """``LOCK -``: one count down; the lock is free once none is left."""
+        with self._held_guard:
+            fd, count = self._held.pop(name, (-1, 0))
+            if count > 1:
+                self._held[name] = (fd, count - 1)
+                return
+        if count == 1:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
@@ -462,11 +482,18 @@ _KIND_OF = {
 }
 
 
+OUT_OF_DEFAULT_SCOPE = frozenset({"IRISTEMP", "IRISLIB", "IRISLOCALDATA"})
+"""What a backup with an empty list leaves out (docs/iris-ledger.md, section 1)."""
+
+
 def _in_scope(state: FakeState) -> list[FakeDatabase]:
+    """The backup list, or every database but the three IRIS leaves out; never a remote (ECP)
+    database, which its data server backs up."""
+    local = [d for d in state.databases if not d.server]
     if not state.backup_list:
-        return list(state.databases)
+        return [d for d in local if d.name.upper() not in OUT_OF_DEFAULT_SCOPE]
     chosen = set(state.backup_list)
-    return [d for d in state.databases if d.name in chosen]
+    return [d for d in local if d.name in chosen]
 
 
 def _info(d: FakeDatabase) -> DatabaseInfo:

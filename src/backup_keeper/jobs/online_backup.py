@@ -185,10 +185,16 @@ def _base_in(directory: Path, run: _Run, kind: BackupKind) -> BackupRecord | Non
     return usable[-1] if usable else None
 
 
+PRODUCT_LIBRARIES = frozenset({"ENSLIB"})
+"""Read-only by design: ENSLIB holds the interoperability code of the product (the system-supplied
+databases of the IRIS orientation guide), so its being read-only is no news on any run."""
+
+
 def _narrow_scope(run: _Run, databases: list[DatabaseInfo]) -> list[str] | None:
-    """Leave read-only databases out for this run (the list is restored afterwards), or warn."""
+    """Leave read-only databases out for this run (the list is restored afterwards), or warn.
+    A read-only product library alone changes nothing and says nothing."""
     read_only = [d for d in databases if d.read_only]
-    if not read_only:
+    if not [d for d in read_only if d.name.upper() not in PRODUCT_LIBRARIES]:
         return None
     names = ", ".join(d.directory for d in read_only)
     if run.settings.read_only == "warn":

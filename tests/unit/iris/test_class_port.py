@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import threading
+import time
 from datetime import datetime
 
 import pytest
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris.class_port import ClassPort, history_entry
-from backup_keeper.iris.port import IrisError, OnlineResult, Severity
+from backup_keeper.iris.port import BackupOutcome, IrisError, OnlineResult, Severity
 
 
 class PortClass:
-    """Stands in for the ObjectScript class: canned JSON per method, and a record of calls."""
+    """Stands in for the ObjectScript class: canned JSON per method (a list: one answer per call,
+    the last one repeated), and a record of calls."""
 
     def __init__(self, **answers: object) -> None:
         self.answers = answers
@@ -22,20 +27,115 @@ class PortClass:
     def __call__(self, method: str, *args: object) -> object:
         self.calls.append((method, args))
         answer = self.answers[method]
+        if isinstance(answer, list):
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
         return answer if not isinstance(answer, dict) else json.dumps(answer)
 
 
-def test_online_backup_passes_the_dback_arguments_and_parses_the_value() -> None:
-    port_class = PortClass(OnlineBackup={"ok": 1, "value": "1,warn~warn"})
-    outcome = ClassPort(port_class).online_backup(
-        BackupKind.CUMULATIVE,
-        description="d",
-        file="/b/x.cbk",
-        log_file="/b/x.log",
-        quiet_timeout=60,
+STARTED = {"ok": 1, "started": True, "job": "4242"}
+
+
+def quick(port_class: PortClass, **options: float) -> ClassPort:
+    """A ClassPort that polls without sleeping."""
+    return ClassPort(port_class, poll_seconds=0, sleep=lambda _s: None, **options)
+
+
+def backup(port: ClassPort, kind: BackupKind = BackupKind.FULL) -> BackupOutcome:
+    return port.online_backup(
+        kind, description="d", file="/b/x.cbk", log_file="/b/x.log", quiet_timeout=60
     )
+
+
+def test_online_backup_runs_in_a_job_of_its_own_polled_until_done() -> None:
+    port_class = PortClass(
+        StartBackup=STARTED,
+        BackupResult=[
+            {"ok": 1, "state": ""},
+            {"ok": 1, "state": "running", "job": "4242"},
+            {"ok": 1, "state": "done", "value": "1,warn~warn", "error": "", "log": "L"},
+        ],
+    )
+    outcome = backup(quick(port_class), BackupKind.CUMULATIVE)
     assert outcome.result is OnlineResult.WARNING and outcome.warnings == ("warn", "warn")
-    assert port_class.calls == [("OnlineBackup", ("C", "d", "/b/x.cbk", "/b/x.log", 60))]
+    assert outcome.log_text == "L"
+    (start, start_args), *polls = port_class.calls
+    token = start_args[0]
+    assert start == "StartBackup" and re.fullmatch(r"[0-9a-f]{32}", str(token))
+    assert start_args[1:] == ("C", "d", "/b/x.cbk", "/b/x.log", 60)
+    assert polls == [("BackupResult", (token, "/b/x.log"))] * 3
+
+
+def test_a_backup_job_that_could_not_start_is_an_iris_error() -> None:
+    port = quick(PortClass(StartBackup={"ok": 1, "started": False, "job": ""}))
+    with pytest.raises(IrisError, match="could not start the backup job"):
+        backup(port)
+
+
+def test_a_backup_job_that_ended_without_a_result_is_an_iris_error_naming_its_process() -> None:
+    port = quick(
+        PortClass(StartBackup=STARTED, BackupResult={"ok": 1, "state": "lost", "job": "4242"})
+    )
+    with pytest.raises(IrisError, match=r"\(process 4242\) ended without a result"):
+        backup(port)
+
+
+def test_a_backup_job_that_never_begins_is_given_up_after_the_start_grace() -> None:
+    port = quick(PortClass(StartBackup=STARTED, BackupResult={"ok": 1, "state": ""}), start_grace=0)
+    with pytest.raises(IrisError, match="did not begin within 0 s"):
+        backup(port)
+
+
+def test_an_error_raised_inside_the_backup_job_is_an_iris_error_with_its_text() -> None:
+    answer = {"ok": 1, "state": "done", "value": "", "error": "<PROTECT>BACKUP+3^DBACK"}
+    port = quick(PortClass(StartBackup=STARTED, BackupResult=answer))
+    with pytest.raises(IrisError, match=r"<PROTECT>BACKUP\+3\^DBACK"):
+        backup(port)
+
+
+def test_an_unknown_run_state_is_an_iris_error_with_the_raw_reply() -> None:
+    port = quick(PortClass(StartBackup=STARTED, BackupResult={"ok": 1, "state": "weird"}))
+    with pytest.raises(IrisError, match="weird"):
+        backup(port)
+
+
+def test_abort_never_overlaps_a_poll_of_the_running_backup() -> None:
+    """Embedded: one IRIS process; Native: one connection. Neither serves two calls at once."""
+    in_flight: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    polled = threading.Event()
+
+    def call(method: str, *_args: object) -> object:
+        if in_flight:
+            overlaps.append((*in_flight, method))
+        in_flight.append(method)
+        try:
+            if method == "StartBackup":
+                return json.dumps(STARTED)
+            if method == "AbortBackup":
+                return json.dumps({"ok": 1, "code": 0})
+            polled.set()
+            time.sleep(0.002)
+            state = "done" if stop.is_set() else "running"
+            return json.dumps({"ok": 1, "state": state, "value": "1", "error": "", "job": "1"})
+        finally:
+            in_flight.remove(method)
+
+    stop = threading.Event()
+    port = ClassPort(call, poll_seconds=0.001)
+    worker = threading.Thread(target=backup, args=(port,), daemon=True)
+    worker.start()
+    assert polled.wait(5)
+    for _ in range(50):
+        port.abort_backup()
+    stop.set()
+    worker.join(5)
+    assert overlaps == []
+
+
+def test_abort_logs_what_iris_answered(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    ClassPort(PortClass(AbortBackup={"ok": 1, "code": 1})).abort_backup()
+    assert "AbortBackup returned 1 (no backup running)" in caplog.text
 
 
 def test_an_error_answer_is_an_iris_error_with_its_text() -> None:
@@ -111,6 +211,34 @@ def test_history_rows_are_read_by_column_meaning_and_odd_rows_left_out() -> None
     assert entries[0].device == "/b/f.cbk" and entries[0].log_file == "/b/f.log"
 
 
+def test_history_prefers_the_start_column_and_reads_horolog_and_kind_words() -> None:
+    row = {
+        "DateTimeEnd": "2026-11-22 03:00:00",
+        "DateTimeStart": "67896,7205",
+        "Type": "Cumulative Incremental Backup",
+        "Status": "Completed",
+    }
+    entry = history_entry(row)
+    assert entry is not None
+    assert (entry.time, entry.kind) == (datetime(2026, 11, 22, 2, 0, 5), BackupKind.CUMULATIVE)
+
+
+def test_history_logs_its_columns_and_each_row_it_cannot_read_raw(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reply = {
+        "ok": 1,
+        "columns": ["When", "Kind"],
+        "rows": [{"When": "yesterday", "Kind": "Full"}],
+    }
+    assert ClassPort(PortClass(HistoryJSON=reply)).backup_history() == []
+    assert "Backup.Task:History columns: When, Kind" in caplog.text
+    assert "row left out (no readable time or kind): {'When': 'yesterday', 'Kind': 'Full'}" in (
+        caplog.text
+    )
+
+
 def test_volume_info_and_unreadable_volume() -> None:
     port = ClassPort(
         PortClass(
@@ -146,12 +274,8 @@ def test_external_is_not_an_online_backup_type() -> None:
 
 
 def test_online_backup_carries_the_log_text_the_instance_read_back() -> None:
-    port = ClassPort(
-        PortClass(OnlineBackup={"ok": 1, "value": "1", "log": "***FINISHED BACKUP***\n"})
-    )
-    outcome = port.online_backup(
-        BackupKind.FULL, description="", file="f", log_file="l", quiet_timeout=1
-    )
+    done = {"ok": 1, "state": "done", "value": "1", "error": "", "log": "***FINISHED BACKUP***\n"}
+    outcome = backup(quick(PortClass(StartBackup=STARTED, BackupResult=done)))
     assert outcome.log_text == "***FINISHED BACKUP***\n"
 
 

@@ -178,6 +178,41 @@ def test_lock_is_held_across_processes(fake: FakeIris) -> None:
     assert free.returncode == 0
 
 
+def test_a_lock_taken_again_by_the_same_client_counts_up_as_lock_plus_does(
+    fake: FakeIris,
+) -> None:
+    other = FakeIris(fake.state_dir)
+    assert fake.acquire_lock("job", timeout=0)
+    assert fake.acquire_lock("job", timeout=0)  # LOCK + by the same process: a second count
+    fake.release_lock("job")
+    assert not other.acquire_lock("job", timeout=0)  # one count left: still held
+    fake.release_lock("job")
+    assert other.acquire_lock("job", timeout=0)
+    other.release_lock("job")
+
+
+def test_remote_and_system_databases_are_out_of_the_backup_scope(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    state = fake.snapshot()
+    fake.configure(
+        databases=[
+            *(d.model_dump() for d in state.databases),
+            {"directory": "/usr/irissys/mgr/iristemp/", "name": "IRISTEMP"},
+            {"directory": "/usr/irissys/mgr/irislib/", "name": "IRISLIB", "read_only": True},
+            {"directory": "/usr/irissys/mgr/irislocaldata/", "name": "IRISLOCALDATA"},
+            {"directory": "/data/remote/", "name": "REMOTE", "server": "DATASERVER"},
+        ]
+    )
+    assert [d.name for d in fake.databases()] == ["USER", "IRISAPP"]
+    result, _ = backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    assert result is OnlineResult.COMPLETED
+    assert fake.snapshot().history[-1].directories == [
+        "/usr/irissys/mgr/user/",
+        "/usr/irissys/mgr/irisapp/",
+    ]
+
+
 # -- where the simulated instance lives -------------------------------------------------------
 
 

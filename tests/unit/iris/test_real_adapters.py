@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +66,58 @@ def test_native_adapter_fails_clearly_when_nothing_listens_and_never_shows_the_p
         NativeIris.from_environment()
     assert f"cannot connect to IRIS at 127.0.0.1:{port}/USER" in str(caught.value)
     assert "s3cret-Pa55" not in str(caught.value)
+
+
+class _Server:
+    """Stands in for the Native SDK's ``IRIS`` object: answers as BackupKeeper.Port would."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def classMethodValue(self, class_name: str, method: str, *args: object) -> str:
+        self.calls.append(f"{class_name}.{method}")
+        return json.dumps({"ok": 1, "code": 0})
+
+
+class _Connection:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_native_abort_goes_over_a_connection_of_its_own_closed_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backup_keeper.iris import native
+
+    opened: list[tuple[_Connection, _Server]] = []
+
+    def connect(*_args: object) -> tuple[_Connection, _Server]:
+        opened.append((_Connection(), _Server()))
+        return opened[-1]
+
+    monkeypatch.setattr(native, "_connect", connect)
+    native.NativeIris("h", 1972, "USER", "u", "p").abort_backup()
+    (main, main_server), (aborter, abort_server) = opened
+    assert main_server.calls == [] and abort_server.calls == ["BackupKeeper.Port.AbortBackup"]
+    assert aborter.closed and not main.closed
+
+
+def test_native_connects_with_a_timeout_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backup_keeper.iris import native
+
+    seen: dict[str, object] = {}
+
+    class _SDK(types.ModuleType):
+        def connect(self, *args: object, **options: object) -> _Connection:
+            seen.update(options)
+            return _Connection()
+
+        def createIRIS(self, connection: object) -> _Server:
+            return _Server()
+
+    monkeypatch.setitem(sys.modules, "iris", _SDK("iris"))
+    native.NativeIris("h", 1972, "USER", "u", "p")
+    assert seen == {"timeout": 10}

@@ -231,6 +231,19 @@ def test_read_only_databases_are_warned_about_or_left_out_and_the_list_restored(
     assert fake.backup_database_list() == []  # restored
 
 
+@pytest.mark.parametrize("read_only", ["warn", "exclude"])
+def test_the_read_only_enslib_of_an_interoperability_instance_is_no_news(
+    fake: FakeIris, target: Path, read_only: str
+) -> None:
+    state = fake.snapshot()
+    enslib = {"directory": "/usr/irissys/mgr/enslib/", "name": "ENSLIB", "read_only": True}
+    fake.configure(databases=[*(d.model_dump() for d in state.databases), enslib])
+    report = backup(fake, target, read_only=read_only)
+    assert report.status is JobStatus.OK
+    assert not [w for w in report.warnings if "read-only database(s)" in w]
+    assert fake.backup_database_list() == []  # the instance's list never touched for it
+
+
 def test_a_second_concurrent_run_is_refused_clearly(fake: FakeIris, target: Path) -> None:
     other_client = FakeIris(fake.state_dir)
     assert other_client.acquire_lock(LOCK_NAME, timeout=1)
