@@ -25,6 +25,8 @@ _ROUTINE = re.compile(r"\b([A-Z][A-Z0-9]*)\^(%?[A-Z][A-Z0-9]*)\b")
 _GLOBAL = re.compile(r'(?<![\w^$])\^(?:\|"[^"|]*"\|)?(%?[A-Za-z][\w.]*)', re.ASCII)
 """A global, plain or by extended reference (``^|"%SYS"|Name`` is ``^Name``)."""
 _CLASS_QUERY = re.compile(r"""%ResultSet\)\.%New\("([%\w.]+:\w+)"\)""", re.ASCII)
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+"""A table cell border: a pipe not escaped (``\\|`` is a pipe inside a cell, as Markdown has it)."""
 _METHOD = re.compile(r"^(?:Class)?Method (\w+)\(", re.ASCII)
 
 
@@ -69,7 +71,8 @@ def ledger_rows() -> list[list[str]]:
     assert LEDGER.is_file(), f"{LEDGER.relative_to(ROOT)} is missing: the IRIS ledger must exist"
     rows = []
     for line in LEDGER.read_text().splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        inner = line.strip().removeprefix("|").removesuffix("|")
+        cells = [cell.strip().replace("\\|", "|") for cell in _CELL_BORDER.split(inner)]
         if line.startswith("|") and cells[0] not in ("call", "---"):
             rows.append(cells)
     return rows
