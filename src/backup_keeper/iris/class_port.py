@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
@@ -120,9 +121,11 @@ class ClassPort:
         kind = _KINDS.get(str(info.get("BackupType", "")).strip().lower())
         if kind is None:
             raise IrisError(f"{file}: not a backup volume IRIS can read ({a.get('value')!r})")
+        date, time = str(info.get("BackupDate", "")), str(info.get("BackupTime", ""))
         return VolumeInfo(
             kind=kind,
-            time=_when(f"{info.get('BackupDate', '')} {info.get('BackupTime', '')}"),
+            time=label_time(date, time, str(info.get("BackupTimeDH", ""))),
+            time_text=f"{date.strip()} {time.strip()}".strip(),
             description=str(info.get("Description", "")),
             status=str(info.get("Status", "")),
             log_file=str(info.get("LogFile", "")),

@@ -96,11 +96,15 @@ class VolumeInfo:
 
     kind: BackupKind
     time: datetime | None
+    """Naive, the instance's local time (``iris/labels.py``); None when the label's date could
+    not be read, which the caller must say rather than skip silently."""
     description: str = ""
     status: str = ""
     log_file: str = ""
     journal_file: str = ""
     directories: tuple[str, ...] = ()
+    time_text: str = ""
+    """``BackupDate BackupTime`` as IRIS gave them, for a report to quote."""
 
 
 class MirrorMember(IntEnum):

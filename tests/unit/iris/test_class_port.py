@@ -111,28 +111,38 @@ def test_history_rows_are_read_by_column_meaning_and_odd_rows_left_out() -> None
     assert entries[0].device == "/b/f.cbk" and entries[0].log_file == "/b/f.log"
 
 
-def test_volume_info_and_unreadable_volume() -> None:
-    port = ClassPort(
-        PortClass(
-            VolumeInfoJSON={
-                "ok": 1,
-                "value": "1",
-                "info": {
-                    "BackupType": "Incremental",
-                    "BackupDate": "2026-11-22",
-                    "BackupTime": "02:00:05",
-                    "Description": "n",
-                },
-                "directories": ["/d/user/"],
-            }
-        )
-    )
-    label = port.volume_info("/b/i.cbk")
+def volume_port(**info: str) -> ClassPort:
+    answer = {"ok": 1, "value": "1", "info": info, "directories": ["/d/user/"]}
+    return ClassPort(PortClass(VolumeInfoJSON=answer))
+
+
+def test_volume_info_reads_the_label_date_as_iris_returns_it() -> None:
+    label = volume_port(
+        BackupType="Incremental", BackupDate="NOV 22 2026", BackupTime="02:00AM", Description="n"
+    ).volume_info("/b/i.cbk")
     assert (label.kind, label.time, label.directories) == (
         BackupKind.INCREMENTAL,
-        datetime(2026, 11, 22, 2, 0, 5),
+        datetime(2026, 11, 22, 2, 0),
         ("/d/user/",),
     )
+    assert label.time_text == "NOV 22 2026 02:00AM"
+
+
+def test_volume_info_prefers_the_horolog_for_its_seconds() -> None:
+    label = volume_port(
+        BackupType="Full", BackupDate="NOV 22 2026", BackupTime="02:00AM", BackupTimeDH="67896,7237"
+    ).volume_info("/b/f.cbk")
+    assert label.time == datetime(2026, 11, 22, 2, 0, 37)
+
+
+def test_a_label_date_in_no_known_form_is_no_time_and_keeps_its_text() -> None:
+    label = volume_port(
+        BackupType="Full", BackupDate="2026-11-22", BackupTime="02:00:05"
+    ).volume_info("/b/f.cbk")
+    assert label.time is None and label.time_text == "2026-11-22 02:00:05"
+
+
+def test_an_unreadable_volume_is_an_error() -> None:
     bad = ClassPort(PortClass(VolumeInfoJSON={"ok": 1, "value": "0", "info": {"BackupType": ""}}))
     with pytest.raises(IrisError, match="not a backup volume"):
         bad.volume_info("/b/x.cbk")
