@@ -92,10 +92,13 @@ class ClassPort:
         self._ask("AbortBackup")
 
     def backup_database_list(self) -> list[str]:
-        return [str(d) for d in self._ask("BackupListJSON")["databases"]]
+        """Names, as ``AddDatabaseToList`` takes them back: a list that cannot be restored is
+        refused before anything changes it."""
+        return _database_names(self._ask("BackupListJSON")["databases"], "IRIS's backup list")
 
     def set_backup_database_list(self, databases: Sequence[str]) -> None:
-        self._ask("SetBackupList", json.dumps(list(databases)))
+        names = _database_names(databases, "the backup list to set")
+        self._ask("SetBackupList", json.dumps(names))
 
     def databases(self) -> list[DatabaseInfo]:
         return [
@@ -204,6 +207,27 @@ class ClassPort:
 
     def set_freeze_marker(self, marker: str | None) -> None:
         self._ask("SetFreezeMarker", marker or "")
+
+
+_DATABASE_NAME = re.compile(r"[!-~]{1,64}", re.ASCII)
+"""A database name as ``AddDatabaseToList`` takes it: printable ASCII, no blank, and (below) no
+path separator, so a directory can never pass for a name."""
+
+
+def _database_names(entries: object, what: str) -> list[str]:
+    if not isinstance(entries, list | tuple):
+        raise IrisError(f"{what} is not a list: {entries!r}")
+    for entry in entries:
+        if (
+            not isinstance(entry, str)
+            or not _DATABASE_NAME.fullmatch(entry)
+            or any(c in entry for c in "/\\:")
+        ):
+            raise IrisError(
+                f"{what}: {entry!r} is not a database name (the list is edited by name, "
+                "never by directory); nothing was changed"
+            )
+    return list(entries)
 
 
 def history_entry(row: dict[str, Any]) -> HistoryEntry | None:

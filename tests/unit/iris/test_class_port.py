@@ -170,3 +170,29 @@ def test_online_backup_carries_the_log_text_the_instance_read_back() -> None:
 )
 def test_history_rows_dated_in_non_ascii_digits_are_left_out(when: str) -> None:
     assert history_entry({"Date": when, "Type": "Full", "Status": "Completed"}) is None
+
+
+def test_the_backup_list_comes_back_as_database_names() -> None:
+    port = ClassPort(PortClass(BackupListJSON={"ok": 1, "databases": ["USER", "T1"]}))
+    assert port.backup_database_list() == ["USER", "T1"]
+
+
+@pytest.mark.parametrize("entry", ["/usr/irissys/mgr/user/", "C:\\InterSystems\\mgr\\user\\", ""])
+def test_a_backup_list_entry_that_is_no_database_name_is_refused(entry: str) -> None:
+    port = ClassPort(PortClass(BackupListJSON={"ok": 1, "databases": ["USER", entry]}))
+    with pytest.raises(IrisError, match="not a database name"):
+        port.backup_database_list()
+
+
+@pytest.mark.parametrize("entry", ["/usr/irissys/mgr/user/", "", " USER", "US\nER", 7])
+def test_a_list_to_set_is_checked_whole_before_iris_is_asked(entry: object) -> None:
+    port_class = PortClass(SetBackupList={"ok": 1})
+    with pytest.raises(IrisError, match="not a database name"):
+        ClassPort(port_class).set_backup_database_list(["USER", entry])  # type: ignore[list-item]
+    assert port_class.calls == []
+
+
+def test_a_list_of_names_is_passed_as_json() -> None:
+    port_class = PortClass(SetBackupList={"ok": 1})
+    ClassPort(port_class).set_backup_database_list(["USER", "IRISAPP"])
+    assert port_class.calls == [("SetBackupList", ('["USER", "IRISAPP"]',))]
