@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.checkpoint import parse_checkpoint
 from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
@@ -171,10 +172,9 @@ class ClassPort:
             wd_suspend_limit,
             sharded_namespace or "",
         )
-        checkpoint = a.get("checkpoint") or {}
         return FreezeResult(
             required_journal=str(a.get("requiredFile") or "") or None,
-            checkpoint={str(k): str(v) for k, v in checkpoint.items()},
+            checkpoint=parse_checkpoint(a.get("checkpoint")),
         )
 
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:

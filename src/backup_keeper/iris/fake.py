@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.iris.checkpoint import parse_checkpoint
 from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
@@ -324,10 +325,16 @@ class FakeIris:
             journal = _switch_journal(state, self.clock())
             state.frozen, state.frozen_at = True, time.time()
             state.wd_suspend_limit, state.auto_resumed = wd_suspend_limit, False
-            checkpoint = {}
+            checkpoint = None
             if sharded_namespace is not None:
-                checkpoint = {"namespace": sharded_namespace, "journal": journal}
-                state.checkpoints.append(checkpoint)
+                number = str(len(state.checkpoints) + 1)
+                state.checkpoints.append({"namespace": sharded_namespace, "number": number})
+                checkpoint = parse_checkpoint(  # the shape Port.cls walks: number, (host, port)
+                    {
+                        "top": number,
+                        "nodes": [{"subscripts": ["localhost", 1972], "value": journal}],
+                    }
+                )
             _append_log(log_file, f"Backup.General.ExternalFreeze: {text}: system suspended")
             return FreezeResult(required_journal=journal, checkpoint=checkpoint)
 

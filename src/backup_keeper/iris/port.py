@@ -14,6 +14,7 @@ from enum import IntEnum, StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.checkpoint import ShardCheckpoint
 
 
 class IrisError(RuntimeError):
@@ -148,7 +149,7 @@ class FreezeResult:
     starts from (its ``RequiredFile``), and for a sharded cluster the checkpoint info."""
 
     required_journal: str | None = None
-    checkpoint: dict[str, str] = field(default_factory=dict)
+    checkpoint: ShardCheckpoint | None = None
 
 
 class Severity(IntEnum):

@@ -159,7 +159,7 @@ def _freeze_snapshot_thaw(
         return f"external backup failed: {summary}"
     frozen_at = time.monotonic()
     details.journal_required, details.log = frozen.required_journal, log
-    details.checkpoint = frozen.checkpoint or None
+    details.checkpoint = frozen.checkpoint.as_record() if frozen.checkpoint else None
     result: CommandResult | None = None
     try:
         result = run_snapshot_command(
@@ -299,7 +299,7 @@ def _record(
         warnings=list(report.warnings),
         snapshot_id=result.snapshot_id,
         freeze_window_ms=window_ms,
-        checkpoint=frozen.checkpoint or None,
+        checkpoint=frozen.checkpoint.as_record() if frozen.checkpoint else None,
     )
     try:
         sidecar = write_manifest(directory / name, manifest)

@@ -196,3 +196,31 @@ def test_a_list_of_names_is_passed_as_json() -> None:
     port_class = PortClass(SetBackupList={"ok": 1})
     ClassPort(port_class).set_backup_database_list(["USER", "IRISAPP"])
     assert port_class.calls == [("SetBackupList", ('["USER", "IRISAPP"]',))]
+
+
+def test_a_sharded_freeze_answer_keeps_the_checkpoint_number_and_journals() -> None:
+    answer = {
+        "ok": 1,
+        "requiredFile": "",
+        "checkpoint": {
+            "top": "4",
+            "nodes": [{"subscripts": ["shard1", 1972], "value": "/j/20261122.002"}],
+            "truncated": 0,
+        },
+    }
+    frozen = ClassPort(PortClass(ExternalFreeze=answer)).external_freeze(
+        log_file="", text="", freeze_timeout=0, wd_suspend_limit=0, sharded_namespace="M"
+    )
+    assert frozen.required_journal is None and frozen.checkpoint is not None
+    assert frozen.checkpoint.number == "4"
+    assert [(j.host, j.port, j.file) for j in frozen.checkpoint.journals] == [
+        ("shard1", "1972", "/j/20261122.002")
+    ]
+
+
+def test_a_freeze_that_is_not_sharded_has_no_checkpoint() -> None:
+    answer = {"ok": 1, "requiredFile": "/j/20261122.002"}
+    frozen = ClassPort(PortClass(ExternalFreeze=answer)).external_freeze(
+        log_file="", text="", freeze_timeout=0, wd_suspend_limit=0
+    )
+    assert frozen.checkpoint is None and frozen.required_journal == "/j/20261122.002"

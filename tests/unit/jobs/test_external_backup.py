@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.manifest import read_manifest
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.freeze_marker import MARKER_NAME
@@ -232,11 +233,20 @@ def test_not_journaled_databases_are_warned_about(fake: FakeIris, catalog_dir: P
     assert any(w.startswith("not journaled") and "irisapp" in w for w in report.warnings)
 
 
-def test_sharded_freeze_records_the_checkpoint(fake: FakeIris, catalog_dir: Path) -> None:
+def test_sharded_freeze_records_the_checkpoint_number_and_each_nodes_journal(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
     report = snapshot(fake, catalog_dir, "echo", "snap-9", sharded_namespace="MASTER")
     assert report.status is JobStatus.OK
     assert report.backup is not None and report.backup.checkpoint is not None
-    assert report.backup.checkpoint["namespace"] == "MASTER"
+    checkpoint = report.backup.checkpoint
+    assert checkpoint["number"] == "1"
+    journal = report.backup.journal_required
+    assert checkpoint["journals"] == [{"host": "localhost", "port": "1972", "file": journal}]
+    assert {"subscripts": ["localhost", "1972"], "value": journal} in checkpoint["raw"]  # type: ignore[operator]
+    (record,) = records(catalog_dir)
+    manifest = read_manifest(catalog_dir / record, expected_file=record.removesuffix(".json"))
+    assert manifest.checkpoint == checkpoint
     assert fake.snapshot().checkpoints[-1]["namespace"] == "MASTER"
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
-from datetime import UTC, datetime, timedelta
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
