@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.checkpoint import parse_checkpoint
+from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
@@ -91,10 +93,13 @@ class ClassPort:
         self._ask("AbortBackup")
 
     def backup_database_list(self) -> list[str]:
-        return [str(d) for d in self._ask("BackupListJSON")["databases"]]
+        """Names, as ``AddDatabaseToList`` takes them back: a list that cannot be restored is
+        refused before anything changes it."""
+        return _database_names(self._ask("BackupListJSON")["databases"], "IRIS's backup list")
 
     def set_backup_database_list(self, databases: Sequence[str]) -> None:
-        self._ask("SetBackupList", json.dumps(list(databases)))
+        names = _database_names(databases, "the backup list to set")
+        self._ask("SetBackupList", json.dumps(names))
 
     def databases(self) -> list[DatabaseInfo]:
         return [
@@ -120,9 +125,11 @@ class ClassPort:
         kind = _KINDS.get(str(info.get("BackupType", "")).strip().lower())
         if kind is None:
             raise IrisError(f"{file}: not a backup volume IRIS can read ({a.get('value')!r})")
+        date, time = str(info.get("BackupDate", "")), str(info.get("BackupTime", ""))
         return VolumeInfo(
             kind=kind,
-            time=_when(f"{info.get('BackupDate', '')} {info.get('BackupTime', '')}"),
+            time=label_time(date, time, str(info.get("BackupTimeDH", ""))),
+            time_text=f"{date.strip()} {time.strip()}".strip(),
             description=str(info.get("Description", "")),
             status=str(info.get("Status", "")),
             log_file=str(info.get("LogFile", "")),
@@ -165,10 +172,9 @@ class ClassPort:
             wd_suspend_limit,
             sharded_namespace or "",
         )
-        checkpoint = a.get("checkpoint") or {}
         return FreezeResult(
             required_journal=str(a.get("requiredFile") or "") or None,
-            checkpoint={str(k): str(v) for k, v in checkpoint.items()},
+            checkpoint=parse_checkpoint(a.get("checkpoint")),
         )
 
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
@@ -201,6 +207,27 @@ class ClassPort:
 
     def set_freeze_marker(self, marker: str | None) -> None:
         self._ask("SetFreezeMarker", marker or "")
+
+
+_DATABASE_NAME = re.compile(r"[!-~]{1,64}", re.ASCII)
+"""A database name as ``AddDatabaseToList`` takes it: printable ASCII, no blank, and (below) no
+path separator, so a directory can never pass for a name."""
+
+
+def _database_names(entries: object, what: str) -> list[str]:
+    if not isinstance(entries, list | tuple):
+        raise IrisError(f"{what} is not a list: {entries!r}")
+    for entry in entries:
+        if (
+            not isinstance(entry, str)
+            or not _DATABASE_NAME.fullmatch(entry)
+            or any(c in entry for c in "/\\:")
+        ):
+            raise IrisError(
+                f"{what}: {entry!r} is not a database name (the list is edited by name, "
+                "never by directory); nothing was changed"
+            )
+    return list(entries)
 
 
 def history_entry(row: dict[str, Any]) -> HistoryEntry | None:

@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +32,8 @@ from pydantic import BaseModel, Field, ValidationError
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.iris.checkpoint import parse_checkpoint
+from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
@@ -48,6 +50,7 @@ from backup_keeper.iris.port import (
 )
 from backup_keeper.iris.replies import parse_backup_return
 from backup_keeper.safe_files import write_atomic
+from backup_keeper.timezones import resolve_zone
 
 STATE_FILE = "state.json"
 STATE_ENV = "BACKUP_KEEPER_FAKE_STATE"
@@ -85,6 +88,11 @@ class FakeState(BaseModel):
     instance: str = "IRIS"
     version: str = "IRIS for UNIX (Ubuntu Server LTS for x86-64 Containers) 2025.1 (fake)"
     manager_directory: str = "/usr/irissys/mgr/"
+    timezone: str | None = Field(
+        default=None,
+        description="The instance's local zone (IANA name); None: this machine's, as an "
+        "instance running here. Its logs and volume labels are written in it.",
+    )
     databases: list[FakeDatabase] = Field(
         default_factory=lambda: [
             FakeDatabase(directory="/usr/irissys/mgr/user/", name="USER", blocks=18950),
@@ -272,9 +280,11 @@ class FakeIris:
         with self._state() as state:
             for h in reversed(state.history):
                 if h.device == file:
+                    date, clock, horolog = _label_date(h.time, _zone(state))
                     return VolumeInfo(
                         kind=_KIND_OF[h.type],
-                        time=h.time,
+                        time=label_time(date, clock, horolog),
+                        time_text=f"{date} {clock}",
                         description=h.description,
                         status=h.status,
                         log_file=h.log,
@@ -315,10 +325,16 @@ class FakeIris:
             journal = _switch_journal(state, self.clock())
             state.frozen, state.frozen_at = True, time.time()
             state.wd_suspend_limit, state.auto_resumed = wd_suspend_limit, False
-            checkpoint = {}
+            checkpoint = None
             if sharded_namespace is not None:
-                checkpoint = {"namespace": sharded_namespace, "journal": journal}
-                state.checkpoints.append(checkpoint)
+                number = str(len(state.checkpoints) + 1)
+                state.checkpoints.append({"namespace": sharded_namespace, "number": number})
+                checkpoint = parse_checkpoint(  # the shape Port.cls walks: number, (host, port)
+                    {
+                        "top": number,
+                        "nodes": [{"subscripts": ["localhost", 1972], "value": journal}],
+                    }
+                )
             _append_log(log_file, f"Backup.General.ExternalFreeze: {text}: system suspended")
             return FreezeResult(required_journal=journal, checkpoint=checkpoint)
 
@@ -462,6 +478,25 @@ _KIND_OF = {
 }
 
 
+def _zone(state: FakeState) -> tzinfo:
+    return resolve_zone(state.timezone)
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_HOROLOG_DAY_ZERO = datetime(1840, 12, 31).date()
+
+
+def _label_date(when: datetime, zone: tzinfo) -> tuple[str, str, str]:
+    """``BackupDate``, ``BackupTime``, ``BackupTimeDH`` as GetBackupVolumeInfo gives them
+    (``AUG 2 2012``, ``11:35AM``, ``$H``), in the instance's local time."""
+    local = when.astimezone(zone)
+    date = f"{_MONTHS[local.month - 1]} {local.day} {local.year}"
+    clock = f"{local.hour % 12 or 12:02d}:{local.minute:02d}{'PM' if local.hour >= 12 else 'AM'}"
+    days = (local.date() - _HOROLOG_DAY_ZERO).days
+    seconds = local.hour * 3600 + local.minute * 60 + local.second
+    return date, clock, f"{days},{seconds}"
+
+
 def _in_scope(state: FakeState) -> list[FakeDatabase]:
     if not state.backup_list:
         return list(state.databases)
@@ -500,7 +535,7 @@ def _run_backup(
     ]
     if mode == "warn":
         warnings.append("injected warning")
-    text = _log_text(file, description, scope, journal, now, failure)
+    text = _log_text(kind, file, description, scope, journal, now.astimezone(_zone(state)), failure)
     if mode == "unfinished_log":
         text = text[: text.index(FINISHED_MARKER)]
     if log_file:
@@ -547,16 +582,21 @@ def _refusal(scope: list[FakeDatabase], kind: BackupKind, mode: FailMode | None)
 
 
 def _log_text(
+    kind: BackupKind,
     file: str,
     description: str,
     scope: list[FakeDatabase],
     journal: str,
-    now: datetime,
+    local: datetime,
     failure: str | None,
 ) -> str:
-    """The log in the shape of iris-api.md section 9; a failed run stops after pass 1."""
-    at = now.astimezone(UTC).strftime("%m/%d/%Y %H:%M:%S")
-    lines = [f"Backing up to device: {file}", f"Description: {description}"]
+    """The log in the shape of a real 2024.1 task log (docs/iris-ledger.md section 12): the
+    time header, the banner, the kind, ``Description`` on its own line with the text on the
+    next, every time the instance's local time; a failed run stops after pass 1."""
+    at = local.strftime("%m/%d/%Y %H:%M:%S")
+    lines = [f"*** The time is: {local:%Y-%m-%d %H:%M:%S} ***", ""]
+    lines += [f"{' ' * 14}InterSystems IRIS Backup Utility", f"{' ' * 14}{'-' * 32}"]
+    lines += [_PERFORMING[kind], f"Backing up to device: {file}", "Description", description, ""]
     lines += ["Backing up the following directories:", *[f" {d.directory}" for d in scope], ""]
     lines += ["Journal file switched to:", journal, ""]
     for number in (1, 2, 3):
@@ -582,6 +622,15 @@ def _log_text(
     else:
         lines += ["", FINISHED_MARKER, "", "Global references are enabled.", "", "Backup complete."]
     return "\n".join(lines) + "\n"
+
+
+_PERFORMING = {
+    BackupKind.FULL: "Performing a Full backup.",
+    BackupKind.INCREMENTAL: "Performing an Incremental backup.",
+    BackupKind.CUMULATIVE: "Performing a Cumulative Incremental backup.",
+}
+"""The full form is a real log's; the other two follow the label's words for the kinds
+(``Incremental``, ``Cumulative Incremental``): no transcript of them was found."""
 
 
 def _write_volume(file: str, state: FakeState, mode: FailMode | None) -> None:

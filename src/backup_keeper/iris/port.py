@@ -14,6 +14,7 @@ from enum import IntEnum, StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.checkpoint import ShardCheckpoint
 
 
 class IrisError(RuntimeError):
@@ -96,11 +97,15 @@ class VolumeInfo:
 
     kind: BackupKind
     time: datetime | None
+    """Naive, the instance's local time (``iris/labels.py``); None when the label's date could
+    not be read, which the caller must say rather than skip silently."""
     description: str = ""
     status: str = ""
     log_file: str = ""
     journal_file: str = ""
     directories: tuple[str, ...] = ()
+    time_text: str = ""
+    """``BackupDate BackupTime`` as IRIS gave them, for a report to quote."""
 
 
 class MirrorMember(IntEnum):
@@ -144,7 +149,7 @@ class FreezeResult:
     starts from (its ``RequiredFile``), and for a sharded cluster the checkpoint info."""
 
     required_journal: str | None = None
-    checkpoint: dict[str, str] = field(default_factory=dict)
+    checkpoint: ShardCheckpoint | None = None
 
 
 class Severity(IntEnum):

@@ -291,3 +291,34 @@ def test_a_log_iris_cannot_write_fails_the_call_and_changes_nothing(
             quiet_timeout=60,
         )
     assert fake.snapshot().journal_sequence == journal and fake.backup_history() == []
+
+
+def test_the_log_has_iris_header_description_line_and_local_times(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    fake.configure(timezone="Asia/Tokyo")  # NOW is 02:00 UTC, 11:00 in Tokyo
+    backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    text = (tmp_path / "f.log").read_text()
+    assert text.startswith("*** The time is: 2026-11-22 11:00:00 ***\n")
+    assert "\nPerforming a Full backup.\n" in text
+    assert "\nDescription\nf.cbk\n" in text and "Description:" not in text
+    log = parse_backup_log(text)
+    assert (log.started, log.kind, log.description) == (datetime(2026, 11, 22, 11), "Full", "f.cbk")
+    assert log.passes[0].copies[0].started == datetime(2026, 11, 22, 11)
+    assert log.passes[-1].completed_at == datetime(2026, 11, 22, 11)
+
+
+def test_a_failed_word_in_the_description_is_no_error_in_the_fakes_log(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    backup(fake, tmp_path, BackupKind.FULL, "failed-yesterday.cbk")
+    log = parse_backup_log((tmp_path / "failed-yesterday.log").read_text())
+    assert log.finished and log.errors == [] and log.description == "failed-yesterday.cbk"
+
+
+def test_the_volume_label_date_is_iris_form_in_local_time(fake: FakeIris, tmp_path: Path) -> None:
+    fake.configure(timezone="America/New_York")  # NOW is 02:00 UTC, 21:00 the day before
+    backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    label = fake.volume_info(str(tmp_path / "f.cbk"))
+    assert label.time_text == "NOV 21 2026 09:00PM"
+    assert label.time == datetime(2026, 11, 21, 21, 0)  # naive: the instance's local time
