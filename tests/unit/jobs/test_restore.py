@@ -73,7 +73,7 @@ def test_a_journal_restore_never_touches_a_database_the_plan_did_not_restore(
     [run] = state.journal_restores
     assert run.replayed_into == [STAGING]
     assert USER not in run.replayed_into and APP not in run.replayed_into
-    assert any(f"left unapplied" in line and APP in line for line in report.checked)
+    assert any("left unapplied" in line and APP in line for line in report.checked)
 
 
 def test_without_a_selection_the_fake_replays_every_database_into_the_originals_as_iris_does(
