@@ -9,6 +9,7 @@ mapped ones, and never touches another (iris-ledger.md sections 4 and 5)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePath
@@ -24,6 +25,8 @@ from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
 from backup_keeper.restore.plan import RestorePlan
 from backup_keeper.settings import RestoreSettings
+
+log = logging.getLogger(__name__)
 
 
 def run_restore(
@@ -134,6 +137,7 @@ def _restore_files(
         done.append(name)
         unread = unread or not outcome.output_read
         report.checked.append(_describe(number, name, outcome))
+        log.info("%s", report.checked[-1])
         missing = _not_restored(outcome, settings.directory_map)
         for source in missing:
             restored_by_all.pop(source, None)
