@@ -305,7 +305,7 @@ def test_the_fake_restores_only_a_volume_with_a_label_its_history_holds(tmp_path
 
 def test_the_fake_journal_restore_needs_a_journal_file_of_the_instance(tmp_path: Path) -> None:
     fake = FakeIris(tmp_path / "iris")
-    with pytest.raises(IrisError, match="journal file /j/20261122.001 not found"):
+    with pytest.raises(IrisError, match=r"journal file /j/20261122\.001 not found"):
         fake.restore_journals("/j/20261122.001", select=["/usr/irissys/mgr/user/"], redirect={})
     assert fake.snapshot().journal_restores == []
 
