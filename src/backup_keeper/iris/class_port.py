@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris import dbrest
 from backup_keeper.iris.checkpoint import parse_checkpoint
 from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
@@ -24,8 +25,10 @@ from backup_keeper.iris.port import (
     HistoryEntry,
     InstanceInfo,
     IrisError,
+    JournalOutcome,
     MirrorMember,
     MirrorState,
+    RestoreOutcome,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -194,13 +197,38 @@ class ClassPort:
         value = self._ask("FreezeMarker").get("marker")
         return str(value) if value else None
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
-        code = self._ask("RestoreBackup", file, json.dumps(directory_map)).get("code")
-        if str(code) != "1":
-            raise IrisError(f"^DBREST returned {code} for {file}")
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
+        """EXTSELCT only: an empty map restores nothing, so IRIS is not even called."""
+        if not directory_map:
+            raise IrisError(f"nothing restored from {file}: the directory map is empty")
+        a = self._ask("RestoreBackup", file, json.dumps(dict(directory_map)))
+        output = a.get("output")
+        outcome = dbrest.parse_output(
+            a.get("code", ""), output if isinstance(output, str) else None
+        )
+        problem = dbrest.failure(outcome.code, file)
+        if problem is not None:
+            raise IrisError(problem)
+        return outcome
 
-    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
-        self._ask("RestoreJournals", first_file, json.dumps(directory_map))
+    def restore_journals(
+        self, first_file: str, *, select: Sequence[str], redirect: Mapping[str, str]
+    ) -> JournalOutcome:
+        """Refuses an empty selection here and in the class: Journal.Restore would replay every
+        database of the files into its original directory."""
+        if not select:
+            raise IrisError(
+                "journal restore refused: no database selected (Journal.Restore would replay "
+                "every database in the journal files into its original directory)"
+            )
+        a = self._ask(
+            "RestoreJournals", first_file, json.dumps(list(select)), json.dumps(dict(redirect))
+        )
+        return JournalOutcome(
+            selected=tuple(str(d) for d in a.get("selected", [])),
+            redirected={str(k): str(v) for k, v in (a.get("redirected") or {}).items()},
+            journal_databases=tuple(str(d) for d in a.get("journalDatabases", [])),
+        )
 
     def credentials_password(self, credentials_id: str) -> str:
         return str(self._ask("CredentialsJSON", credentials_id)["password"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
 import time
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
+from backup_keeper.iris import dbrest
 from backup_keeper.iris.backup_log import FINISHED_MARKER
 from backup_keeper.iris.checkpoint import parse_checkpoint
 from backup_keeper.iris.labels import label_time
@@ -42,8 +44,10 @@ from backup_keeper.iris.port import (
     HistoryEntry,
     InstanceInfo,
     IrisError,
+    JournalOutcome,
     MirrorMember,
     MirrorState,
+    RestoreOutcome,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -71,6 +75,20 @@ class FakeDatabase(BaseModel):
     needs_full: bool = False
     blocks: int = 1000
     fulls: int = Field(default=0, description="Completed full backups that included it.")
+    mirrored: bool = Field(
+        default=False, description="An active mirrored database: skipped on a backup member."
+    )
+
+
+class FakeJournalRestore(BaseModel):
+    """One Journal.Restore run: what it was told, and where updates really went."""
+
+    first_file: str
+    selected: list[str] = Field(default_factory=list)
+    redirected: dict[str, str] = Field(default_factory=dict)
+    replayed_into: list[str] = Field(
+        default_factory=list, description="Every database directory the run updated."
+    )
 
 
 class FakeHistory(BaseModel):
@@ -117,7 +135,14 @@ class FakeState(BaseModel):
     freeze_marker: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict, description="Ens.Config.Credentials")
     restored: list[str] = Field(default_factory=list, description="Files restored, in order.")
+    restored_into: list[str] = Field(
+        default_factory=list, description="Every database directory ^DBREST overwrote."
+    )
+    restore_log: list[str] = Field(
+        default_factory=list, description="Restores and journal restores, in the order run."
+    )
     journals_restored_from: str | None = None
+    journal_restores: list[FakeJournalRestore] = Field(default_factory=list)
     restore_fail_after: int | None = Field(
         default=None, description="Fail the restore of the file after this many succeeded."
     )
@@ -381,20 +406,53 @@ class FakeIris:
         with self._state() as state:
             state.freeze_marker = marker
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
+        """``EXTSELCT^DBREST``: the databases of the volume the map names are restored, every
+        other one skipped (``Starting skip of <dir>.``, JP-Online), so an empty map restores
+        nothing; a label the instance's history does not hold is ``-2``; on a mirror backup
+        member an active mirrored database is skipped (DIG 4.8.5)."""
         self._gate("restore_backup")
         with self._state() as state:
             done = len(state.restored)
             if state.restore_fail_after is not None and done >= state.restore_fail_after:
-                raise IrisError(f"^DBREST returned -1: cannot open input device {file}")
-            if not Path(file).is_file():
-                raise IrisError(f"^DBREST returned -1: cannot open input device {file}")
+                raise IrisError(dbrest.failure("-1", file) or "")
+            label = _read_label(file)
+            if label is None:
+                raise IrisError(dbrest.failure("-1", file) or "")
+            if not any(_matches(h, label) for h in state.history):
+                raise IrisError(dbrest.failure("-2", file) or "")
+            text = _restore_text(state, label, directory_map, self.clock())
             state.restored.append(file)
+            state.restore_log.append(f"backup {file}")
+            outcome = dbrest.parse_output(dbrest.SUCCESS, text)
+            state.restored_into += list(outcome.restored.values())
+            return outcome
 
-    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
+    def restore_journals(
+        self, first_file: str, *, select: Sequence[str], redirect: Mapping[str, str]
+    ) -> JournalOutcome:
+        """``Journal.Restore`` as its class reference says: only selected databases are
+        replayed, a redirection counts only for a selected database, and with nothing
+        selected every database in the files is replayed into its original directory. The
+        files hold updates for every journaled database of the instance."""
         self._gate("restore_journals")
         with self._state() as state:
+            if not _JOURNAL_FILE.fullmatch(first_file.removeprefix(state.manager_directory)):
+                raise IrisError(f"ERROR #5001: journal file {first_file} not found")
+            in_files = [dbrest.canonical(d.directory) for d in state.databases if d.journaled]
+            chosen = [d for d in in_files if d in select] if select else in_files
+            replayed = [redirect.get(d, d) if select else d for d in chosen]
+            state.journal_restores.append(
+                FakeJournalRestore(
+                    first_file=first_file,
+                    selected=list(select),
+                    redirected=dict(redirect),
+                    replayed_into=replayed,
+                )
+            )
             state.journals_restored_from = first_file
+            state.restore_log.append(f"journals {first_file}")
+            return JournalOutcome(tuple(select), dict(redirect), tuple(in_files))
 
     def credentials_password(self, credentials_id: str) -> str:
         self._gate("credentials_password")
@@ -455,6 +513,67 @@ def _append_log(log_file: str, line: str) -> None:
             log.write(line + "\n")
     except OSError as exc:
         raise IrisError(f"ERROR #5001: cannot write log file {log_file}: {exc.strerror}") from exc
+
+
+_LABEL = b"IRIS-FAKE-VOLUME-LABEL "
+_JOURNAL_FILE = re.compile(r"journal/[0-9]{8}\.[0-9]{3}", re.ASCII)
+
+
+def _label(now: datetime, kind: BackupKind, scope: list[FakeDatabase]) -> bytes:
+    """The volume label, first in the file as IRIS writes one: when, what kind, which
+    databases (what ``^DBREST`` checks against the history and offers to restore)."""
+    label = {
+        "time": now.isoformat(),
+        "type": DBACK_TYPES[kind],
+        "dirs": [d.directory for d in scope],
+    }
+    return _LABEL + json.dumps(label).encode() + b"\n"
+
+
+def _read_label(file: str) -> dict[str, object] | None:
+    """The label of a volume, None when the file cannot be opened or holds none."""
+    try:
+        with open(file, "rb") as handle:  # noqa: PTH123 - read only
+            head = handle.readline(65536)
+    except OSError:
+        return None
+    if not head.startswith(_LABEL):
+        return None
+    try:
+        label = json.loads(head[len(_LABEL) :])
+    except ValueError:
+        return None
+    return label if isinstance(label, dict) else None
+
+
+def _matches(entry: FakeHistory, label: dict[str, object]) -> bool:
+    return entry.time.isoformat() == label.get("time") and entry.type == label.get("type")
+
+
+def _restore_text(
+    state: FakeState, label: dict[str, object], directory_map: Mapping[str, str], now: datetime
+) -> str:
+    """What ``EXTSELCT^DBREST`` writes for one pass (JP-Online's 2024.1 run), the mirror
+    skip in the fake's own words (IRIS's were never seen)."""
+    wanted = {dbrest.canonical(k): dbrest.canonical(v) for k, v in directory_map.items()}
+    skip_mirrored = state.mirror_member == 1 and state.mirror_backup
+    mirrored = {dbrest.canonical(d.directory) for d in state.databases if d.mirrored}
+    lines = []
+    dirs = label.get("dirs")
+    for source in [str(d) for d in dirs] if isinstance(dirs, list) else []:
+        target = wanted.get(dbrest.canonical(source))
+        if target is None:
+            lines += [
+                f"Starting skip of {source}.",
+                "",
+                "     skipped 1 blocks in .000005 seconds.",
+            ]
+        elif skip_mirrored and dbrest.canonical(source) in mirrored:
+            lines.append(f"{source} is an active mirrored database on this member: skipped")
+        else:
+            into = "" if target == dbrest.canonical(source) else f" to {target}"
+            lines += [f"***Restoring {source}{into} at {now:%H:%M:%S}", "1 blocks restored"]
+    return "\n".join(lines) + "\n"
 
 
 def _switch_journal(state: FakeState, now: datetime) -> str:
@@ -526,7 +645,7 @@ def _run_backup(
     failure = _refusal(scope, kind, mode)
     if failure is None:
         try:
-            _write_volume(file, state, mode)
+            _write_volume(file, state, mode, _label(now, kind, scope))
         except OSError as exc:
             failure = f"ERROR: cannot write {file}: {exc.strerror}"
     warnings = [
@@ -633,14 +752,17 @@ _PERFORMING = {
 (``Incremental``, ``Cumulative Incremental``): no transcript of them was found."""
 
 
-def _write_volume(file: str, state: FakeState, mode: FailMode | None) -> None:
-    """A real file of ``backup_bytes``; ``disk_full`` stops part way with ENOSPC, leaving the
-    partial file behind as IRIS would."""
+def _write_volume(file: str, state: FakeState, mode: FailMode | None, label: bytes) -> None:
+    """A real file of ``backup_bytes``, its label first; ``disk_full`` stops part way with
+    ENOSPC, leaving the partial file behind as IRIS would."""
     size = state.backup_bytes
     stop_at = min(size, state.disk_full_after) if mode == "disk_full" else size
     chunk = (b"IRIS-FAKE-BACKUP-VOLUME " * 2800)[:65536]
     written = 0
     with open(file, "xb") as handle:  # noqa: PTH123 - IRIS refuses an existing device too
+        head = label[:stop_at]
+        handle.write(head)
+        written += len(head)
         while written < stop_at:
             part = chunk[: min(len(chunk), stop_at - written)]
             handle.write(part)

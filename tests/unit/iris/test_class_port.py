@@ -224,3 +224,57 @@ def test_a_freeze_that_is_not_sharded_has_no_checkpoint() -> None:
         log_file="", text="", freeze_timeout=0, wd_suspend_limit=0
     )
     assert frozen.checkpoint is None and frozen.required_journal == "/j/20261122.002"
+
+
+EXTSELCT_OUTPUT = "***Restoring /d/t1/ to /d/t1rest/ at 15:06:39\nStarting skip of /d/user/.\n"
+
+
+def test_restore_backup_sends_the_map_and_reads_what_dbrest_restored() -> None:
+    port_class = PortClass(RestoreBackup={"ok": 1, "code": "1", "output": EXTSELCT_OUTPUT})
+    outcome = ClassPort(port_class).restore_backup("/b/f.cbk", {"/d/t1/": "/d/t1rest/"})
+    assert outcome.restored == {"/d/t1/": "/d/t1rest/"} and outcome.skipped == ("/d/user/",)
+    assert port_class.calls == [("RestoreBackup", ("/b/f.cbk", '{"/d/t1/": "/d/t1rest/"}'))]
+
+
+def test_restore_backup_with_an_empty_map_restores_nothing_and_never_calls_iris() -> None:
+    port_class = PortClass()
+    with pytest.raises(IrisError, match="the directory map is empty"):
+        ClassPort(port_class).restore_backup("/b/f.cbk", {})
+    assert port_class.calls == []
+
+
+def test_restore_backup_explains_minus_2() -> None:
+    port = ClassPort(PortClass(RestoreBackup={"ok": 1, "code": -2, "output": ""}))
+    with pytest.raises(IrisError, match=r"returned -2 for /b/f.cbk: the volume label does not"):
+        port.restore_backup("/b/f.cbk", {"/d/t1/": "/d/t1/"})
+
+
+def test_restore_backup_never_takes_an_unlisted_code_for_success() -> None:
+    port = ClassPort(PortClass(RestoreBackup={"ok": 1, "code": "0", "output": EXTSELCT_OUTPUT}))
+    with pytest.raises(IrisError, match=r"returned 0 for /b/f\.cbk: a value the documentation"):
+        port.restore_backup("/b/f.cbk", {"/d/t1/": "/d/t1rest/"})
+
+
+def test_restore_journals_selects_and_redirects_and_reads_the_journal_databases() -> None:
+    answer = {
+        "ok": 1,
+        "selected": ["/d/t1/"],
+        "redirected": {"/d/t1/": "/d/t1rest/"},
+        "journalDatabases": ["/d/t1/", "/d/user/"],
+    }
+    port_class = PortClass(RestoreJournals=answer)
+    outcome = ClassPort(port_class).restore_journals(
+        "/j/20240426.002", select=["/d/t1/"], redirect={"/d/t1/": "/d/t1rest/"}
+    )
+    assert outcome.selected == ("/d/t1/",) and outcome.redirected == {"/d/t1/": "/d/t1rest/"}
+    assert outcome.journal_databases == ("/d/t1/", "/d/user/")
+    assert port_class.calls == [
+        ("RestoreJournals", ("/j/20240426.002", '["/d/t1/"]', '{"/d/t1/": "/d/t1rest/"}'))
+    ]
+
+
+def test_restore_journals_with_nothing_selected_is_refused_before_iris() -> None:
+    port_class = PortClass()
+    with pytest.raises(IrisError, match="no database selected"):
+        ClassPort(port_class).restore_journals("/j/1", select=[], redirect={"/a/": "/b/"})
+    assert port_class.calls == []

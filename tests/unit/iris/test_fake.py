@@ -322,3 +322,31 @@ def test_the_volume_label_date_is_iris_form_in_local_time(fake: FakeIris, tmp_pa
     label = fake.volume_info(str(tmp_path / "f.cbk"))
     assert label.time_text == "NOV 21 2026 09:00PM"
     assert label.time == datetime(2026, 11, 21, 21, 0)  # naive: the instance's local time
+
+
+def test_the_fake_restores_only_a_volume_with_a_label_its_history_holds(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    not_a_volume = tmp_path / "plain.cbk"
+    not_a_volume.write_bytes(b"IRIS-FAKE-VOLUME-LABEL {not json\n")
+    for file in (not_a_volume, tmp_path / "absent.cbk"):
+        with pytest.raises(IrisError, match="returned -1"):
+            fake.restore_backup(str(file), {"/usr/irissys/mgr/user/": "/x/"})
+    assert fake.snapshot().restored == []
+
+
+def test_the_fake_journal_restore_needs_a_journal_file_of_the_instance(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    with pytest.raises(IrisError, match=r"journal file /j/20261122\.001 not found"):
+        fake.restore_journals("/j/20261122.001", select=["/usr/irissys/mgr/user/"], redirect={})
+    assert fake.snapshot().journal_restores == []
+
+
+def test_a_redirection_of_a_database_not_selected_has_no_effect(tmp_path: Path) -> None:
+    """CR Journal.Restore: redirection takes effect only for a selected database."""
+    fake = FakeIris(tmp_path / "iris")
+    user, app = "/usr/irissys/mgr/user/", "/usr/irissys/mgr/irisapp/"
+    outcome = fake.restore_journals(
+        "/usr/irissys/mgr/journal/20261122.002", select=[app], redirect={user: "/staging/"}
+    )
+    assert fake.snapshot().journal_restores[0].replayed_into == [app]
+    assert outcome.journal_databases == (user, app)
