@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 from pydantic_core import PydanticSerializationError
 
 from backup_keeper import __version__
@@ -108,7 +108,7 @@ class BackupDetails(BaseModel):
     command_output: list[str] = Field(
         default_factory=list, description="Last lines, stdout+stderr."
     )
-    checkpoint: dict[str, str] | None = Field(
+    checkpoint: dict[str, JsonValue] | None = Field(
         default=None, description="Sharded clusters: the checkpoint info ExternalFreeze gave."
     )
 

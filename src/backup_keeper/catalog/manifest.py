@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from backup_keeper.catalog.record import BackupKind, BackupStatus
 from backup_keeper.safe_files import check_bare_name, write_atomic
@@ -81,7 +81,7 @@ class Manifest(BaseModel):
     )
     stored_size: int | None = Field(default=None, ge=0, description="Size of the .zst on disk.")
     stored_checksum: Checksum | None = Field(default=None, description="Checksum of the .zst.")
-    checkpoint: dict[str, str] | None = Field(
+    checkpoint: dict[str, JsonValue] | None = Field(
         default=None, description="Sharded clusters: Backup.ShardedCluster checkpoint info."
     )
 

@@ -1,10 +1,14 @@
 """Reading what IRIS's online backup wrote to its log (the LOGFILE argument of ``BACKUP^DBACK``).
 
-The format is the one in iris-api.md section 9, seen in two public transcripts: a header naming
-the device and directories, the journal switch, three passes, the journal file a restore needs,
-and ``***FINISHED BACKUP***`` only when the backup completed. The text of a failed backup was
-never seen, so a log is judged by that marker, and lines that look like warnings or errors are
-collected as they are, for a person to read.
+The format is the one of a real IRIS 2024.1 task log (docs/iris-ledger.md section 12; the
+transcript is a test fixture): ``*** The time is: YYYY-MM-DD HH:MM:SS ***``, the utility's
+banner, ``Performing a Full backup.``, the device, ``Description`` on a line of its own with the
+text on the next line (``Description: <text>`` is only the interactive ``^BACKUP`` prompt, also
+read), the directories, the journal switch, three passes, the journal file a restore needs, and
+``***FINISHED BACKUP***`` only when the backup completed. Every time in it is the instance's
+local time, without a zone: it is kept naive. The text of a failed backup was never seen, so a
+log is judged by that marker, and lines that look like warnings or errors are collected as they
+are, for a person to read; the description is the operator's text, never judged.
 """
 
 from __future__ import annotations
@@ -18,6 +22,12 @@ FINISHED_MARKER = "***FINISHED BACKUP***"
 
 _DEVICE = re.compile(r"^Backing up to device:\s*(?P<v>.+?)\s*$")
 _DESCRIPTION = re.compile(r"^Description:\s*(?P<v>.*?)\s*$")
+_DESCRIPTION_ALONE = re.compile(r"^Description\s*$")
+_STARTED = re.compile(
+    r"^\*\*\* The time is: (?P<at>[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) \*\*\*$"
+)
+_KIND = re.compile(r"^Performing an? (?P<v>[A-Za-z][A-Za-z ]*?) backup\.$", re.ASCII)
+_BANNER = ("InterSystems IRIS Backup Utility", "Cache Backup Utility")
 _DIRECTORIES = re.compile(r"^Backing up the following directories:\s*$")
 _SWITCHED = re.compile(r"^Journal file switched to:\s*(?P<v>\S.*?)?\s*$")
 _STAMP = r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}"
@@ -31,6 +41,7 @@ _REQUIRED = re.compile(r"^Journal file '(?P<v>[^']+)' and the subsequent ones ar
 _WARNING = re.compile(r"\bwarning\b", re.IGNORECASE)
 _ERROR = re.compile(r"\b(error|abort(ed|ing)?|fail(ed|ure)?)\b|<[A-Z]+>", re.IGNORECASE)
 _TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
+_HEADER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class DatabaseCopy(BaseModel):
@@ -55,6 +66,12 @@ class BackupLog(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    started: datetime | None = Field(
+        default=None, description="``*** The time is: ... ***``: instance-local time, naive."
+    )
+    kind: str | None = Field(
+        default=None, description="As IRIS words it: ``Performing a Full backup.`` gives Full."
+    )
     device: str | None = None
     description: str | None = None
     directories: list[str] = Field(default_factory=list)
@@ -84,9 +101,15 @@ class _Reader:
         self.finished = False
         self.in_directories = False
         self.expect_switched_file = False
+        self.expect_description = False
 
     def feed(self, line: str) -> None:
         stripped = line.strip()
+        if self.expect_description:
+            self.expect_description = False
+            if not _is_known(stripped):
+                self.fields["description"] = stripped
+                return
         if self.expect_switched_file and stripped:
             self.fields["journal_switched_to"] = stripped
             self.expect_switched_file = False
@@ -104,7 +127,16 @@ class _Reader:
             self._judge(stripped)
 
     def _header(self, line: str) -> bool:
-        if m := _DEVICE.match(line):
+        if m := _STARTED.match(line):
+            self.fields["started"] = _time(m["at"], _HEADER_TIME_FORMAT)
+        elif m := _KIND.match(line):
+            self.fields["kind"] = m["v"]
+        elif line in _BANNER or set(line) == {"-"}:
+            pass
+        elif _DESCRIPTION_ALONE.match(line):
+            self.fields["description"] = ""
+            self.expect_description = True
+        elif m := _DEVICE.match(line):
             self.fields["device"] = m["v"]
         elif m := _DESCRIPTION.match(line):
             self.fields["description"] = m["v"]
@@ -148,9 +180,18 @@ class _Reader:
             self.errors.append(line)
 
 
-def _time(text: str) -> datetime | None:
+def _is_known(line: str) -> bool:
+    """A line IRIS writes for itself: never taken as the description (an empty description is
+    followed by a blank line, but a log that skips it must not lose its next header)."""
+    return any(
+        p.match(line) for p in (_DEVICE, _DIRECTORIES, _SWITCHED, _PASS_START, _STARTED, _KIND)
+    )
+
+
+def _time(text: str, form: str = _TIME_FORMAT) -> datetime | None:
+    """The patterns admit only ASCII digits; strptime still refuses a month 13 or an hour 25."""
     try:
-        return datetime.strptime(text, _TIME_FORMAT)
+        return datetime.strptime(text, form)
     except ValueError:
         return None
 

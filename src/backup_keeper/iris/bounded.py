@@ -31,7 +31,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from backup_keeper.catalog.record import BackupKind
@@ -43,7 +43,9 @@ from backup_keeper.iris.port import (
     InstanceInfo,
     IrisPort,
     IrisTimeout,
+    JournalOutcome,
     MirrorState,
+    RestoreOutcome,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -225,11 +227,13 @@ class BoundedIris:
             quiet_timeout=quiet_timeout,
         )
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
-        self.port.restore_backup(file, directory_map)
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
+        return self.port.restore_backup(file, directory_map)
 
-    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
-        self.port.restore_journals(first_file, directory_map)
+    def restore_journals(
+        self, first_file: str, *, select: Sequence[str], redirect: Mapping[str, str]
+    ) -> JournalOutcome:
+        return self.port.restore_journals(first_file, select=select, redirect=redirect)
 
 
 def bounded(port: IrisPort, timeout: float | None = None) -> IrisPort:

@@ -20,11 +20,14 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris import dbrest
+from backup_keeper.iris.checkpoint import parse_checkpoint
+from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
@@ -33,8 +36,10 @@ from backup_keeper.iris.port import (
     HistoryEntry,
     InstanceInfo,
     IrisError,
+    JournalOutcome,
     MirrorMember,
     MirrorState,
+    RestoreOutcome,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -152,10 +157,13 @@ class ClassPort:
         log.info("Backup.General.AbortBackup returned %s (%s)", code, meaning)
 
     def backup_database_list(self) -> list[str]:
-        return [str(d) for d in self._ask("BackupListJSON")["databases"]]
+        """Names, as ``AddDatabaseToList`` takes them back: a list that cannot be restored is
+        refused before anything changes it."""
+        return _database_names(self._ask("BackupListJSON")["databases"], "IRIS's backup list")
 
     def set_backup_database_list(self, databases: Sequence[str]) -> None:
-        self._ask("SetBackupList", json.dumps(list(databases)))
+        names = _database_names(databases, "the backup list to set")
+        self._ask("SetBackupList", json.dumps(names))
 
     def databases(self) -> list[DatabaseInfo]:
         return [
@@ -192,9 +200,11 @@ class ClassPort:
         kind = _KINDS.get(str(info.get("BackupType", "")).strip().lower())
         if kind is None:
             raise IrisError(f"{file}: not a backup volume IRIS can read ({a.get('value')!r})")
+        date, time = str(info.get("BackupDate", "")), str(info.get("BackupTime", ""))
         return VolumeInfo(
             kind=kind,
-            time=_when(f"{info.get('BackupDate', '')} {info.get('BackupTime', '')}"),
+            time=label_time(date, time, str(info.get("BackupTimeDH", ""))),
+            time_text=f"{date.strip()} {time.strip()}".strip(),
             description=str(info.get("Description", "")),
             status=str(info.get("Status", "")),
             log_file=str(info.get("LogFile", "")),
@@ -237,10 +247,9 @@ class ClassPort:
             wd_suspend_limit,
             sharded_namespace or "",
         )
-        checkpoint = a.get("checkpoint") or {}
         return FreezeResult(
             required_journal=str(a.get("requiredFile") or "") or None,
-            checkpoint={str(k): str(v) for k, v in checkpoint.items()},
+            checkpoint=parse_checkpoint(a.get("checkpoint")),
         )
 
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
@@ -260,19 +269,65 @@ class ClassPort:
         value = self._ask("FreezeMarker").get("marker")
         return str(value) if value else None
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
-        code = self._ask("RestoreBackup", file, json.dumps(directory_map)).get("code")
-        if str(code) != "1":
-            raise IrisError(f"^DBREST returned {code} for {file}")
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
+        """EXTSELCT only: an empty map restores nothing, so IRIS is not even called."""
+        if not directory_map:
+            raise IrisError(f"nothing restored from {file}: the directory map is empty")
+        a = self._ask("RestoreBackup", file, json.dumps(dict(directory_map)))
+        output = a.get("output")
+        outcome = dbrest.parse_output(
+            a.get("code", ""), output if isinstance(output, str) else None
+        )
+        problem = dbrest.failure(outcome.code, file)
+        if problem is not None:
+            raise IrisError(problem)
+        return outcome
 
-    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
-        self._ask("RestoreJournals", first_file, json.dumps(directory_map))
+    def restore_journals(
+        self, first_file: str, *, select: Sequence[str], redirect: Mapping[str, str]
+    ) -> JournalOutcome:
+        """Refuses an empty selection here and in the class: Journal.Restore would replay every
+        database of the files into its original directory."""
+        if not select:
+            raise IrisError(
+                "journal restore refused: no database selected (Journal.Restore would replay "
+                "every database in the journal files into its original directory)"
+            )
+        a = self._ask(
+            "RestoreJournals", first_file, json.dumps(list(select)), json.dumps(dict(redirect))
+        )
+        return JournalOutcome(
+            selected=tuple(str(d) for d in a.get("selected", [])),
+            redirected={str(k): str(v) for k, v in (a.get("redirected") or {}).items()},
+            journal_databases=tuple(str(d) for d in a.get("journalDatabases", [])),
+        )
 
     def credentials_password(self, credentials_id: str) -> str:
         return str(self._ask("CredentialsJSON", credentials_id)["password"])
 
     def set_freeze_marker(self, marker: str | None) -> None:
         self._ask("SetFreezeMarker", marker or "")
+
+
+_DATABASE_NAME = re.compile(r"[!-~]{1,64}", re.ASCII)
+"""A database name as ``AddDatabaseToList`` takes it: printable ASCII, no blank, and (below) no
+path separator, so a directory can never pass for a name."""
+
+
+def _database_names(entries: object, what: str) -> list[str]:
+    if not isinstance(entries, list | tuple):
+        raise IrisError(f"{what} is not a list: {entries!r}")
+    for entry in entries:
+        if (
+            not isinstance(entry, str)
+            or not _DATABASE_NAME.fullmatch(entry)
+            or any(c in entry for c in "/\\:")
+        ):
+            raise IrisError(
+                f"{what}: {entry!r} is not a database name (the list is edited by name, "
+                "never by directory); nothing was changed"
+            )
+    return list(entries)
 
 
 def history_entry(row: dict[str, Any]) -> HistoryEntry | None:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
+from backup_keeper.iris import dbrest
 from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.iris.checkpoint import parse_checkpoint
+from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
     DBACK_TYPES,
     BackupOutcome,
@@ -41,14 +45,17 @@ from backup_keeper.iris.port import (
     HistoryEntry,
     InstanceInfo,
     IrisError,
+    JournalOutcome,
     MirrorMember,
     MirrorState,
+    RestoreOutcome,
     Severity,
     SizeEstimate,
     VolumeInfo,
 )
 from backup_keeper.iris.replies import parse_backup_return
 from backup_keeper.safe_files import write_atomic
+from backup_keeper.timezones import resolve_zone
 
 STATE_FILE = "state.json"
 STATE_ENV = "BACKUP_KEEPER_FAKE_STATE"
@@ -72,6 +79,20 @@ class FakeDatabase(BaseModel):
     server: str = Field(
         default="", description="Remote (ECP) database: the data server that serves it."
     )
+    mirrored: bool = Field(
+        default=False, description="An active mirrored database: skipped on a backup member."
+    )
+
+
+class FakeJournalRestore(BaseModel):
+    """One Journal.Restore run: what it was told, and where updates really went."""
+
+    first_file: str
+    selected: list[str] = Field(default_factory=list)
+    redirected: dict[str, str] = Field(default_factory=dict)
+    replayed_into: list[str] = Field(
+        default_factory=list, description="Every database directory the run updated."
+    )
 
 
 class FakeHistory(BaseModel):
@@ -89,6 +110,11 @@ class FakeState(BaseModel):
     instance: str = "IRIS"
     version: str = "IRIS for UNIX (Ubuntu Server LTS for x86-64 Containers) 2025.1 (fake)"
     manager_directory: str = "/usr/irissys/mgr/"
+    timezone: str | None = Field(
+        default=None,
+        description="The instance's local zone (IANA name); None: this machine's, as an "
+        "instance running here. Its logs and volume labels are written in it.",
+    )
     databases: list[FakeDatabase] = Field(
         default_factory=lambda: [
             FakeDatabase(directory="/usr/irissys/mgr/user/", name="USER", blocks=18950),
@@ -113,7 +139,14 @@ class FakeState(BaseModel):
     freeze_marker: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict, description="Ens.Config.Credentials")
     restored: list[str] = Field(default_factory=list, description="Files restored, in order.")
+    restored_into: list[str] = Field(
+        default_factory=list, description="Every database directory ^DBREST overwrote."
+    )
+    restore_log: list[str] = Field(
+        default_factory=list, description="Restores and journal restores, in the order run."
+    )
     journals_restored_from: str | None = None
+    journal_restores: list[FakeJournalRestore] = Field(default_factory=list)
     restore_fail_after: int | None = Field(
         default=None, description="Fail the restore of the file after this many succeeded."
     )
@@ -279,9 +312,11 @@ class FakeIris:
         with self._state() as state:
             for h in reversed(state.history):
                 if h.device == file:
+                    date, clock, horolog = _label_date(h.time, _zone(state))
                     return VolumeInfo(
                         kind=_KIND_OF[h.type],
-                        time=h.time,
+                        time=label_time(date, clock, horolog),
+                        time_text=f"{date} {clock}",
                         description=h.description,
                         status=h.status,
                         log_file=h.log,
@@ -322,10 +357,16 @@ class FakeIris:
             journal = _switch_journal(state, self.clock())
             state.frozen, state.frozen_at = True, time.time()
             state.wd_suspend_limit, state.auto_resumed = wd_suspend_limit, False
-            checkpoint = {}
+            checkpoint = None
             if sharded_namespace is not None:
-                checkpoint = {"namespace": sharded_namespace, "journal": journal}
-                state.checkpoints.append(checkpoint)
+                number = str(len(state.checkpoints) + 1)
+                state.checkpoints.append({"namespace": sharded_namespace, "number": number})
+                checkpoint = parse_checkpoint(  # the shape Port.cls walks: number, (host, port)
+                    {
+                        "top": number,
+                        "nodes": [{"subscripts": ["localhost", 1972], "value": journal}],
+                    }
+                )
             _append_log(log_file, f"Backup.General.ExternalFreeze: {text}: system suspended")
             return FreezeResult(required_journal=journal, checkpoint=checkpoint)
 
@@ -372,20 +413,53 @@ class FakeIris:
         with self._state() as state:
             state.freeze_marker = marker
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
+        """``EXTSELCT^DBREST``: the databases of the volume the map names are restored, every
+        other one skipped (``Starting skip of <dir>.``, JP-Online), so an empty map restores
+        nothing; a label the instance's history does not hold is ``-2``; on a mirror backup
+        member an active mirrored database is skipped (DIG 4.8.5)."""
         self._gate("restore_backup")
         with self._state() as state:
             done = len(state.restored)
             if state.restore_fail_after is not None and done >= state.restore_fail_after:
-                raise IrisError(f"^DBREST returned -1: cannot open input device {file}")
-            if not Path(file).is_file():
-                raise IrisError(f"^DBREST returned -1: cannot open input device {file}")
+                raise IrisError(dbrest.failure("-1", file) or "")
+            label = _read_label(file)
+            if label is None:
+                raise IrisError(dbrest.failure("-1", file) or "")
+            if not any(_matches(h, label) for h in state.history):
+                raise IrisError(dbrest.failure("-2", file) or "")
+            text = _restore_text(state, label, directory_map, self.clock())
             state.restored.append(file)
+            state.restore_log.append(f"backup {file}")
+            outcome = dbrest.parse_output(dbrest.SUCCESS, text)
+            state.restored_into += list(outcome.restored.values())
+            return outcome
 
-    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
+    def restore_journals(
+        self, first_file: str, *, select: Sequence[str], redirect: Mapping[str, str]
+    ) -> JournalOutcome:
+        """``Journal.Restore`` as its class reference says: only selected databases are
+        replayed, a redirection counts only for a selected database, and with nothing
+        selected every database in the files is replayed into its original directory. The
+        files hold updates for every journaled database of the instance."""
         self._gate("restore_journals")
         with self._state() as state:
+            if not _JOURNAL_FILE.fullmatch(first_file.removeprefix(state.manager_directory)):
+                raise IrisError(f"ERROR #5001: journal file {first_file} not found")
+            in_files = [dbrest.canonical(d.directory) for d in state.databases if d.journaled]
+            chosen = [d for d in in_files if d in select] if select else in_files
+            replayed = [redirect.get(d, d) if select else d for d in chosen]
+            state.journal_restores.append(
+                FakeJournalRestore(
+                    first_file=first_file,
+                    selected=list(select),
+                    redirected=dict(redirect),
+                    replayed_into=replayed,
+                )
+            )
             state.journals_restored_from = first_file
+            state.restore_log.append(f"journals {first_file}")
+            return JournalOutcome(tuple(select), dict(redirect), tuple(in_files))
 
     def credentials_password(self, credentials_id: str) -> str:
         self._gate("credentials_password")
@@ -461,6 +535,67 @@ def _append_log(log_file: str, line: str) -> None:
         raise IrisError(f"ERROR #5001: cannot write log file {log_file}: {exc.strerror}") from exc
 
 
+_LABEL = b"IRIS-FAKE-VOLUME-LABEL "
+_JOURNAL_FILE = re.compile(r"journal/[0-9]{8}\.[0-9]{3}", re.ASCII)
+
+
+def _label(now: datetime, kind: BackupKind, scope: list[FakeDatabase]) -> bytes:
+    """The volume label, first in the file as IRIS writes one: when, what kind, which
+    databases (what ``^DBREST`` checks against the history and offers to restore)."""
+    label = {
+        "time": now.isoformat(),
+        "type": DBACK_TYPES[kind],
+        "dirs": [d.directory for d in scope],
+    }
+    return _LABEL + json.dumps(label).encode() + b"\n"
+
+
+def _read_label(file: str) -> dict[str, object] | None:
+    """The label of a volume, None when the file cannot be opened or holds none."""
+    try:
+        with open(file, "rb") as handle:  # noqa: PTH123 - read only
+            head = handle.readline(65536)
+    except OSError:
+        return None
+    if not head.startswith(_LABEL):
+        return None
+    try:
+        label = json.loads(head[len(_LABEL) :])
+    except ValueError:
+        return None
+    return label if isinstance(label, dict) else None
+
+
+def _matches(entry: FakeHistory, label: dict[str, object]) -> bool:
+    return entry.time.isoformat() == label.get("time") and entry.type == label.get("type")
+
+
+def _restore_text(
+    state: FakeState, label: dict[str, object], directory_map: Mapping[str, str], now: datetime
+) -> str:
+    """What ``EXTSELCT^DBREST`` writes for one pass (JP-Online's 2024.1 run), the mirror
+    skip in the fake's own words (IRIS's were never seen)."""
+    wanted = {dbrest.canonical(k): dbrest.canonical(v) for k, v in directory_map.items()}
+    skip_mirrored = state.mirror_member == 1 and state.mirror_backup
+    mirrored = {dbrest.canonical(d.directory) for d in state.databases if d.mirrored}
+    lines = []
+    dirs = label.get("dirs")
+    for source in [str(d) for d in dirs] if isinstance(dirs, list) else []:
+        target = wanted.get(dbrest.canonical(source))
+        if target is None:
+            lines += [
+                f"Starting skip of {source}.",
+                "",
+                "     skipped 1 blocks in .000005 seconds.",
+            ]
+        elif skip_mirrored and dbrest.canonical(source) in mirrored:
+            lines.append(f"{source} is an active mirrored database on this member: skipped")
+        else:
+            into = "" if target == dbrest.canonical(source) else f" to {target}"
+            lines += [f"***Restoring {source}{into} at {now:%H:%M:%S}", "1 blocks restored"]
+    return "\n".join(lines) + "\n"
+
+
 def _switch_journal(state: FakeState, now: datetime) -> str:
     """A new journal file, named as IRIS names them (``yyyymmdd.nnn``)."""
     state.journal_sequence += 1
@@ -484,6 +619,25 @@ _KIND_OF = {
 
 OUT_OF_DEFAULT_SCOPE = frozenset({"IRISTEMP", "IRISLIB", "IRISLOCALDATA"})
 """What a backup with an empty list leaves out (docs/iris-ledger.md, section 1)."""
+
+
+def _zone(state: FakeState) -> tzinfo:
+    return resolve_zone(state.timezone)
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_HOROLOG_DAY_ZERO = datetime(1840, 12, 31).date()
+
+
+def _label_date(when: datetime, zone: tzinfo) -> tuple[str, str, str]:
+    """``BackupDate``, ``BackupTime``, ``BackupTimeDH`` as GetBackupVolumeInfo gives them
+    (``AUG 2 2012``, ``11:35AM``, ``$H``), in the instance's local time."""
+    local = when.astimezone(zone)
+    date = f"{_MONTHS[local.month - 1]} {local.day} {local.year}"
+    clock = f"{local.hour % 12 or 12:02d}:{local.minute:02d}{'PM' if local.hour >= 12 else 'AM'}"
+    days = (local.date() - _HOROLOG_DAY_ZERO).days
+    seconds = local.hour * 3600 + local.minute * 60 + local.second
+    return date, clock, f"{days},{seconds}"
 
 
 def _in_scope(state: FakeState) -> list[FakeDatabase]:
@@ -518,7 +672,7 @@ def _run_backup(
     failure = _refusal(scope, kind, mode)
     if failure is None:
         try:
-            _write_volume(file, state, mode)
+            _write_volume(file, state, mode, _label(now, kind, scope))
         except OSError as exc:
             failure = f"ERROR: cannot write {file}: {exc.strerror}"
     warnings = [
@@ -527,7 +681,7 @@ def _run_backup(
     ]
     if mode == "warn":
         warnings.append("injected warning")
-    text = _log_text(file, description, scope, journal, now, failure)
+    text = _log_text(kind, file, description, scope, journal, now.astimezone(_zone(state)), failure)
     if mode == "unfinished_log":
         text = text[: text.index(FINISHED_MARKER)]
     if log_file:
@@ -574,16 +728,21 @@ def _refusal(scope: list[FakeDatabase], kind: BackupKind, mode: FailMode | None)
 
 
 def _log_text(
+    kind: BackupKind,
     file: str,
     description: str,
     scope: list[FakeDatabase],
     journal: str,
-    now: datetime,
+    local: datetime,
     failure: str | None,
 ) -> str:
-    """The log in the shape of iris-api.md section 9; a failed run stops after pass 1."""
-    at = now.astimezone(UTC).strftime("%m/%d/%Y %H:%M:%S")
-    lines = [f"Backing up to device: {file}", f"Description: {description}"]
+    """The log in the shape of a real 2024.1 task log (docs/iris-ledger.md section 12): the
+    time header, the banner, the kind, ``Description`` on its own line with the text on the
+    next, every time the instance's local time; a failed run stops after pass 1."""
+    at = local.strftime("%m/%d/%Y %H:%M:%S")
+    lines = [f"*** The time is: {local:%Y-%m-%d %H:%M:%S} ***", ""]
+    lines += [f"{' ' * 14}InterSystems IRIS Backup Utility", f"{' ' * 14}{'-' * 32}"]
+    lines += [_PERFORMING[kind], f"Backing up to device: {file}", "Description", description, ""]
     lines += ["Backing up the following directories:", *[f" {d.directory}" for d in scope], ""]
     lines += ["Journal file switched to:", journal, ""]
     for number in (1, 2, 3):
@@ -611,14 +770,26 @@ def _log_text(
     return "\n".join(lines) + "\n"
 
 
-def _write_volume(file: str, state: FakeState, mode: FailMode | None) -> None:
-    """A real file of ``backup_bytes``; ``disk_full`` stops part way with ENOSPC, leaving the
-    partial file behind as IRIS would."""
+_PERFORMING = {
+    BackupKind.FULL: "Performing a Full backup.",
+    BackupKind.INCREMENTAL: "Performing an Incremental backup.",
+    BackupKind.CUMULATIVE: "Performing a Cumulative Incremental backup.",
+}
+"""The full form is a real log's; the other two follow the label's words for the kinds
+(``Incremental``, ``Cumulative Incremental``): no transcript of them was found."""
+
+
+def _write_volume(file: str, state: FakeState, mode: FailMode | None, label: bytes) -> None:
+    """A real file of ``backup_bytes``, its label first; ``disk_full`` stops part way with
+    ENOSPC, leaving the partial file behind as IRIS would."""
     size = state.backup_bytes
     stop_at = min(size, state.disk_full_after) if mode == "disk_full" else size
     chunk = (b"IRIS-FAKE-BACKUP-VOLUME " * 2800)[:65536]
     written = 0
     with open(file, "xb") as handle:  # noqa: PTH123 - IRIS refuses an existing device too
+        head = label[:stop_at]
+        handle.write(head)
+        written += len(head)
         while written < stop_at:
             part = chunk[: min(len(chunk), stop_at - written)]
             handle.write(part)

@@ -7,13 +7,14 @@ own text) when IRIS reports an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
 from backup_keeper.catalog.record import BackupKind
+from backup_keeper.iris.checkpoint import ShardCheckpoint
 
 
 class IrisError(RuntimeError):
@@ -96,11 +97,15 @@ class VolumeInfo:
 
     kind: BackupKind
     time: datetime | None
+    """Naive, the instance's local time (``iris/labels.py``); None when the label's date could
+    not be read, which the caller must say rather than skip silently."""
     description: str = ""
     status: str = ""
     log_file: str = ""
     journal_file: str = ""
     directories: tuple[str, ...] = ()
+    time_text: str = ""
+    """``BackupDate BackupTime`` as IRIS gave them, for a report to quote."""
 
 
 class MirrorMember(IntEnum):
@@ -144,7 +149,33 @@ class FreezeResult:
     starts from (its ``RequiredFile``), and for a sharded cluster the checkpoint info."""
 
     required_journal: str | None = None
-    checkpoint: dict[str, str] = field(default_factory=dict)
+    checkpoint: ShardCheckpoint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreOutcome:
+    """What ``EXTSELCT^DBREST`` did with one file. ``code`` is its raw return value, kept for
+    the report because the success value is unverified (iris-ledger.md section 4); ``restored``
+    (source -> target) and ``skipped`` are read from its output (``***Restoring <s> [to <t>]
+    at``, ``Starting skip of <d>.``). ``output_read`` False: no output came back, so which
+    databases it restored is unknown."""
+
+    code: str
+    restored: dict[str, str] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+    output_read: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JournalOutcome:
+    """What ``Journal.Restore`` was told and found: the databases selected (``SelectUpdates``),
+    those redirected (``RedirectDatabase``), and every database the journal files hold updates
+    for (``SourceDatabases`` after ``CheckJournalIntegrity(1)``), so the report can name what
+    was left unapplied."""
+
+    selected: tuple[str, ...]
+    redirected: dict[str, str] = field(default_factory=dict)
+    journal_databases: tuple[str, ...] = ()
 
 
 class Severity(IntEnum):
@@ -248,13 +279,21 @@ class IrisPort(Protocol):
         """The freeze marker kept inside IRIS (a global), or None."""
         ...
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
-        """``EXTSELCT^DBREST`` (``EXTALL^DBREST`` without a map) non-interactively; raises
-        IrisError with ^DBREST's code on failure (iris-api.md section 3)."""
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
+        """``EXTSELCT^DBREST(1,0,file,dirlist,4,"","")`` with one ``source,target,Y`` line per
+        map entry: only the databases the map names are restored, the others skipped. Never
+        ``EXTALL``; an empty map restores nothing (IrisError, IRIS not called). Raises IrisError
+        with ^DBREST's code, explained, on failure (iris-ledger.md section 4)."""
         ...
 
-    def restore_journals(self, first_file: str, directory_map: dict[str, str]) -> None:
-        """``Journal.Restore`` from ``first_file`` on, redirected by ``directory_map``."""
+    def restore_journals(
+        self, first_file: str, *, select: Sequence[str], redirect: Mapping[str, str]
+    ) -> JournalOutcome:
+        """``Journal.Restore`` from ``first_file`` on: ``SelectUpdates`` for each database of
+        ``select`` (only those are replayed), ``RedirectDatabase`` for each of ``redirect``
+        (which takes effect only for a selected database). With nothing selected IRIS would
+        replay every database in the files into its original directory: the real adapters
+        refuse that (IrisError) rather than run it (iris-ledger.md section 5)."""
         ...
 
     def credentials_password(self, credentials_id: str) -> str:

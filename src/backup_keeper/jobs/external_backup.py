@@ -159,7 +159,7 @@ def _freeze_snapshot_thaw(
         return f"external backup failed: {summary}"
     frozen_at = time.monotonic()
     details.journal_required, details.log = frozen.required_journal, log
-    details.checkpoint = frozen.checkpoint or None
+    details.checkpoint = frozen.checkpoint.as_record() if frozen.checkpoint else None
     result: CommandResult | None = None
     try:
         result = run_snapshot_command(
@@ -214,6 +214,12 @@ def _thaw(
     return True
 
 
+FREEZE_TIMEOUT_DEFAULT = 600
+"""``ExternalFreezeTimeOut`` 0 means 600 s (CR Backup.General)."""
+FREEZE_TIMEOUT_CAP = 1200
+"""IRIS uses at most 1200 s, whatever is passed (JP-External)."""
+
+
 def _judge_window(
     iris: IrisPort,
     report: JobReport,
@@ -221,12 +227,24 @@ def _judge_window(
     window_ms: int,
     mirror: MirrorState,
 ) -> None:
-    """A failover member frozen past the QoS timeout can make the mirror fail over."""
-    qos = iris.mirror_qos_timeout_ms() if mirror.member is MirrorMember.FAILOVER else None
-    if qos and window_ms > qos / 2:
+    """The documented risk is a freeze outliving ``ExternalFreezeTimeOut``: processes updating
+    the databases block, and on the primary failover member the mirror may fail over (DIG
+    4.3.1). The mirror's QoS timeout is recorded as information only."""
+    failover = mirror.member is MirrorMember.FAILOVER
+    qos = iris.mirror_qos_timeout_ms() if failover else None
+    if qos:
+        report.checked.append(
+            f"mirror QoS timeout {qos} ms (information: the freeze is judged against "
+            "ExternalFreezeTimeOut)"
+        )
+    timeout = min(settings.freeze_timeout or FREEZE_TIMEOUT_DEFAULT, FREEZE_TIMEOUT_CAP)
+    if window_ms > timeout * 1000:
+        consequence = "processes updating the databases were blocked until the thaw"
+        if failover and mirror.primary:
+            consequence += ", and on the primary failover member the mirror may fail over"
         report.warnings.append(
-            f"freeze window {window_ms} ms is over half the mirror QoS timeout ({qos} ms): "
-            "a longer one may make the mirror fail over"
+            f"freeze window {window_ms} ms outlived ExternalFreezeTimeOut ({timeout} s): "
+            f"{consequence}"
         )
     limit = settings.wd_suspend_limit * 1000
     if limit and window_ms > 0.8 * limit:
@@ -281,7 +299,7 @@ def _record(
         warnings=list(report.warnings),
         snapshot_id=result.snapshot_id,
         freeze_window_ms=window_ms,
-        checkpoint=frozen.checkpoint or None,
+        checkpoint=frozen.checkpoint.as_record() if frozen.checkpoint else None,
     )
     try:
         sidecar = write_manifest(directory / name, manifest)

@@ -114,7 +114,7 @@ def _steps(run: _Run) -> str:
         outcome = _run_backup(run, kind, cbk, log)
     finally:
         if original_list is not None:
-            run.iris.set_backup_database_list(original_list)
+            _restore_list(run, original_list)
     _judge(run, outcome, cbk, log)
     _describe(run, kind, cbk, log)
     if run.settings.compress:
@@ -191,8 +191,10 @@ databases of the IRIS orientation guide), so its being read-only is no news on a
 
 
 def _narrow_scope(run: _Run, databases: list[DatabaseInfo]) -> list[str] | None:
-    """Leave read-only databases out for this run (the list is restored afterwards), or warn.
-    A read-only product library alone changes nothing and says nothing."""
+    """Leave read-only databases out for this run, or warn. The instance's list is edited by
+    database name (``AddDatabaseToList``), read first so it can be put back by name; an empty
+    list means every database, so a run with nothing writable left backs up nothing at all. A
+    read-only product library alone changes nothing and says nothing."""
     read_only = [d for d in databases if d.read_only]
     if not [d for d in read_only if d.name.upper() not in PRODUCT_LIBRARIES]:
         return None
@@ -200,10 +202,48 @@ def _narrow_scope(run: _Run, databases: list[DatabaseInfo]) -> list[str] | None:
     if run.settings.read_only == "warn":
         run.report.warnings.append(f"read-only database(s) backed up as they are: {names}")
         return None
-    original = run.iris.backup_database_list()
-    run.iris.set_backup_database_list([d.name for d in databases if not d.read_only])
+    keep = [d.name for d in databases if not d.read_only]
+    if not keep:
+        raise run.fail(
+            f"every database in the backup's scope is read-only ({names}): with read_only "
+            "exclude there is nothing to back up; the backup list was not changed"
+        )
+    original = run.iris.backup_database_list()  # names, checked by the port: nothing changed yet
+    try:
+        run.iris.set_backup_database_list(keep)
+    except Exception:
+        _restore_list(run, original)  # IRIS may have cleared the list before refusing a name
+        raise
     run.report.warnings.append(f"read-only database(s) left out of this backup: {names}")
     return original
+
+
+LIST_RESTORE_ATTEMPTS = 3
+
+
+def _restore_list(run: _Run, original: list[str]) -> None:
+    """Put the instance's backup list back as it was, on every way out of the job; never
+    raises (it runs on the way out of failures, which must stay the ones reported). A list
+    that cannot be put back is an error that names it, so a person can."""
+    problem: Exception | None = None
+    for attempt in range(1, LIST_RESTORE_ATTEMPTS + 1):
+        try:
+            run.iris.set_backup_database_list(original)
+            if run.iris.backup_database_list() == original:
+                if attempt > 1:
+                    run.report.warnings.append(
+                        f"the backup database list was restored on attempt {attempt} ({problem})"
+                    )
+                return
+            problem = IrisError("the list read back differs from the one set")
+        except Exception as exc:  # noqa: BLE001 - reported below, with the list to put back
+            problem = exc
+    shown = original if original else "[] (empty: every database)"
+    run.report.errors.append(
+        f"the instance's backup database list could not be restored to {shown} "
+        f"({describe_fault(problem) if problem else 'unknown'}): set it back by hand "
+        "(Backup.General ClearDatabaseList, then AddDatabaseToList for each name)"
+    )
 
 
 def _check_space(run: _Run, kind: BackupKind, directory: Path) -> None:

@@ -193,6 +193,11 @@ def _label_findings(
     manifest = manifest_of(record)
     if manifest and label.status.lower() in ("failed", "aborted"):
         findings.append(f"IRIS's history says {label.status}, the manifest {manifest.status}")
+    if manifest and label.time is None:
+        report.warnings.append(
+            f"{PurePath(record.path).name}: the volume label's date {label.time_text!r} is in no "
+            "form IRIS documents; the label's time was not checked"
+        )
     if manifest and label.time is not None:
         started = manifest.started.astimezone(zone)
         label_time = label.time if label.time.tzinfo else label.time.replace(tzinfo=zone)

@@ -148,7 +148,16 @@ def _fill(plan: RestorePlan, target: BackupRecord, by_path: dict[str, BackupReco
 
 
 def _steps(plan: RestorePlan, chain: list[BackupRecord]) -> list[str]:
-    steps: list[str] = []
+    """The procedure, as the job runs it (iris-ledger.md sections 4 and 5): each file with
+    ``EXTSELCT^DBREST`` and a map naming exactly the databases to restore, one after the other
+    with nothing applied between them; then ``Journal.Restore`` selecting each restored
+    database and redirecting each mapped one."""
+    databases = ", ".join(plan.databases) or "the databases of the backup"
+    steps = [
+        f"0. write <mapfile>: one line SOURCE,TARGET,Y per database to restore ({databases}); "
+        "a database not in it is skipped (an empty map restores nothing). Never restore "
+        "IRISSYS, IRISAUDIT or IRISSECURITY in place: map them to another directory"
+    ]
     for number, record in enumerate(chain, start=1):
         if record.kind is BackupKind.EXTERNAL:
             snapshot = plan.files[number - 1].snapshot_id or "(no id recorded)"
@@ -159,16 +168,27 @@ def _steps(plan: RestorePlan, chain: list[BackupRecord]) -> list[str]:
         elif record.path.endswith(".zst"):
             steps.append(
                 f"{number}. zstd -d {record.path} -o <tmp>.cbk, then in %SYS: "
-                'do EXTSELCT^DBREST(1,0,"<tmp>.cbk",<mapfile>,4,"","")'
+                'write $$EXTSELCT^DBREST(1,0,"<tmp>.cbk",<mapfile>,4,"","") (1 = done; -2: '
+                "the label does not match this instance's backup history)"
             )
         else:
             steps.append(
-                f'{number}. in %SYS: do EXTSELCT^DBREST(1,0,"{record.path}",<mapfile>,4,"","") '
-                "(or ^DBREST interactively)"
+                f'{number}. in %SYS: write $$EXTSELCT^DBREST(1,0,"{record.path}",<mapfile>,4,"","")'
+                " (1 = done; -2: the label does not match this instance's backup history)"
             )
+    if len(chain) > 1:
+        steps.append(
+            "   run these files one after another with nothing updating the target databases "
+            "between them: no journal restore and no users until the last file is restored "
+            "(^DBREST deletes <mapfile> when it completes: write it again before each file)"
+        )
     if plan.journal_start:
         steps.append(
-            f"{len(chain) + 1}. apply journals from {plan.journal_start}: Journal.Restore with "
-            f'FirstFile="{plan.journal_start}" (or ^JRNRESTO)'
+            f"{len(chain) + 1}. after the last file, apply journals from {plan.journal_start}: "
+            f'in %SYS set r=##class(Journal.Restore).%New(), r.FirstFile="{plan.journal_start}", '
+            "do r.CheckJournalIntegrity(1), then r.SelectUpdates(<source>) for every restored "
+            "database (canonical directory, trailing separator) and r.RedirectDatabase(<source>,"
+            "<target>) for each one mapped elsewhere, then r.Run(). Never Run with nothing "
+            "selected: that replays every database of the journal into its original directory"
         )
     return steps

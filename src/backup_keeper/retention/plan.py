@@ -191,9 +191,7 @@ def _plan_group(
     _apply_safety_floor(restorable, ledger)
     held_back = bool(past) and not past[-1].status.usable and not policy.allow_purge_after_failure
     if held_back:
-        # The failed newest backup holds the purge back, so it stays while it is the newest:
-        # deleting it for age would lift the hold on the next run without a good backup.
-        ledger.keep(past[-1], f"newest backup, {past[-1].status}: kept while it holds the purge")
+        _keep_the_failure_that_holds(past, ledger)
     _apply_failures(unrestorable, policy, now, ledger)
     if held_back:
         _hold_after_failure(past, ledger)
@@ -209,6 +207,17 @@ def _future_warning(future: list[BackupRecord], now: datetime) -> str:
         + (f" and {more} more" if more > 0 else "")
         + ": kept, and left out of every rule (a wrong clock or sidecar, or a plan as of the past)"
     )
+
+
+def _keep_the_failure_that_holds(past: list[BackupRecord], ledger: _Ledger) -> None:
+    """The failed newest backup holds the purge back, so it stays while it holds: deleting it
+    for age would lift the hold on the next run without a good backup. "Newest" is among the
+    backups that can be read: anyone who can write to the directory can plant one whose log
+    cannot be read, and that must never make the real failure behind it deletable."""
+    readable = [r for r in past if r.status is not _UNREADABLE]
+    if readable and not readable[-1].status.usable:
+        newest = readable[-1]
+        ledger.keep(newest, f"newest backup, {newest.status}: kept while it holds the purge")
 
 
 def _hold_after_failure(past: list[BackupRecord], ledger: _Ledger) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+
+import pytest
 
 from backup_keeper.iris.backup_log import parse_backup_log
 
@@ -134,3 +137,80 @@ def test_a_malformed_number_in_a_log_is_left_unread_not_raised() -> None:
         "Copied 5 blocks in 1.2.3 seconds\n"
     )
     assert log.passes[0].copies[0].seconds is None
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "iris"
+SOURCE_END = "# ---\n"
+
+
+def real_log(name: str) -> str:
+    """A public transcript: its provenance note, then the log as IRIS wrote it."""
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    note, _, log = text.partition(SOURCE_END)
+    assert note.startswith("# Source: "), f"{name} must name its source"
+    return log
+
+
+def test_a_real_iris_2024_task_log_is_parsed_fully_description_included() -> None:
+    log = parse_backup_log(real_log("jp-online-fulldblist-2024.1.log.txt"))
+    assert log.started == datetime(2024, 4, 25, 9, 42, 6)  # the instance's local time, naive
+    assert log.kind == "Full"
+    assert log.device == "/usr/irissys/mgr/backup/FullDBList_20240425_001.cbk"
+    assert log.description == "Full backup of all databases that are in the backup database list."
+    assert log.directories == ["/usr/irissys/mgr/t1/", "/usr/irissys/mgr/user/"]
+    assert log.journal_switched_to == "/usr/irissys/mgr/journal/20240425.002"
+    assert log.journal_required == "/usr/irissys/mgr/journal/20240425.002"
+    assert [p.number for p in log.passes] == [1, 2, 3]
+    assert [(c.directory, c.blocks, c.seconds) for c in log.passes[0].copies] == [
+        ("/usr/irissys/mgr/t1/", 14083, 0.287),
+        ("/usr/irissys/mgr/user/", 194, 0.007),
+    ]
+    assert log.passes[0].copies[0].started == datetime(2024, 4, 25, 9, 42, 7)
+    assert [p.completed_at for p in log.passes] == [
+        datetime(2024, 4, 25, 9, 42, 7),
+        datetime(2024, 4, 25, 9, 42, 8),
+        datetime(2024, 4, 25, 9, 42, 10),
+    ]
+    assert log.total_blocks == 14083 + 194 + 1 + 1 + 1 + 1
+    assert log.finished
+    assert log.warnings == [] and log.errors == []
+
+
+def test_a_description_that_says_failed_is_the_description_not_an_error() -> None:
+    text = real_log("jp-online-fulldblist-2024.1.log.txt").replace(
+        "Full backup of all databases that are in the backup database list.",
+        "Retry after the backup that failed with an error last night",
+    )
+    log = parse_backup_log(text)
+    assert log.description == "Retry after the backup that failed with an error last night"
+    assert log.errors == [] and log.finished
+
+
+def test_an_empty_description_line_takes_nothing_that_follows() -> None:
+    text = real_log("jp-online-fulldblist-2024.1.log.txt").replace(
+        "Full backup of all databases that are in the backup database list.\n", ""
+    )
+    log = parse_backup_log(text)
+    assert log.description == ""
+    assert log.directories == ["/usr/irissys/mgr/t1/", "/usr/irissys/mgr/user/"]
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("Performing an Incremental backup.", "Incremental"),
+        ("Performing a Cumulative Incremental backup.", "Cumulative Incremental"),
+        ("Performing a backup.", None),
+    ],
+)
+def test_the_kind_of_backup_is_read_as_iris_words_it(line: str, kind: str | None) -> None:
+    assert parse_backup_log(f"{line}\n").kind == kind
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2024-04-25 9:42:06", "２０２４-04-25 09:42:06", "2024-13-25 09:42:06", "2024-04-25T09:42:06"],
+)
+def test_a_header_time_that_is_not_iris_form_is_left_unread(stamp: str) -> None:
+    log = parse_backup_log(f"*** The time is: {stamp} ***\n")
+    assert log.started is None and log.errors == []

@@ -141,12 +141,13 @@ def test_the_backup_and_restores_are_not_cut_short_by_the_call_bound(
             quiet_timeout=60,
         )
         assert outcome.result.value == "completed"
-        with pytest.raises(IrisError, match="cannot open input device") as raised:
+        with pytest.raises(IrisError, match="cannot open the input device") as raised:
             port.restore_backup(str(tmp_path / "none.cbk"), {})
         assert not isinstance(raised.value, IrisTimeout)
-        port.restore_journals("/j/20261122.001", {})
+        first = "/usr/irissys/mgr/journal/20261122.001"
+        port.restore_journals(first, select=["/usr/irissys/mgr/user/"], redirect={})
     assert time.monotonic() - started >= 3 * 0.8
-    assert fake.snapshot().journals_restored_from == "/j/20261122.001"
+    assert fake.snapshot().journals_restored_from == first
 
 
 def test_bounded_wraps_once(fake: FakeIris) -> None:

@@ -239,28 +239,38 @@ def test_history_logs_its_columns_and_each_row_it_cannot_read_raw(
     )
 
 
-def test_volume_info_and_unreadable_volume() -> None:
-    port = ClassPort(
-        PortClass(
-            VolumeInfoJSON={
-                "ok": 1,
-                "value": "1",
-                "info": {
-                    "BackupType": "Incremental",
-                    "BackupDate": "2026-11-22",
-                    "BackupTime": "02:00:05",
-                    "Description": "n",
-                },
-                "directories": ["/d/user/"],
-            }
-        )
-    )
-    label = port.volume_info("/b/i.cbk")
+def volume_port(**info: str) -> ClassPort:
+    answer = {"ok": 1, "value": "1", "info": info, "directories": ["/d/user/"]}
+    return ClassPort(PortClass(VolumeInfoJSON=answer))
+
+
+def test_volume_info_reads_the_label_date_as_iris_returns_it() -> None:
+    label = volume_port(
+        BackupType="Incremental", BackupDate="NOV 22 2026", BackupTime="02:00AM", Description="n"
+    ).volume_info("/b/i.cbk")
     assert (label.kind, label.time, label.directories) == (
         BackupKind.INCREMENTAL,
-        datetime(2026, 11, 22, 2, 0, 5),
+        datetime(2026, 11, 22, 2, 0),
         ("/d/user/",),
     )
+    assert label.time_text == "NOV 22 2026 02:00AM"
+
+
+def test_volume_info_prefers_the_horolog_for_its_seconds() -> None:
+    label = volume_port(
+        BackupType="Full", BackupDate="NOV 22 2026", BackupTime="02:00AM", BackupTimeDH="67896,7237"
+    ).volume_info("/b/f.cbk")
+    assert label.time == datetime(2026, 11, 22, 2, 0, 37)
+
+
+def test_a_label_date_in_no_known_form_is_no_time_and_keeps_its_text() -> None:
+    label = volume_port(
+        BackupType="Full", BackupDate="2026-11-22", BackupTime="02:00:05"
+    ).volume_info("/b/f.cbk")
+    assert label.time is None and label.time_text == "2026-11-22 02:00:05"
+
+
+def test_an_unreadable_volume_is_an_error() -> None:
     bad = ClassPort(PortClass(VolumeInfoJSON={"ok": 1, "value": "0", "info": {"BackupType": ""}}))
     with pytest.raises(IrisError, match="not a backup volume"):
         bad.volume_info("/b/x.cbk")
@@ -284,3 +294,111 @@ def test_online_backup_carries_the_log_text_the_instance_read_back() -> None:
 )
 def test_history_rows_dated_in_non_ascii_digits_are_left_out(when: str) -> None:
     assert history_entry({"Date": when, "Type": "Full", "Status": "Completed"}) is None
+
+
+def test_the_backup_list_comes_back_as_database_names() -> None:
+    port = ClassPort(PortClass(BackupListJSON={"ok": 1, "databases": ["USER", "T1"]}))
+    assert port.backup_database_list() == ["USER", "T1"]
+
+
+@pytest.mark.parametrize("entry", ["/usr/irissys/mgr/user/", "C:\\InterSystems\\mgr\\user\\", ""])
+def test_a_backup_list_entry_that_is_no_database_name_is_refused(entry: str) -> None:
+    port = ClassPort(PortClass(BackupListJSON={"ok": 1, "databases": ["USER", entry]}))
+    with pytest.raises(IrisError, match="not a database name"):
+        port.backup_database_list()
+
+
+@pytest.mark.parametrize("entry", ["/usr/irissys/mgr/user/", "", " USER", "US\nER", 7])
+def test_a_list_to_set_is_checked_whole_before_iris_is_asked(entry: object) -> None:
+    port_class = PortClass(SetBackupList={"ok": 1})
+    with pytest.raises(IrisError, match="not a database name"):
+        ClassPort(port_class).set_backup_database_list(["USER", entry])  # type: ignore[list-item]
+    assert port_class.calls == []
+
+
+def test_a_list_of_names_is_passed_as_json() -> None:
+    port_class = PortClass(SetBackupList={"ok": 1})
+    ClassPort(port_class).set_backup_database_list(["USER", "IRISAPP"])
+    assert port_class.calls == [("SetBackupList", ('["USER", "IRISAPP"]',))]
+
+
+def test_a_sharded_freeze_answer_keeps_the_checkpoint_number_and_journals() -> None:
+    answer = {
+        "ok": 1,
+        "requiredFile": "",
+        "checkpoint": {
+            "top": "4",
+            "nodes": [{"subscripts": ["shard1", 1972], "value": "/j/20261122.002"}],
+            "truncated": 0,
+        },
+    }
+    frozen = ClassPort(PortClass(ExternalFreeze=answer)).external_freeze(
+        log_file="", text="", freeze_timeout=0, wd_suspend_limit=0, sharded_namespace="M"
+    )
+    assert frozen.required_journal is None and frozen.checkpoint is not None
+    assert frozen.checkpoint.number == "4"
+    assert [(j.host, j.port, j.file) for j in frozen.checkpoint.journals] == [
+        ("shard1", "1972", "/j/20261122.002")
+    ]
+
+
+def test_a_freeze_that_is_not_sharded_has_no_checkpoint() -> None:
+    answer = {"ok": 1, "requiredFile": "/j/20261122.002"}
+    frozen = ClassPort(PortClass(ExternalFreeze=answer)).external_freeze(
+        log_file="", text="", freeze_timeout=0, wd_suspend_limit=0
+    )
+    assert frozen.checkpoint is None and frozen.required_journal == "/j/20261122.002"
+
+
+EXTSELCT_OUTPUT = "***Restoring /d/t1/ to /d/t1rest/ at 15:06:39\nStarting skip of /d/user/.\n"
+
+
+def test_restore_backup_sends_the_map_and_reads_what_dbrest_restored() -> None:
+    port_class = PortClass(RestoreBackup={"ok": 1, "code": "1", "output": EXTSELCT_OUTPUT})
+    outcome = ClassPort(port_class).restore_backup("/b/f.cbk", {"/d/t1/": "/d/t1rest/"})
+    assert outcome.restored == {"/d/t1/": "/d/t1rest/"} and outcome.skipped == ("/d/user/",)
+    assert port_class.calls == [("RestoreBackup", ("/b/f.cbk", '{"/d/t1/": "/d/t1rest/"}'))]
+
+
+def test_restore_backup_with_an_empty_map_restores_nothing_and_never_calls_iris() -> None:
+    port_class = PortClass()
+    with pytest.raises(IrisError, match="the directory map is empty"):
+        ClassPort(port_class).restore_backup("/b/f.cbk", {})
+    assert port_class.calls == []
+
+
+def test_restore_backup_explains_minus_2() -> None:
+    port = ClassPort(PortClass(RestoreBackup={"ok": 1, "code": -2, "output": ""}))
+    with pytest.raises(IrisError, match=r"returned -2 for /b/f.cbk: the volume label does not"):
+        port.restore_backup("/b/f.cbk", {"/d/t1/": "/d/t1/"})
+
+
+def test_restore_backup_never_takes_an_unlisted_code_for_success() -> None:
+    port = ClassPort(PortClass(RestoreBackup={"ok": 1, "code": "0", "output": EXTSELCT_OUTPUT}))
+    with pytest.raises(IrisError, match=r"returned 0 for /b/f\.cbk: a value the documentation"):
+        port.restore_backup("/b/f.cbk", {"/d/t1/": "/d/t1rest/"})
+
+
+def test_restore_journals_selects_and_redirects_and_reads_the_journal_databases() -> None:
+    answer = {
+        "ok": 1,
+        "selected": ["/d/t1/"],
+        "redirected": {"/d/t1/": "/d/t1rest/"},
+        "journalDatabases": ["/d/t1/", "/d/user/"],
+    }
+    port_class = PortClass(RestoreJournals=answer)
+    outcome = ClassPort(port_class).restore_journals(
+        "/j/20240426.002", select=["/d/t1/"], redirect={"/d/t1/": "/d/t1rest/"}
+    )
+    assert outcome.selected == ("/d/t1/",) and outcome.redirected == {"/d/t1/": "/d/t1rest/"}
+    assert outcome.journal_databases == ("/d/t1/", "/d/user/")
+    assert port_class.calls == [
+        ("RestoreJournals", ("/j/20240426.002", '["/d/t1/"]', '{"/d/t1/": "/d/t1rest/"}'))
+    ]
+
+
+def test_restore_journals_with_nothing_selected_is_refused_before_iris() -> None:
+    port_class = PortClass()
+    with pytest.raises(IrisError, match="no database selected"):
+        ClassPort(port_class).restore_journals("/j/1", select=[], redirect={"/a/": "/b/"})
+    assert port_class.calls == []

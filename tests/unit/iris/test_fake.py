@@ -326,3 +326,62 @@ def test_a_log_iris_cannot_write_fails_the_call_and_changes_nothing(
             quiet_timeout=60,
         )
     assert fake.snapshot().journal_sequence == journal and fake.backup_history() == []
+
+
+def test_the_log_has_iris_header_description_line_and_local_times(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    fake.configure(timezone="Asia/Tokyo")  # NOW is 02:00 UTC, 11:00 in Tokyo
+    backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    text = (tmp_path / "f.log").read_text()
+    assert text.startswith("*** The time is: 2026-11-22 11:00:00 ***\n")
+    assert "\nPerforming a Full backup.\n" in text
+    assert "\nDescription\nf.cbk\n" in text and "Description:" not in text
+    log = parse_backup_log(text)
+    assert (log.started, log.kind, log.description) == (datetime(2026, 11, 22, 11), "Full", "f.cbk")
+    assert log.passes[0].copies[0].started == datetime(2026, 11, 22, 11)
+    assert log.passes[-1].completed_at == datetime(2026, 11, 22, 11)
+
+
+def test_a_failed_word_in_the_description_is_no_error_in_the_fakes_log(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    backup(fake, tmp_path, BackupKind.FULL, "failed-yesterday.cbk")
+    log = parse_backup_log((tmp_path / "failed-yesterday.log").read_text())
+    assert log.finished and log.errors == [] and log.description == "failed-yesterday.cbk"
+
+
+def test_the_volume_label_date_is_iris_form_in_local_time(fake: FakeIris, tmp_path: Path) -> None:
+    fake.configure(timezone="America/New_York")  # NOW is 02:00 UTC, 21:00 the day before
+    backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    label = fake.volume_info(str(tmp_path / "f.cbk"))
+    assert label.time_text == "NOV 21 2026 09:00PM"
+    assert label.time == datetime(2026, 11, 21, 21, 0)  # naive: the instance's local time
+
+
+def test_the_fake_restores_only_a_volume_with_a_label_its_history_holds(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    not_a_volume = tmp_path / "plain.cbk"
+    not_a_volume.write_bytes(b"IRIS-FAKE-VOLUME-LABEL {not json\n")
+    for file in (not_a_volume, tmp_path / "absent.cbk"):
+        with pytest.raises(IrisError, match="returned -1"):
+            fake.restore_backup(str(file), {"/usr/irissys/mgr/user/": "/x/"})
+    assert fake.snapshot().restored == []
+
+
+def test_the_fake_journal_restore_needs_a_journal_file_of_the_instance(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    with pytest.raises(IrisError, match=r"journal file /j/20261122\.001 not found"):
+        fake.restore_journals("/j/20261122.001", select=["/usr/irissys/mgr/user/"], redirect={})
+    assert fake.snapshot().journal_restores == []
+
+
+def test_a_redirection_of_a_database_not_selected_has_no_effect(tmp_path: Path) -> None:
+    """CR Journal.Restore: redirection takes effect only for a selected database."""
+    fake = FakeIris(tmp_path / "iris")
+    user, app = "/usr/irissys/mgr/user/", "/usr/irissys/mgr/irisapp/"
+    outcome = fake.restore_journals(
+        "/usr/irissys/mgr/journal/20261122.002", select=[app], redirect={user: "/staging/"}
+    )
+    assert fake.snapshot().journal_restores[0].replayed_into == [app]
+    assert outcome.journal_databases == (user, app)

@@ -36,6 +36,9 @@ from tests.read_only import read_only
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
+IN_PLACE = {"/usr/irissys/mgr/user/": "/usr/irissys/mgr/user/"}
+"""USER restored in place (^DBREST restores only what the map names)."""
+
 
 @pytest.fixture
 def compressed(tmp_path: Path) -> tuple[FakeIris, Path, list[Path]]:
@@ -85,8 +88,8 @@ def test_restore_decompresses_first_and_cleans_up(
 ) -> None:
     fake, target, _ = compressed
     plan = run_restore_plan(RestorePlanSettings(directories=[target])).restore
-    assert plan is not None and "zstd -d" in plan.steps[0]
-    report = run_restore(RestoreSettings(directories=[target]), iris=fake)
+    assert plan is not None and "zstd -d" in plan.steps[1]
+    report = run_restore(RestoreSettings(directories=[target], directory_map=IN_PLACE), iris=fake)
     assert report.status is JobStatus.OK, report.errors
     restored = fake.snapshot().restored
     assert len(restored) == 2 and all(is_temp_name(Path(p).name) for p in restored)
@@ -101,7 +104,7 @@ def test_a_corrupt_compressed_file_fails_the_restore_clearly(
     data = bytearray(files[0].read_bytes())
     data[100] ^= 0xFF
     files[0].write_bytes(bytes(data))
-    report = run_restore(RestoreSettings(directories=[target]), iris=fake)
+    report = run_restore(RestoreSettings(directories=[target], directory_map=IN_PLACE), iris=fake)
     assert report.status is JobStatus.FAILED
     assert report.restore is not None and not report.restore.files  # the plan found it first
     assert fake.snapshot().restored == []
@@ -162,7 +165,9 @@ def test_a_decompression_failing_on_file_2_lists_file_1_and_leaves_nothing(
 
     monkeypatch.setattr(compression, "decompress_file", second_fails)
     recorder = Recorder()
-    report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+    report = run_restore(
+        RestoreSettings(directories=[target], directory_map=IN_PLACE), iris=fake, notifier=recorder
+    )
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith(f"restore failed at file 2 of 2 ({files[1].name})")
     assert f"restored before it: {files[0].name}" in report.errors[0]
@@ -177,7 +182,11 @@ def test_a_restore_from_a_read_only_directory_fails_clearly_restoring_nothing(
     fake, target, files = compressed
     recorder = Recorder()
     with read_only(target):
-        report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+        report = run_restore(
+            RestoreSettings(directories=[target], directory_map=IN_PLACE),
+            iris=fake,
+            notifier=recorder,
+        )
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith(f"restore failed at file 1 of 2 ({files[0].name})")
     assert "restored before it: none" in report.errors[0]
@@ -193,6 +202,6 @@ def test_a_symlink_planted_at_the_old_decompression_name_is_never_followed(
     precious.write_bytes(b"precious")
     for f in files:
         (target / f".{f.name.removesuffix('.zst')}.restore-{os.getpid()}").symlink_to(precious)
-    report = run_restore(RestoreSettings(directories=[target]), iris=fake)
+    report = run_restore(RestoreSettings(directories=[target], directory_map=IN_PLACE), iris=fake)
     assert report.status is JobStatus.OK, report.errors
     assert precious.read_bytes() == b"precious"

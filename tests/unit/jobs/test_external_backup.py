@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.manifest import read_manifest
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.freeze_marker import MARKER_NAME
@@ -175,13 +176,42 @@ def test_concurrent_runs_are_refused(fake: FakeIris, catalog_dir: Path) -> None:
     assert not fake.is_frozen()
 
 
-def test_window_over_half_the_mirror_qos_timeout_is_warned_about(
+def test_the_mirror_qos_timeout_is_information_not_a_warning(
     fake: FakeIris, catalog_dir: Path
 ) -> None:
     fake.configure(mirror_member=1, mirror_primary=True, mirror_name="M", mirror_qos_timeout_ms=100)
     report = snapshot(fake, catalog_dir, "sleep", "0.2")
     assert report.status is JobStatus.OK
-    assert any("over half the mirror QoS timeout (100 ms)" in w for w in report.warnings)
+    assert not any("QoS" in w for w in report.warnings), report.warnings
+    assert any("mirror QoS timeout 100 ms" in c for c in report.checked), report.checked
+
+
+def test_a_freeze_outliving_externalfreezetimeout_on_the_primary_is_warned_about(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    fake.configure(mirror_member=1, mirror_primary=True, mirror_name="M")
+    report = snapshot(fake, catalog_dir, "sleep", "1.3", freeze_timeout=1, wd_suspend_limit=0)
+    assert report.status is JobStatus.OK, report.errors
+    (warning,) = [w for w in report.warnings if "ExternalFreezeTimeOut" in w]
+    assert "outlived ExternalFreezeTimeOut (1 s)" in warning
+    assert "primary failover member" in warning and "fail over" in warning
+
+
+def test_a_freeze_outliving_externalfreezetimeout_elsewhere_says_writers_blocked(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    report = snapshot(fake, catalog_dir, "sleep", "1.3", freeze_timeout=1, wd_suspend_limit=0)
+    (warning,) = [w for w in report.warnings if "ExternalFreezeTimeOut" in w]
+    assert "processes updating the databases were blocked" in warning
+    assert "fail over" not in warning
+
+
+def test_a_freeze_timeout_of_zero_is_judged_as_irises_600_seconds(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
+    fake.configure(mirror_member=1, mirror_primary=True, mirror_name="M")
+    report = snapshot(fake, catalog_dir, "true", freeze_timeout=0, wd_suspend_limit=0)
+    assert not any("ExternalFreezeTimeOut" in w for w in report.warnings), report.warnings
 
 
 def test_a_freeze_that_ends_by_wdsuspendlimit_during_the_snapshot_fails_it(
@@ -203,11 +233,20 @@ def test_not_journaled_databases_are_warned_about(fake: FakeIris, catalog_dir: P
     assert any(w.startswith("not journaled") and "irisapp" in w for w in report.warnings)
 
 
-def test_sharded_freeze_records_the_checkpoint(fake: FakeIris, catalog_dir: Path) -> None:
+def test_sharded_freeze_records_the_checkpoint_number_and_each_nodes_journal(
+    fake: FakeIris, catalog_dir: Path
+) -> None:
     report = snapshot(fake, catalog_dir, "echo", "snap-9", sharded_namespace="MASTER")
     assert report.status is JobStatus.OK
     assert report.backup is not None and report.backup.checkpoint is not None
-    assert report.backup.checkpoint["namespace"] == "MASTER"
+    checkpoint = report.backup.checkpoint
+    assert checkpoint["number"] == "1"
+    journal = report.backup.journal_required
+    assert checkpoint["journals"] == [{"host": "localhost", "port": "1972", "file": journal}]
+    assert {"subscripts": ["localhost", "1972"], "value": journal} in checkpoint["raw"]  # type: ignore[operator]
+    (record,) = records(catalog_dir)
+    manifest = read_manifest(catalog_dir / record, expected_file=record.removesuffix(".json"))
+    assert manifest.checkpoint == checkpoint
     assert fake.snapshot().checkpoints[-1]["namespace"] == "MASTER"
 
 

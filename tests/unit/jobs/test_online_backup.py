@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from backup_keeper.catalog.record import BackupKind, BackupStatus, RecordSource
 from backup_keeper.checksum import matches
 from backup_keeper.clock import Clock, fixed_clock
 from backup_keeper.iris.fake import FakeIris
-from backup_keeper.iris.port import BackupOutcome
+from backup_keeper.iris.port import BackupOutcome, IrisError
 from backup_keeper.jobs.online_backup import LOCK_NAME, run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, RetentionPolicy
@@ -550,3 +551,104 @@ def test_the_summary_counts_the_old_backups_really_purged_not_those_planned(
     report = backup(fake, target, retention=RetentionPolicy(keep_last=2).model_dump())
     assert len(report.delete) == 2 and len(cbks(target)) == 3
     assert report.summary.endswith("; 1 of 2 old backup(s) purged")
+
+
+def with_read_only_irisapp(fake: FakeIris, backup_list: list[str]) -> None:
+    state = fake.snapshot()
+    state.databases[1].read_only = True
+    fake.configure(databases=[d.model_dump() for d in state.databases], backup_list=backup_list)
+
+
+def test_a_named_backup_list_is_restored_by_name_after_exclude(
+    fake: FakeIris, target: Path
+) -> None:
+    with_read_only_irisapp(fake, ["USER", "IRISAPP"])
+    report = backup(fake, target, read_only="exclude")
+    assert report.status is JobStatus.OK, report.errors
+    assert fake.snapshot().history[-1].directories == ["/usr/irissys/mgr/user/"]
+    assert fake.backup_database_list() == ["USER", "IRISAPP"]
+
+
+def test_when_every_database_is_read_only_exclude_backs_up_nothing_and_changes_nothing(
+    fake: FakeIris, target: Path
+) -> None:
+    state = fake.snapshot()
+    for database in state.databases:
+        database.read_only = True
+    fake.configure(databases=[d.model_dump() for d in state.databases], backup_list=[])
+    report = backup(fake, target, read_only="exclude")
+    assert report.status is JobStatus.FAILED
+    assert "every database in the backup's scope is read-only" in report.errors[0]
+    assert fake.backup_history() == [] and cbks(target) == []
+    assert fake.backup_database_list() == []
+
+
+@pytest.mark.parametrize(
+    ("step", "mode"),
+    [
+        ("size_estimate", "raise"),
+        ("online_backup", "raise"),
+        ("online_backup", "return0"),
+        ("online_backup", "disk_full"),
+        ("online_backup", "unfinished_log"),
+        ("online_backup", "hang"),
+    ],
+)
+def test_a_failure_after_the_list_was_narrowed_leaves_it_as_it_was(
+    fake: FakeIris, target: Path, step: str, mode: str
+) -> None:
+    with_read_only_irisapp(fake, ["USER", "IRISAPP"])
+    fake.configure(hang_seconds=2)
+    fake.fail(step, mode)  # type: ignore[arg-type]
+    report = backup(fake, target, read_only="exclude", timeout=0.3)
+    assert report.status is JobStatus.FAILED
+    assert fake.backup_database_list() == ["USER", "IRISAPP"]
+
+
+class ListRefusedAfter(FakeIris):
+    """The instance refuses list edits from the ``refuse_from``-th on (1-based), ``times``
+    times; ``partial``: the refused edit changes the list first, as a ClearDatabaseList that
+    succeeded before an AddDatabaseToList failed would."""
+
+    def __init__(self, state_dir: Path, refuse_from: int, times: int, partial: bool) -> None:
+        super().__init__(state_dir, clock=fixed_clock(NOW))
+        self.edits, self.refuse_from, self.times, self.partial = 0, refuse_from, times, partial
+
+    def set_backup_database_list(self, databases: Sequence[str]) -> None:
+        self.edits += 1
+        if self.refuse_from <= self.edits < self.refuse_from + self.times:
+            if self.partial:
+                super().set_backup_database_list(list(databases)[:1])
+            raise IrisError("ERROR #5001: injected failure in AddDatabaseToList")
+        super().set_backup_database_list(databases)
+
+
+def test_a_narrowing_that_fails_half_way_is_undone(tmp_path: Path, target: Path) -> None:
+    iris = ListRefusedAfter(tmp_path / "iris", refuse_from=1, times=1, partial=True)
+    with_read_only_irisapp(iris, ["IRISAPP", "USER"])
+    report = backup(iris, target, read_only="exclude")  # type: ignore[arg-type]
+    assert report.status is JobStatus.FAILED
+    assert iris.backup_database_list() == ["IRISAPP", "USER"]
+    assert iris.backup_history() == []
+
+
+def test_a_restore_of_the_list_that_fails_once_is_tried_again(tmp_path: Path, target: Path) -> None:
+    iris = ListRefusedAfter(tmp_path / "iris", refuse_from=2, times=1, partial=True)
+    with_read_only_irisapp(iris, ["USER", "IRISAPP"])
+    report = backup(iris, target, read_only="exclude")  # type: ignore[arg-type]
+    assert report.status is JobStatus.OK, report.errors
+    assert iris.backup_database_list() == ["USER", "IRISAPP"]
+    assert any("restored on attempt 2" in w for w in report.warnings), report.warnings
+
+
+def test_a_list_that_cannot_be_restored_fails_the_job_and_says_what_it_was(
+    tmp_path: Path, target: Path
+) -> None:
+    iris = ListRefusedAfter(tmp_path / "iris", refuse_from=2, times=99, partial=False)
+    with_read_only_irisapp(iris, ["USER", "IRISAPP"])
+    report = backup(iris, target, read_only="exclude")  # type: ignore[arg-type]
+    assert report.status is JobStatus.FAILED
+    assert any(
+        "backup database list could not be restored" in e and "['USER', 'IRISAPP']" in e
+        for e in report.errors
+    ), report.errors

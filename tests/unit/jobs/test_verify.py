@@ -4,6 +4,7 @@ the summary never says "all intact" of what was not hashed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.port import VolumeInfo
 from backup_keeper.jobs import run_online_backup, run_verify
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, VerifySettings
@@ -194,3 +196,38 @@ def test_what_the_catalog_warns_about_is_passed_on_and_a_broken_manifest_only_on
     ]
     assert not any(first.name in w for w in report.warnings)
     assert len([e for e in report.errors if "broken manifest" in e]) == 1
+
+
+class LabelWithoutDate(FakeIris):
+    """An instance whose labels carry a date in no form IRIS documents."""
+
+    def volume_info(self, file: str) -> VolumeInfo:
+        label = super().volume_info(file)
+        return dataclasses.replace(label, time=None, time_text="2026-11-22 02:00:05")
+
+
+def test_the_label_date_is_read_in_the_instances_local_time(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(NOW))
+    fake.configure(timezone="Asia/Tokyo")
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    settings = BackupSettings(directory=directory, kind="full", timezone="Asia/Tokyo")
+    assert run_online_backup(settings, iris=fake, clock=fixed_clock(NOW)).status is JobStatus.OK
+    right = run_verify(VerifySettings(directories=[directory], timezone="Asia/Tokyo"), iris=fake)
+    assert right.status is JobStatus.OK, right.errors
+    wrong = run_verify(VerifySettings(directories=[directory], timezone="UTC"), iris=fake)
+    assert wrong.status is JobStatus.FAILED
+    assert any("the volume label's date 2026-11-22 11:00" in e for e in wrong.errors), wrong.errors
+
+
+def test_a_label_date_that_cannot_be_read_is_said_not_skipped(tmp_path: Path) -> None:
+    fake = LabelWithoutDate(tmp_path / "iris", clock=fixed_clock(NOW))
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    settings = BackupSettings(directory=directory, kind="full")
+    assert run_online_backup(settings, iris=fake, clock=fixed_clock(NOW)).status is JobStatus.OK
+    report = run_verify(VerifySettings(directories=[directory]), iris=fake)
+    assert any(
+        "volume label's date '2026-11-22 02:00:05' is in no form IRIS documents" in w
+        for w in report.warnings
+    ), report.warnings

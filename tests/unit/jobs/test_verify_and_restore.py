@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.port import RestoreOutcome
 from backup_keeper.jobs import run_online_backup, run_restore, run_restore_plan, run_verify
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import (
@@ -24,6 +26,9 @@ from backup_keeper.settings import (
 from tests.builders import write_managed_backup
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+IN_PLACE = {"/usr/irissys/mgr/user/": "/usr/irissys/mgr/user/"}
+"""USER restored in place (^DBREST restores only what the map names)."""
 
 
 @pytest.fixture
@@ -134,7 +139,7 @@ def test_restore_plan_orders_files_and_names_the_journal_and_steps(
     assert plan is not None
     assert [f.path for f in plan.files] == [str(f) for f in files]
     assert plan.journal_start and plan.journal_start.startswith("/usr/irissys/mgr/journal/")
-    assert "EXTSELCT^DBREST" in plan.steps[0] and "Journal.Restore" in plan.steps[-1]
+    assert "EXTSELCT^DBREST" in plan.steps[1] and "Journal.Restore" in plan.steps[-1]
     earlier = run_restore_plan(
         RestorePlanSettings(directories=[target], at=NOW + timedelta(hours=5))
     )
@@ -170,7 +175,10 @@ def test_restore_runs_every_file_in_order_then_the_journals(
     chain: tuple[FakeIris, Path, list[Path]],
 ) -> None:
     fake, target, files = chain
-    report = run_restore(RestoreSettings(directories=[target], apply_journals=True), iris=fake)
+    report = run_restore(
+        RestoreSettings(directories=[target], directory_map=IN_PLACE, apply_journals=True),
+        iris=fake,
+    )
     assert report.status is JobStatus.OK, report.errors
     state = fake.snapshot()
     assert state.restored == [str(f) for f in files]
@@ -182,7 +190,10 @@ def test_a_restore_failing_half_way_says_what_was_restored(
 ) -> None:
     fake, target, files = chain
     fake.configure(restore_fail_after=1)
-    report = run_restore(RestoreSettings(directories=[target], apply_journals=True), iris=fake)
+    report = run_restore(
+        RestoreSettings(directories=[target], directory_map=IN_PLACE, apply_journals=True),
+        iris=fake,
+    )
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith(f"restore failed at file 2 of 3 ({files[1].name})")
     assert f"restored before it: {files[0].name}" in report.errors[0]
@@ -202,10 +213,10 @@ class RestoreDiskFails(FakeIris):
 
     good = 1
 
-    def restore_backup(self, file: str, directory_map: dict[str, str]) -> None:
+    def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
         if len(self.snapshot().restored) >= self.good:
             raise OSError(errno.EIO, "Input/output error", file)
-        super().restore_backup(file, directory_map)
+        return super().restore_backup(file, directory_map)
 
 
 def test_a_restore_failing_half_way_on_an_os_error_says_what_was_restored_and_alerts(
@@ -214,7 +225,7 @@ def test_a_restore_failing_half_way_on_an_os_error_says_what_was_restored_and_al
     fake, target, files = chain
     recorder = Recorder()
     report = run_restore(
-        RestoreSettings(directories=[target], apply_journals=True),
+        RestoreSettings(directories=[target], directory_map=IN_PLACE, apply_journals=True),
         iris=RestoreDiskFails(fake.state_dir),
         notifier=recorder,
     )
@@ -231,7 +242,10 @@ def test_journals_that_fail_after_every_file_say_the_files_were_restored(
 ) -> None:
     fake, target, files = chain
     fake.fail("restore_journals")
-    report = run_restore(RestoreSettings(directories=[target], apply_journals=True), iris=fake)
+    report = run_restore(
+        RestoreSettings(directories=[target], directory_map=IN_PLACE, apply_journals=True),
+        iris=fake,
+    )
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith(
         f"every file was restored ({', '.join(f.name for f in files)}), but applying the journals"
@@ -242,7 +256,7 @@ def test_journals_that_fail_after_every_file_say_the_files_were_restored(
 def test_restore_is_refused_on_a_mirror_primary(chain: tuple[FakeIris, Path, list[Path]]) -> None:
     fake, target, _ = chain
     fake.configure(mirror_member=1, mirror_primary=True)
-    report = run_restore(RestoreSettings(directories=[target]), iris=fake)
+    report = run_restore(RestoreSettings(directories=[target], directory_map=IN_PLACE), iris=fake)
     assert report.status is JobStatus.FAILED
     assert fake.snapshot().restored == []
 
@@ -270,7 +284,9 @@ def test_an_iris_failure_before_any_file_is_a_failed_report_and_an_alert(
     fake, target, _ = chain
     fake.fail("mirror")
     recorder = Recorder()
-    report = run_restore(RestoreSettings(directories=[target]), iris=fake, notifier=recorder)
+    report = run_restore(
+        RestoreSettings(directories=[target], directory_map=IN_PLACE), iris=fake, notifier=recorder
+    )
     assert report.status is JobStatus.FAILED
     assert report.errors == ["IRIS: ERROR #5001: injected failure in mirror"]
     assert recorder.reports == [report]
@@ -288,7 +304,7 @@ def test_restore_plans_by_the_jobs_clock_and_never_restores_a_backup_dated_after
 ) -> None:
     fake, target, files = chain
     report = run_restore(
-        RestoreSettings(directories=[target]),
+        RestoreSettings(directories=[target], directory_map=IN_PLACE),
         iris=fake,
         clock=fixed_clock(NOW + timedelta(hours=5)),
     )

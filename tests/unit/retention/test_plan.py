@@ -318,3 +318,17 @@ def test_a_keep_within_window_opening_before_year_1_keeps_everything(
     result = run(records, now=now, keep_within=within)
     assert deleted(result) == []
     assert any("reaches past year 1" in r for r in reasons_of(result, "b000_F.cbk"))
+
+
+def test_a_newer_backup_that_cannot_be_read_never_makes_the_failure_it_follows_deletable() -> None:
+    """Found by the adversarial suite: a planted newer file whose log is a FIFO became the
+    "newest", and the real failed backup that held the purge went by failed_older_than."""
+    records = series("FIX")
+    honest = run(records, keep_last=1, failed_older_than="12h")
+    planted = record(
+        "b003_F.cbk", BackupKind.FULL, records[-1].time + timedelta(days=1), BackupStatus.UNREADABLE
+    )
+    result = run([*records, planted], keep_last=1, failed_older_than="12h")
+    assert "b002_X.cbk" in kept(honest)
+    assert "b002_X.cbk" in kept(result)
+    assert any("kept while it holds the purge" in r for r in reasons_of(result, "b002_X.cbk"))

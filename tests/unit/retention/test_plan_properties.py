@@ -230,3 +230,15 @@ def test_the_floor_is_the_newest_readable_completed_full_whatever_comes_after(
     for path in floors:
         (floor,) = [r for r in records if r.path == path]
         assert floor.status is not BackupStatus.UNREADABLE and floor.restorable
+
+
+@given(histories(), policies(), nows)
+def test_a_backup_that_cannot_be_read_never_makes_another_one_deletable(
+    records: list[BackupRecord], policy: RetentionPolicy, now: datetime
+) -> None:
+    """Anyone who can write to the directory can plant a backup whose log cannot be read: what
+    the plan deletes with it must be a subset of what it deletes without it."""
+    honest = [r for r in records if r.status is not BackupStatus.UNREADABLE]
+    _, delete_honest, _ = by_action(decide(honest, policy, now))
+    _, delete_all, _ = by_action(decide(records, policy, now))
+    assert delete_all <= delete_honest, sorted(delete_all - delete_honest)
