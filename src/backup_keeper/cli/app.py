@@ -608,7 +608,13 @@ def restore(
     """Carry out the restore plan inside IRIS (never on a mirror primary)."""
     if not confirm:
         _bad_input("restore", ["--confirm is required: a restore overwrites databases"], json)
-    mapping = _directory_map(map_dir or [], json)
+    if not map_dir:
+        problem = (
+            "--map is required: a restore restores only the databases it maps (SOURCE=TARGET, "
+        )
+        problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
+        _bad_input("restore", [problem], json)
+    mapping = _directory_map(map_dir, json)
     data = {
         "directories": directories,
         "at": at,
