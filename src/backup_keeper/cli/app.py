@@ -608,13 +608,7 @@ def restore(
     """Carry out the restore plan inside IRIS (never on a mirror primary)."""
     if not confirm:
         _bad_input("restore", ["--confirm is required: a restore overwrites databases"], json)
-    if not map_dir:
-        problem = (
-            "--map is required: a restore restores only the databases it maps (SOURCE=TARGET, "
-        )
-        problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
-        _bad_input("restore", [problem], json)
-    mapping = _directory_map(map_dir, json)
+    mapping = _directory_map(map_dir or [], json)
     data = {
         "directories": directories,
         "at": at,
@@ -623,6 +617,12 @@ def restore(
         "apply_journals": apply_journals,
     }
     settings = _settings(RestoreSettings, compact(data), "restore", json)
+    if not map_dir:
+        problem = (
+            "--map is required: a restore restores only the databases it maps (SOURCE=TARGET, "
+        )
+        problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
+        _bad_input("restore", [problem], json)
     port = _port(iris, json)
     _finish(run_restore(settings, iris=port), json, render_restore)
 
