@@ -617,6 +617,12 @@ def restore(
         "apply_journals": apply_journals,
     }
     settings = _settings(RestoreSettings, compact(data), "restore", json)
+    if not map_dir:
+        problem = (
+            "--map is required: a restore restores only the databases it maps (SOURCE=TARGET, "
+        )
+        problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
+        _bad_input("restore", [problem], json)
     port = _port(iris, json)
     _finish(run_restore(settings, iris=port), json, render_restore)
 

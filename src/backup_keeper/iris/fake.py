@@ -128,6 +128,7 @@ class FakeState(BaseModel):
     mirror_backup: bool = False
     mirror_name: str = ""
     journal_sequence: int = 1
+    journal_file: str = Field(default="", description="The journal file in use now.")
     console_log: list[tuple[int, str]] = Field(default_factory=list)
     backup_bytes: int = 64 * 1024
     warnings: list[str] = Field(default_factory=list, description="Extra warnings to return.")
@@ -354,7 +355,7 @@ class FakeIris:
             _resume_if_limit_passed(state)
             if state.frozen:
                 raise IrisError("ERROR #5001: the write daemon is already suspended")
-            journal = _switch_journal(state, self.clock())
+            required, _switched = _switch_journal(state, self.clock())
             state.frozen, state.frozen_at = True, time.time()
             state.wd_suspend_limit, state.auto_resumed = wd_suspend_limit, False
             checkpoint = None
@@ -364,11 +365,11 @@ class FakeIris:
                 checkpoint = parse_checkpoint(  # the shape Port.cls walks: number, (host, port)
                     {
                         "top": number,
-                        "nodes": [{"subscripts": ["localhost", 1972], "value": journal}],
+                        "nodes": [{"subscripts": ["localhost", 1972], "value": required}],
                     }
                 )
             _append_log(log_file, f"Backup.General.ExternalFreeze: {text}: system suspended")
-            return FreezeResult(required_journal=journal, checkpoint=checkpoint)
+            return FreezeResult(required_journal=required, checkpoint=checkpoint)
 
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
         mode = self._gate("external_thaw")
@@ -596,9 +597,18 @@ def _restore_text(
     return "\n".join(lines) + "\n"
 
 
-def _switch_journal(state: FakeState, now: datetime) -> str:
-    """A new journal file, named as IRIS names them (``yyyymmdd.nnn``)."""
+def _switch_journal(state: FakeState, now: datetime) -> tuple[str, str]:
+    """``(required, switched_to)``: a new journal file, named as IRIS names them
+    (``yyyymmdd.nnn``), and the oldest file a restore needs, which IRIS names as the one in use
+    before the switch (the ledger's RequiredFile row: JP-Online switched to ``.003`` and
+    required ``.002``), not the file switched to."""
+    required = state.journal_file or _journal_name(state, now)
     state.journal_sequence += 1
+    state.journal_file = _journal_name(state, now)
+    return required, state.journal_file
+
+
+def _journal_name(state: FakeState, now: datetime) -> str:
     return f"{state.manager_directory}journal/{now:%Y%m%d}.{state.journal_sequence:03d}"
 
 
@@ -668,7 +678,7 @@ def _run_backup(
     now: datetime,
 ) -> BackupOutcome:
     scope = _in_scope(state)
-    journal = _switch_journal(state, now)
+    required, journal = _switch_journal(state, now)
     failure = _refusal(scope, kind, mode)
     if failure is None:
         try:
@@ -681,7 +691,9 @@ def _run_backup(
     ]
     if mode == "warn":
         warnings.append("injected warning")
-    text = _log_text(kind, file, description, scope, journal, now.astimezone(_zone(state)), failure)
+    text = _log_text(
+        kind, file, description, scope, (required, journal), now.astimezone(_zone(state)), failure
+    )
     if mode == "unfinished_log":
         text = text[: text.index(FINISHED_MARKER)]
     if log_file:
@@ -732,7 +744,7 @@ def _log_text(
     file: str,
     description: str,
     scope: list[FakeDatabase],
-    journal: str,
+    journals: tuple[str, str],
     local: datetime,
     failure: str | None,
 ) -> str:
@@ -740,6 +752,7 @@ def _log_text(
     time header, the banner, the kind, ``Description`` on its own line with the text on the
     next, every time the instance's local time; a failed run stops after pass 1."""
     at = local.strftime("%m/%d/%Y %H:%M:%S")
+    required, journal = journals  # IRIS may name an earlier file than it switched to
     lines = [f"*** The time is: {local:%Y-%m-%d %H:%M:%S} ***", ""]
     lines += [f"{' ' * 14}InterSystems IRIS Backup Utility", f"{' ' * 14}{'-' * 32}"]
     lines += [_PERFORMING[kind], f"Backing up to device: {file}", "Description", description, ""]
@@ -749,7 +762,7 @@ def _log_text(
         lines.append(f"Starting backup pass {number}")
         if number == 3:
             lines += [
-                f"Journal file '{journal}' and the subsequent ones are required for recovery "
+                f"Journal file '{required}' and the subsequent ones are required for recovery "
                 "purpose if the backup were to be restored",
                 "Journal marker set at",
                 f"offset 197572 of {journal}",

@@ -219,6 +219,12 @@ def test_an_empty_or_malformed_map_entry_is_refused_naming_map(backups: Path, en
     assert_refused(done, "--map", backups, before)
 
 
+def test_a_restore_without_a_map_is_bad_input_naming_map(backups: Path) -> None:
+    before = directory_state(backups)
+    done = cli("restore", backups, "--confirm", "--iris", "fake")
+    assert_refused(done, "--map", backups, before)
+
+
 def test_an_unknown_kind_names_the_kind_flag(backups: Path) -> None:
     done = cli("check-freshness", "--dir", backups, "--max-age", "1d", "--kind", "bogus")
     assert done.returncode == 2

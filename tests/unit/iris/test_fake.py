@@ -385,3 +385,17 @@ def test_a_redirection_of_a_database_not_selected_has_no_effect(tmp_path: Path) 
     )
     assert fake.snapshot().journal_restores[0].replayed_into == [app]
     assert outcome.journal_databases == (user, app)
+
+
+def test_the_required_journal_is_the_file_in_use_before_the_switch_as_iris_can_name_it(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    """Ledger, "first journal file a restore needs": IRIS may name an earlier file than the one
+    it switched to, so the fake does, and code reading the switched file is caught."""
+    backup(fake, tmp_path, BackupKind.FULL, "f.cbk")
+    log = parse_backup_log((tmp_path / "f.log").read_text())
+    switched = fake.snapshot().journal_file
+    assert log.journal_required is not None and log.journal_required != switched
+    assert log.journal_required.endswith(".001") and switched.endswith(".002")
+    frozen = fake.external_freeze(log_file="", text="", freeze_timeout=0, wd_suspend_limit=0)
+    assert frozen.required_journal == switched != fake.snapshot().journal_file
