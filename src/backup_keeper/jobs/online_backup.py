@@ -215,7 +215,7 @@ def _history_refusal(run: _Run, directory: Path, kind: BackupKind) -> str | None
         )
     return (
         f"the instance's last {what} is {ForeignBackup(ordered[last]).describe()}, not "
-        f"{Path(base.path).name} where this directory's chain ends: a {kind} now would rest "
+        f"{Path(base.path).name} where this directory's chain ends: this {kind} would rest "
         "on a backup this directory does not hold"
     )
 
