@@ -19,6 +19,8 @@ from backup_keeper.jobs import run_doctor
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import FreezeHookSettings
 
+BACKUP = [sys.executable, "-m", "backup_keeper", "backup", "--kind", "full"]
+
 
 @pytest.fixture
 def backups(tmp_path: Path) -> Path:
@@ -34,8 +36,7 @@ def job(backups: Path) -> Iterator[subprocess.Popen[bytes]]:
     fake.configure(hang_seconds=120)
     fake.fail("online_backup", "hang")
     job = subprocess.Popen(
-        [sys.executable, "-m", "backup_keeper", "backup", "--kind", "full"]
-        + ["--dir", str(backups), "--iris", "fake"],
+        [*BACKUP, "--dir", str(backups), "--iris", "fake"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
