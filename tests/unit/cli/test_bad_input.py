@@ -38,7 +38,7 @@ EMPTY_PATHS = [
     (["purge", ".", "--keep-last", "1", "--config", ""], "--config"),
     (["verify", ""], "DIRECTORIES"),
     (["restore-plan", ""], "DIRECTORIES"),
-    (["restore", "", "--confirm", "--iris", "fake"], "DIRECTORIES"),
+    (["restore", "", "--confirm", "--map", "/a/=/b/", "--iris", "fake"], "DIRECTORIES"),
     (["check-freshness", "--dir", "", "--max-age", "1d"], "--dir"),
     (["backup", "--kind", "full", "--dir", "", "--iris", "fake"], "--dir"),
     (["backup", "--kind", "full", "--dir", " ", "--iris", "fake"], "--dir"),
