@@ -308,6 +308,8 @@ FREEZE_TIMEOUT_CAP = 1200
 DEFAULT_FREEZE_TIMEOUT = 600
 """IRIS's own default (CR Backup.General: 0 means 600 s), passed explicitly."""
 DEFAULT_WD_SUSPEND_LIMIT = 480
+DEFAULT_COMMAND_TIMEOUT = 420
+"""A snapshot command's bound, below the default WDSuspendLimit with a minute to thaw."""
 """Two minutes inside the default freeze timeout: the write daemon resumes by itself (the
 snapshot then counts as failed) before writers block and logins are refused."""
 
@@ -365,7 +367,10 @@ class ExternalBackupSettings(BaseModel):
     )
     shell: bool = Field(default=False, description="Run command[0] through /bin/sh -c.")
     command_timeout: Seconds = Field(
-        default=600, gt=0, description="Seconds the snapshot may take."
+        default=DEFAULT_COMMAND_TIMEOUT,
+        gt=0,
+        description="Seconds the snapshot may take; below wd_suspend_limit, since IRIS resumes "
+        "by itself then and a snapshot still running is not a good backup.",
     )
     freeze_timeout: FreezeTimeOut = Field(
         default=DEFAULT_FREEZE_TIMEOUT,

@@ -226,3 +226,10 @@ def test_the_longest_freeze_iris_allows_is_accepted(tmp_path: Path) -> None:
         {"directory": tmp_path, "freeze_timeout": 1200, "wd_suspend_limit": 1080}
     )
     assert (settings.freeze_timeout, settings.wd_suspend_limit) == (1200, 1080)
+
+
+def test_by_default_a_snapshot_command_ends_before_the_write_daemons_own_resume() -> None:
+    """WDSuspendLimit resumes IRIS by itself: a command still running then can only produce a
+    snapshot that is not a good backup, so the default bound comes first."""
+    settings = ExternalBackupSettings(directory=Path("/"), command=["true"])
+    assert settings.command_timeout < settings.wd_suspend_limit

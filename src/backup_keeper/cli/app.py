@@ -60,6 +60,7 @@ from backup_keeper.jobs import (
 )
 from backup_keeper.report import JobReport, JobStatus, report_json
 from backup_keeper.settings import (
+    DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_FREEZE_TIMEOUT,
     DEFAULT_WD_SUSPEND_LIMIT,
     BackupSettings,
@@ -389,8 +390,9 @@ def snapshot(
     directory: CatalogDir,
     iris: IrisOpt = "embedded",
     command_timeout: Annotated[
-        float, typer.Option(parser=number, help="Seconds the command may take.")
-    ] = 600,
+        float,
+        typer.Option(parser=number, help="Seconds the command may take (below the limit)."),
+    ] = DEFAULT_COMMAND_TIMEOUT,
     freeze_timeout: FreezeTimeout = DEFAULT_FREEZE_TIMEOUT,
     wd_suspend_limit: SuspendLimit = DEFAULT_WD_SUSPEND_LIMIT,
     label: Annotated[str, typer.Option(help="Passed to the command as BACKUP_KEEPER_LABEL.")] = "",
