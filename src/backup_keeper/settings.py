@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -302,6 +303,55 @@ class BackupSettings(BaseModel):
     timezone: TimeZoneName = Field(default=None, description="IANA zone of IRIS's local dates.")
 
 
+FREEZE_TIMEOUT_CAP = 1200
+"""IRIS caps ExternalFreezeTimeOut at 1200 s (JP-External; ledger section 2)."""
+DEFAULT_FREEZE_TIMEOUT = 600
+"""IRIS's own default (CR Backup.General: 0 means 600 s), passed explicitly."""
+DEFAULT_WD_SUSPEND_LIMIT = 480
+DEFAULT_COMMAND_TIMEOUT = 420
+"""A snapshot command's bound, below the default WDSuspendLimit with a minute to thaw."""
+"""Two minutes inside the default freeze timeout: the write daemon resumes by itself (the
+snapshot then counts as failed) before writers block and logins are refused."""
+
+
+def _thawable_timeout(value: int) -> int:
+    if value > FREEZE_TIMEOUT_CAP:
+        raise ValueError(
+            f"{value} s is over IRIS's cap of {FREEZE_TIMEOUT_CAP} s for ExternalFreezeTimeOut "
+            "(IRIS would use 1200): give at most 1200"
+        )
+    return value
+
+
+FreezeTimeOut = Annotated[int, Field(ge=0), AfterValidator(_thawable_timeout)]
+
+
+def thawable_limit(limit: int, freeze_timeout: int) -> None:
+    """Refuse a WDSuspendLimit that cannot end a freeze before ExternalFreezeTimeOut does.
+
+    Once the freeze timeout passes, IRIS blocks every updating process and new processes cannot
+    log in until ExternalThaw (JP-External; DIG 4.3.1.1): a lost thaw (a killed hook, a dead
+    backup host) then locks the instance until a person intervenes, and the thaw itself may be
+    unable to log in. A WDSuspendLimit below the timeout makes the write daemon resume first,
+    on its own. 0 (never resume) and a limit at or above the timeout are refused, with no
+    override: the only thing such a setting adds is the lock-out, since a snapshot still running
+    when the daemon resumes is counted failed either way, and a snapshot that needs longer than
+    IRIS allows (1200 s) cannot be taken consistently with a freeze at all."""
+    effective = freeze_timeout or DEFAULT_FREEZE_TIMEOUT
+    if limit == 0:
+        raise ValueError(
+            "0 (never resume) would let a lost thaw lock the instance: after "
+            f"ExternalFreezeTimeOut ({effective} s) writers block and logins are refused; "
+            f"give a limit below {effective}"
+        )
+    if limit >= effective:
+        raise ValueError(
+            f"{limit} s is not below ExternalFreezeTimeOut ({effective} s): writers would block "
+            "and logins be refused before the write daemon resumes; give a smaller limit "
+            "(or a larger --freeze-timeout, at most 1200)"
+        )
+
+
 class ExternalBackupSettings(BaseModel):
     """A snapshot backup: freeze, run the snapshot command, always thaw, record it."""
 
@@ -317,15 +367,20 @@ class ExternalBackupSettings(BaseModel):
     )
     shell: bool = Field(default=False, description="Run command[0] through /bin/sh -c.")
     command_timeout: Seconds = Field(
-        default=600, gt=0, description="Seconds the snapshot may take."
+        default=DEFAULT_COMMAND_TIMEOUT,
+        gt=0,
+        description="Seconds the snapshot may take; below wd_suspend_limit, since IRIS resumes "
+        "by itself then and a snapshot still running is not a good backup.",
     )
-    freeze_timeout: WholeSeconds = Field(
-        default=600, description="ExternalFreezeTimeOut: seconds before writers block."
+    freeze_timeout: FreezeTimeOut = Field(
+        default=DEFAULT_FREEZE_TIMEOUT,
+        description="ExternalFreezeTimeOut: seconds before writers block and logins are "
+        "refused (0: IRIS's 600; at most 1200).",
     )
     wd_suspend_limit: WholeSeconds = Field(
-        default=900,
-        description="WDSuspendLimit: seconds after which IRIS resumes by itself (0: never). "
-        "Set by default so that a lost thaw cannot stall writers forever.",
+        default=DEFAULT_WD_SUSPEND_LIMIT,
+        description="WDSuspendLimit: seconds after which IRIS resumes by itself; above 0 and "
+        "below freeze_timeout, so that a lost thaw cannot lock the instance.",
     )
     label: str = Field(default="", max_length=200, description="Passed to the command, stored.")
     prefix: str = Field(default="backup-keeper", pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")
@@ -335,6 +390,13 @@ class ExternalBackupSettings(BaseModel):
     )
     lock_timeout: Seconds = 0
     timezone: TimeZoneName = None
+
+    @field_validator("wd_suspend_limit")
+    @classmethod
+    def _thawable(cls, value: int, info: ValidationInfo) -> int:
+        if "freeze_timeout" in info.data:
+            thawable_limit(value, info.data["freeze_timeout"])
+        return value
 
 
 class FreezeHookSettings(BaseModel):
@@ -346,10 +408,23 @@ class FreezeHookSettings(BaseModel):
     directory: Directory = Field(
         description="Where the freeze marker is kept (the catalog directory)."
     )
-    freeze_timeout: WholeSeconds = Field(default=600, description="ExternalFreezeTimeOut, seconds.")
-    wd_suspend_limit: WholeSeconds = Field(default=900, description="WDSuspendLimit, seconds.")
+    freeze_timeout: FreezeTimeOut = Field(
+        default=DEFAULT_FREEZE_TIMEOUT,
+        description="ExternalFreezeTimeOut, seconds (0: IRIS's 600; at most 1200).",
+    )
+    wd_suspend_limit: WholeSeconds = Field(
+        default=DEFAULT_WD_SUSPEND_LIMIT,
+        description="WDSuspendLimit, seconds: above 0 and below freeze_timeout.",
+    )
     label: str = Field(default="", max_length=200)
     sharded_namespace: str | None = None
+
+    @field_validator("wd_suspend_limit")
+    @classmethod
+    def _thawable(cls, value: int, info: ValidationInfo) -> int:
+        if "freeze_timeout" in info.data:
+            thawable_limit(value, info.data["freeze_timeout"])
+        return value
 
 
 class FreshnessSettings(BaseModel):

@@ -181,3 +181,55 @@ def test_a_restore_map_entry_is_never_empty(tmp_path: Path, mapping: dict[str, s
         validate_settings(
             RestoreSettings, {"directories": [str(tmp_path)], "directory_map": mapping}
         )
+
+
+@pytest.mark.parametrize("model", [ExternalBackupSettings, FreezeHookSettings])
+def test_by_default_the_write_daemon_resumes_before_writers_block(
+    tmp_path: Path, model: type[BaseModel]
+) -> None:
+    extra = {"command": ["true"]} if model is ExternalBackupSettings else {}
+    settings = validate_settings(model, {"directory": str(tmp_path), **extra})
+    assert 0 < settings.wd_suspend_limit < settings.freeze_timeout  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "why"),
+    [
+        ({"freeze_timeout": 1201}, "freeze_timeout", "over IRIS's cap of 1200 s"),
+        ({"wd_suspend_limit": 0}, "wd_suspend_limit", "0 (never resume)"),
+        ({"wd_suspend_limit": 600}, "wd_suspend_limit", "not below ExternalFreezeTimeOut (600 s)"),
+        (
+            {"freeze_timeout": 300, "wd_suspend_limit": 480},
+            "wd_suspend_limit",
+            "not below ExternalFreezeTimeOut (300 s)",
+        ),
+        (
+            {"freeze_timeout": 0, "wd_suspend_limit": 900},
+            "wd_suspend_limit",
+            "not below ExternalFreezeTimeOut (600 s)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("model", [ExternalBackupSettings, FreezeHookSettings])
+def test_a_freeze_that_could_lock_the_instance_out_is_refused(
+    tmp_path: Path, model: type[BaseModel], data: dict[str, object], field: str, why: str
+) -> None:
+    extra = {"command": ["true"]} if model is ExternalBackupSettings else {}
+    with pytest.raises(SettingsError) as refused:
+        validate_settings(model, {"directory": str(tmp_path), **extra, **data})
+    assert len(refused.value.problems) == 1
+    assert refused.value.problems[0].startswith(f"{field}: ") and why in refused.value.problems[0]
+
+
+def test_the_longest_freeze_iris_allows_is_accepted(tmp_path: Path) -> None:
+    settings = FreezeHookSettings.model_validate(
+        {"directory": tmp_path, "freeze_timeout": 1200, "wd_suspend_limit": 1080}
+    )
+    assert (settings.freeze_timeout, settings.wd_suspend_limit) == (1200, 1080)
+
+
+def test_by_default_a_snapshot_command_ends_before_the_write_daemons_own_resume() -> None:
+    """WDSuspendLimit resumes IRIS by itself: a command still running then can only produce a
+    snapshot that is not a good backup, so the default bound comes first."""
+    settings = ExternalBackupSettings(directory=Path("/"), command=["true"])
+    assert settings.command_timeout < settings.wd_suspend_limit

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from backup_keeper.catalog.chains import link_chains
+from backup_keeper.catalog.history import mark_foreign_breaks
 from backup_keeper.catalog.iris_names import parse_iris_file_name
 from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, read_manifest
 from backup_keeper.catalog.record import (
@@ -24,6 +25,7 @@ from backup_keeper.catalog.record import (
     TimePrecision,
 )
 from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.iris.port import HistoryEntry
 from backup_keeper.safe_files import is_temp_name
 from backup_keeper.small_files import read_tail
 
@@ -76,17 +78,27 @@ class _Listing:
     temps: list[str] = field(default_factory=list)
 
 
-def discover(directories: Sequence[Path], zone: tzinfo, *, now: datetime | None = None) -> Catalog:
+def discover(
+    directories: Sequence[Path],
+    zone: tzinfo,
+    *,
+    now: datetime | None = None,
+    history: Sequence[HistoryEntry] | None = None,
+) -> Catalog:
     """Read each directory's ``.cbk`` files and what describes them.
 
     ``directories`` must already be absolute and resolved (settings do that), so that every
     record's path is the one the purge will act on. Given ``now`` (the job's clock), backups
-    dated after it are warned about: see :func:`dated_after_warnings`.
+    dated after it are warned about: see :func:`dated_after_warnings`. Given the instance's
+    ``history``, chains a backup outside these directories broke are marked so
+    (:mod:`.history`); without it the catalog is what the files alone say.
     """
     catalog = Catalog(records=[])
     for directory in directories:
         _discover_one(str(directory), zone, catalog)
     catalog.records = link_chains(catalog.records)
+    if history is not None:
+        mark_foreign_breaks(catalog.records, history)
     if now is not None:
         catalog.warnings += dated_after_warnings(catalog.records, now)
     return catalog

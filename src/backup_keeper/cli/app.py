@@ -60,6 +60,9 @@ from backup_keeper.jobs import (
 )
 from backup_keeper.report import JobReport, JobStatus, report_json
 from backup_keeper.settings import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_FREEZE_TIMEOUT,
+    DEFAULT_WD_SUSPEND_LIMIT,
     BackupSettings,
     CatalogSettings,
     ExternalBackupSettings,
@@ -84,6 +87,10 @@ _call_timeout = DEFAULT_CALL_TIMEOUT
 
 
 IrisChoice = Literal["embedded", "native", "fake"]
+HistoryIris = Annotated[
+    IrisChoice | None,
+    typer.Option(help="Also check chains against this instance's backup history."),
+]
 M = TypeVar("M", bound=BaseModel)
 _FLAG_NAMES = {
     "directories": "DIRECTORIES",
@@ -201,12 +208,18 @@ def main_options(
 
 
 @app.command()
-def catalog(directories: Directories, json: JsonFlag = False, timezone: TimezoneOpt = None) -> None:
+def catalog(
+    directories: Directories,
+    json: JsonFlag = False,
+    timezone: TimezoneOpt = None,
+    iris: HistoryIris = None,
+) -> None:
     """List the backups in DIRECTORIES: kind, time, status, where the facts came from, chain."""
     settings = _settings(
         CatalogSettings, {"directories": directories, "timezone": timezone}, "catalog", json
     )
-    _finish(run_catalog(settings), json, render_catalog)
+    port = _port(iris, json) if iris else None
+    _finish(run_catalog(settings, iris=port), json, render_catalog)
 
 
 KeepLast = Annotated[int | None, _count("Keep the N newest completed fulls, each with its chain.")]
@@ -359,9 +372,11 @@ def backup(
 CatalogDir = Annotated[
     str, typer.Option("--dir", help="Catalog directory: snapshot records and the freeze marker.")
 ]
-FreezeTimeout = Annotated[int, _count("ExternalFreezeTimeOut, seconds.")]
+FreezeTimeout = Annotated[
+    int, _count("ExternalFreezeTimeOut, seconds: then writers block, logins stop (max 1200).")
+]
 SuspendLimit = Annotated[
-    int, _count("WDSuspendLimit, seconds: IRIS resumes by itself after it (0: never).")
+    int, _count("WDSuspendLimit, seconds: IRIS resumes by itself after it; below --freeze-timeout.")
 ]
 Sharded = Annotated[
     str | None,
@@ -375,10 +390,11 @@ def snapshot(
     directory: CatalogDir,
     iris: IrisOpt = "embedded",
     command_timeout: Annotated[
-        float, typer.Option(parser=number, help="Seconds the command may take.")
-    ] = 600,
-    freeze_timeout: FreezeTimeout = 600,
-    wd_suspend_limit: SuspendLimit = 900,
+        float,
+        typer.Option(parser=number, help="Seconds the command may take (below the limit)."),
+    ] = DEFAULT_COMMAND_TIMEOUT,
+    freeze_timeout: FreezeTimeout = DEFAULT_FREEZE_TIMEOUT,
+    wd_suspend_limit: SuspendLimit = DEFAULT_WD_SUSPEND_LIMIT,
     label: Annotated[str, typer.Option(help="Passed to the command as BACKUP_KEEPER_LABEL.")] = "",
     shell: Annotated[
         bool, typer.Option("--shell", help="Run the command through /bin/sh -c.")
@@ -414,8 +430,8 @@ def snapshot(
 def freeze(
     directory: CatalogDir,
     iris: IrisOpt = "embedded",
-    freeze_timeout: FreezeTimeout = 600,
-    wd_suspend_limit: SuspendLimit = 900,
+    freeze_timeout: FreezeTimeout = DEFAULT_FREEZE_TIMEOUT,
+    wd_suspend_limit: SuspendLimit = DEFAULT_WD_SUSPEND_LIMIT,
     label: Annotated[str, typer.Option(help="Stored in the freeze marker.")] = "",
     sharded: Sharded = None,
     json: JsonFlag = False,
@@ -439,7 +455,9 @@ def thaw(
     config: ConfigOpt = None,
 ) -> None:
     """ExternalThaw and check it, for a post-thaw hook: exit 0 when running again."""
-    settings = _hook_settings("thaw", directory, 600, 900, "", sharded, json)
+    settings = _hook_settings(
+        "thaw", directory, DEFAULT_FREEZE_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT, "", sharded, json
+    )
     port = _port(iris, json)
     notifier = _notifier(config, port, settings.directory, json)
     _finish_hook(run_thaw(settings, iris=port, notifier=notifier), json)
@@ -453,7 +471,9 @@ def doctor(
     config: ConfigOpt = None,
 ) -> None:
     """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
-    settings = _hook_settings("doctor", directory, 600, 900, "", None, json)
+    settings = _hook_settings(
+        "doctor", directory, DEFAULT_FREEZE_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT, "", None, json
+    )
     port = _port(iris, json)
     notifier = _notifier(config, port, settings.directory, json)
     _finish(run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
@@ -580,11 +600,13 @@ def restore_plan(
     ] = None,
     json: JsonFlag = False,
     timezone: TimezoneOpt = None,
+    iris: HistoryIris = None,
 ) -> None:
     """Which files, in which order, and the ^DBREST / Journal.Restore steps to run."""
     data = {"directories": directories, "at": at, "timezone": timezone}
     settings = _settings(RestorePlanSettings, compact(data), "restore-plan", json)
-    _finish(run_restore_plan(settings), json, render_restore)
+    port = _port(iris, json) if iris else None
+    _finish(run_restore_plan(settings, iris=port), json, render_restore)
 
 
 @app.command()

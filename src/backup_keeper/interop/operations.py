@@ -29,7 +29,7 @@ from backup_keeper.iris.bounded import bounded
 from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
 from backup_keeper.iris.port import IrisPort
 from backup_keeper.report import JobReport, JobStatus
-from backup_keeper.settings import SettingsError
+from backup_keeper.settings import DEFAULT_COMMAND_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT, SettingsError
 
 DIRECTORY_HELP = "Directory for the backup files, their logs and manifests."
 _COUNT = re.compile(r"[0-9]+")
@@ -159,10 +159,14 @@ class ExternalBackupOperation(_JobOperation):
         required=True,
     )
     command_timeout = setting(
-        600, category=Category.ADDITIONAL, description="Seconds the command may take."
+        DEFAULT_COMMAND_TIMEOUT,
+        category=Category.ADDITIONAL,
+        description="Seconds the command may take (below WDSuspendLimit).",
     )
     wd_suspend_limit = setting(
-        900, category=Category.ADDITIONAL, description="WDSuspendLimit, seconds."
+        DEFAULT_WD_SUSPEND_LIMIT,
+        category=Category.ADDITIONAL,
+        description="WDSuspendLimit, seconds: above 0, below the freeze timeout (600).",
     )
     run_on = setting(
         "any",

@@ -137,6 +137,12 @@ class FakeState(BaseModel):
     frozen_at: float = 0.0
     wd_suspend_limit: int = 0
     auto_resumed: bool = Field(default=False, description="WDSuspendLimit ended a freeze.")
+    last_pass_pid: int | None = Field(
+        default=None,
+        description="Process of an online backup hung in its last pass, which suspends the "
+        "write daemon (ledger: IsWDSuspended during an online backup, assumed 1).",
+    )
+    thaw_requests: int = Field(default=0, description="ExternalThaw calls, for tests.")
     freeze_marker: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict, description="Ens.Config.Credentials")
     restored: list[str] = Field(default_factory=list, description="Files restored, in order.")
@@ -374,6 +380,7 @@ class FakeIris:
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:
         mode = self._gate("external_thaw")
         with self._state() as state:
+            state.thaw_requests += 1
             _resume_if_limit_passed(state)
             message = "System resumed" if state.frozen else "Already resumed"
             if mode != "stay_frozen":
@@ -384,7 +391,7 @@ class FakeIris:
         self._gate("is_frozen")
         with self._state() as state:
             _resume_if_limit_passed(state)
-            return state.frozen
+            return state.frozen or _in_last_pass(state)
 
     def external_set_history(self, *, log_file: str, description: str) -> None:
         self._gate("external_set_history")
@@ -519,9 +526,26 @@ class FakeIris:
         """Run a backup as ``$$BACKUP^DBACK`` does and return what it would return."""
         if kind not in DBACK_TYPES:
             raise IrisError(f"ERROR #5001: {kind} is not an online backup type")
-        mode = self._gate("online_backup")
+        with self._last_pass_while_hung():
+            mode = self._gate("online_backup")
         with self._state() as state:
             return _run_backup(state, kind, description, file, log_file, mode, self.clock())
+
+    @contextmanager
+    def _last_pass_while_hung(self) -> Iterator[None]:
+        """A backup told to hang hangs in its last pass, which suspends the write daemon
+        (DIG 4.3.2; the log's "Suspending write daemon"): IsWDSuspended() is 1 meanwhile, with
+        no freeze. It ends with the call, or with the process (as IRIS's backup job would)."""
+        with self._state() as state:
+            hangs = state.failures.get("online_backup") == "hang"
+            if hangs:
+                state.last_pass_pid = os.getpid()
+        try:
+            yield
+        finally:
+            if hangs:
+                with self._state() as state:
+                    state.last_pass_pid = None
 
 
 def _append_log(log_file: str, line: str) -> None:
@@ -617,6 +641,20 @@ def _resume_if_limit_passed(state: FakeState) -> None:
     limit = state.wd_suspend_limit
     if state.frozen and limit > 0 and time.time() - state.frozen_at > limit:
         state.frozen, state.auto_resumed = False, True
+
+
+def _in_last_pass(state: FakeState) -> bool:
+    """An online backup's last pass is under way: its process is still alive."""
+    pid = state.last_pass_pid
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _KIND_OF = {

@@ -1,31 +1,70 @@
-"""The catalog job: list what is in the backup directories and what each file is."""
+"""The catalog job: list what is in the backup directories and what each file is; given an IRIS
+port, with the chains the instance's backup history shows broken by a backup taken elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.history import BROKEN
+from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
+from backup_keeper.iris.port import HistoryEntry, IrisError, IrisPort
 from backup_keeper.jobs import lifecycle
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import CatalogSettings
 from backup_keeper.timezones import resolve_zone
 
 
-def run_catalog(settings: CatalogSettings, *, clock: Clock = system_clock) -> JobReport:
+def run_catalog(
+    settings: CatalogSettings, *, clock: Clock = system_clock, iris: IrisPort | None = None
+) -> JobReport:
     with gc_paused():
-        return _run_catalog(settings, clock)
+        return _run_catalog(settings, clock, iris)
 
 
-def _run_catalog(settings: CatalogSettings, clock: Clock) -> JobReport:
+def instance_history(iris: IrisPort | None, report: JobReport) -> list[HistoryEntry] | None:
+    """The instance's backup history, when a port is given. One that cannot be read is an
+    error (the caller asked for it: the chains cannot be confirmed), and the job goes on with
+    what the files say."""
+    if iris is None:
+        return None
+    try:
+        return iris.backup_history()
+    except IrisError as exc:
+        report.errors.append(
+            f"IRIS's backup history could not be read ({exc}): chains are as the files say, "
+            "unconfirmed by the instance"
+        )
+        return None
+
+
+def foreign_break_warnings(records: Sequence[BackupRecord]) -> list[str]:
+    """One warning per backup whose chain a foreign backup broke: it cannot be restored from
+    these directories."""
+    return [
+        f"{r.path}: not restorable from these directories: {r.note}"
+        for r in records
+        if r.note and r.note.startswith(BROKEN)
+    ]
+
+
+def _run_catalog(settings: CatalogSettings, clock: Clock, iris: IrisPort | None) -> JobReport:
     report = lifecycle.begin(
         "catalog",
         clock=clock,
         directories=[str(d) for d in settings.directories],
         options={"timezone": settings.timezone},
+        iris=iris.adapter_name if iris else None,
     )
+    history = instance_history(iris, report)
     try:
         catalog = discover(
-            settings.directories, resolve_zone(settings.timezone), now=report.started
+            settings.directories,
+            resolve_zone(settings.timezone),
+            now=report.started,
+            history=history,
         )
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
@@ -33,7 +72,7 @@ def _run_catalog(settings: CatalogSettings, clock: Clock) -> JobReport:
             report, clock=clock, summary="catalog failed: a directory could not be read"
         )
     report.records = [RecordEntry.of(record) for record in catalog.records]
-    report.warnings += catalog.warnings
+    report.warnings += catalog.warnings + foreign_break_warnings(catalog.records)
     managed = sum(1 for record in catalog.records if record.managed)
     unmanaged = len(catalog.records) - managed
     summary = f"{len(catalog.records)} backup file(s): {managed} managed, {unmanaged} unmanaged"

@@ -3,6 +3,10 @@
 It thaws an instance left frozen by a backup-keeper process that is gone (as every job does at
 its start), and reports what it must not touch: an instance frozen by someone else, a freeze
 still in progress, a backup-keeper backup holding the instance lock.
+
+An online backup's last pass suspends the write daemon with no freeze: while a backup-keeper
+backup holds the instance lock, a suspended daemon without a marker is not called a foreign
+freeze, and nothing is thawed (see :func:`.freeze_recovery.backup_running`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ from backup_keeper.freeze_marker import UnreadableMarker
 from backup_keeper.iris.port import IrisPort
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
-from backup_keeper.jobs.freeze_recovery import current_marker, recover_frozen
+from backup_keeper.jobs.freeze_recovery import (
+    SUSPENDED_BY_BACKUP,
+    backup_running,
+    current_marker,
+    recover_frozen,
+)
 from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
@@ -58,7 +67,8 @@ def _examine(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) ->
         report.errors.append(f"{directory}: no such directory")
         return
     report.warnings += leftover_temp_warnings(directory)
-    recover_frozen(directory, iris, report, report.started)
+    running = backup_running(iris)
+    recover_frozen(directory, iris, report, report.started, running_backup=running)
     try:
         has_marker = current_marker(directory, iris) is not None
     except UnreadableMarker:
@@ -69,15 +79,27 @@ def _examine(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) ->
         f"instance frozen: {'yes' if frozen else 'no'}",
     ]
     if frozen and not has_marker:
-        report.errors.append(
-            "the instance is frozen and no backup-keeper run froze it: another tool's snapshot "
-            "may be in progress; left as it is (thaw it with `backup-keeper thaw` if it is not)"
-        )
-    if iris.acquire_lock(INSTANCE_LOCK, 0):
-        iris.release_lock(INSTANCE_LOCK)
-        report.checked.append(f"instance lock: free ({INSTANCE_LOCK})")
-    else:
+        _unmarked_suspension(report, running)
+    if running:
         report.checked.append(f"instance lock: held ({INSTANCE_LOCK})")
         report.warnings.append(
             f"a backup-keeper backup holds the instance lock {INSTANCE_LOCK} (running now?)"
         )
+    else:
+        report.checked.append(f"instance lock: free ({INSTANCE_LOCK})")
+
+
+def _unmarked_suspension(report: JobReport, running: bool) -> None:
+    """A suspended write daemon nobody's marker explains. Never thawed here either way."""
+    if running:
+        report.checked.append(
+            "write daemon suspended while a backup-keeper backup runs: not a foreign freeze "
+            f"({SUSPENDED_BY_BACKUP}); run doctor again once it has ended"
+        )
+        return
+    report.errors.append(
+        "the instance is frozen and no backup-keeper run froze it: another tool's snapshot "
+        "may be in progress, or an online backup run outside backup-keeper (IRIS's own task) "
+        f"is in its last pass ({SUSPENDED_BY_BACKUP}); left as it is (thaw it with "
+        "`backup-keeper thaw` if it is neither)"
+    )

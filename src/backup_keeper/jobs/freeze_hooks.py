@@ -18,6 +18,7 @@ from backup_keeper.iris.port import IrisError, IrisPort, Severity
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import (
+    backup_running,
     confirmed_thaw,
     console,
     current_marker,
@@ -58,7 +59,7 @@ def _freeze(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> 
         report.errors.append(f"{directory}: no such directory")
         return report.errors[-1]
     report.warnings += leftover_temp_warnings(directory)  # before the freeze: it costs a listing
-    recover_frozen(directory, iris, report, report.started)
+    recover_frozen(directory, iris, report, report.started, running_backup=backup_running(iris))
     if report.errors:
         return f"nothing was frozen: {report.errors[-1]}"
     if iris.is_frozen():

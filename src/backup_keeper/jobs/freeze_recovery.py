@@ -25,7 +25,13 @@ from backup_keeper.freeze_marker import (
     read_marker,
 )
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
+from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.report import JobReport
+
+SUSPENDED_BY_BACKUP = (
+    "an online backup's last pass suspends the write daemon, and IsWDSuspended() may say so "
+    "with no freeze at all"
+)
 
 
 def current_marker(directory: Path, iris: IrisPort) -> FreezeMarker | None:
@@ -44,9 +50,37 @@ def unknown_freezer(report: JobReport, problem: UnreadableMarker) -> None:
     )
 
 
-def recover_frozen(directory: Path, iris: IrisPort, report: JobReport, now: datetime) -> None:
+def backup_running(iris: IrisPort) -> bool:
+    """Whether another backup-keeper backup runs now: it holds the instance lock. Only for a
+    caller that does not hold that lock itself (doctor, the hook commands): a job holding it
+    knows that no other backup-keeper backup runs.
+
+    This is the one sign used that an online backup may be in its last pass. IRIS documents no
+    call that says a backup is running (CR Backup.General: ``AbortBackup`` would tell, by
+    aborting it), so a backup IRIS runs itself (its own task) cannot be seen here: doctor never
+    thaws a freeze it has no marker for, and says so in its finding."""
+    if iris.acquire_lock(INSTANCE_LOCK, 0):
+        iris.release_lock(INSTANCE_LOCK)
+        return False
+    return True
+
+
+def recover_frozen(
+    directory: Path,
+    iris: IrisPort,
+    report: JobReport,
+    now: datetime,
+    *,
+    running_backup: bool = False,
+) -> None:
     """Thaw an instance whose freezer is gone; clear markers that no longer mean anything.
-    IrisError propagates with every marker still in place."""
+    IrisError propagates with every marker still in place.
+
+    With ``running_backup`` (another backup-keeper backup holds the instance lock), a suspended
+    write daemon may be that backup's last pass, not the stale freeze: nothing is thawed (a thaw
+    then would resume the daemon under a running backup) and the marker stays for the next run.
+    Whether ``IsWDSuspended()`` reports that pass is unverified (ledger): if it does not, the
+    instance reads as running and only the marker is cleared, which is right either way."""
     try:
         marker = current_marker(directory, iris)
     except UnreadableMarker as problem:
@@ -61,6 +95,13 @@ def recover_frozen(directory: Path, iris: IrisPort, report: JobReport, now: date
         release_markers(directory, iris, marker, report)
         report.warnings.append(
             f"stale freeze marker of {marker.describe()} cleared: the instance was not frozen"
+        )
+        return
+    if running_backup:
+        report.warnings.append(
+            f"a stale freeze marker of {marker.describe()} is there and the write daemon is "
+            f"suspended, but a backup-keeper backup is running ({INSTANCE_LOCK} is held) and "
+            f"{SUSPENDED_BY_BACKUP}: nothing thawed; the marker is judged again by the next run"
         )
         return
     _thaw_left_behind(directory, iris, report, marker)

@@ -15,6 +15,13 @@ from pathlib import Path
 
 from backup_keeper import __version__
 from backup_keeper.catalog.discover import discover, leftover_temp_warnings
+from backup_keeper.catalog.history import (
+    ForeignBackup,
+    base_in_history,
+    history_key,
+    oldest_first,
+    record_key,
+)
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, read_manifest, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
 from backup_keeper.checksum import file_checksum
@@ -24,6 +31,7 @@ from backup_keeper.iris.backup_log import parse_backup_log
 from backup_keeper.iris.port import (
     BackupOutcome,
     DatabaseInfo,
+    HistoryEntry,
     IrisError,
     IrisPort,
     MirrorState,
@@ -57,6 +65,8 @@ class _Run:
     report: JobReport
     details: BackupDetails
     clock: Clock
+    base: tuple[BackupRecord | None] | None = None
+    """The base :func:`_base_in` chose, once chosen."""
 
     def fail(self, message: str) -> _Stop:
         self.report.errors.append(message)
@@ -158,8 +168,11 @@ def _check_directory(run: _Run) -> Path:
 
 
 def _choose_kind(run: _Run, databases: list[DatabaseInfo], directory: Path) -> BackupKind:
-    """Promote to full when IRIS flags a database for a full, or when nothing in this directory
-    could serve as the base a restore of the requested kind needs."""
+    """Promote to full when IRIS flags a database for a full, when nothing in this directory
+    could serve as the base a restore of the requested kind needs, or when the instance's last
+    backup (of any type for an incremental, its last full for a cumulative) is not that base:
+    IRIS builds the new backup on the instance's last one, wherever it was taken, so building
+    on anything else would leave a chain in this directory that no restore can use."""
     kind = BackupKind(run.settings.kind)
     if kind is BackupKind.FULL:
         return kind
@@ -167,8 +180,8 @@ def _choose_kind(run: _Run, databases: list[DatabaseInfo], directory: Path) -> B
     reason = None
     if flagged:
         reason = f"IRIS says the next backup of {', '.join(flagged)} must be a full"
-    elif _base_in(directory, run, kind) is None:
-        reason = f"no completed backup in {directory} that a {kind} could build on"
+    else:
+        reason = _history_refusal(run, directory, kind)
     if reason is None:
         return kind
     run.report.warnings.append(f"{kind} promoted to full: {reason}")
@@ -176,13 +189,52 @@ def _choose_kind(run: _Run, databases: list[DatabaseInfo], directory: Path) -> B
     return BackupKind.FULL
 
 
-def _base_in(directory: Path, run: _Run, kind: BackupKind) -> BackupRecord | None:
-    """The backup a new ``kind`` backup builds on, from this directory's catalog."""
-    catalog = discover([directory], resolve_zone(run.settings.timezone))
+def _history_refusal(run: _Run, directory: Path, kind: BackupKind) -> str | None:
+    """Why the instance's history says a ``kind`` backup here would rest on a backup this
+    directory does not hold; None when it rests on this directory's base."""
+    try:
+        history = run.iris.backup_history()
+    except IrisError as exc:
+        return (
+            f"the instance's backup history could not be read ({exc}), so its last backup is "
+            "not known"
+        )
+    base = _base_in(directory, run, kind, history)
+    if base is None:
+        return f"no completed backup in {directory} that a {kind} could build on"
+    ordered = oldest_first(history)
+    last = base_in_history(ordered, len(ordered), kind)
+    if last is not None and history_key(ordered[last]) == record_key(base):
+        return None
+    what = "backup" if kind is BackupKind.INCREMENTAL else "full backup"
+    if last is None:
+        return (
+            f"the instance's backup history lists no completed {what}, so it cannot show that "
+            f"{Path(base.path).name}, where this directory's chain ends, is the one IRIS "
+            "would build on"
+        )
+    return (
+        f"the instance's last {what} is {ForeignBackup(ordered[last]).describe()}, not "
+        f"{Path(base.path).name} where this directory's chain ends: this {kind} would rest "
+        "on a backup this directory does not hold"
+    )
+
+
+def _base_in(
+    directory: Path, run: _Run, kind: BackupKind, history: list[HistoryEntry] | None = None
+) -> BackupRecord | None:
+    """The backup a new ``kind`` backup builds on, from this directory's catalog: chosen once,
+    before the backup (``history`` given), and handed back unchanged when the manifest is
+    written, when IRIS's history already holds the new backup itself."""
+    if run.base is not None:
+        return run.base[0]
+    catalog = discover([directory], resolve_zone(run.settings.timezone), history=history)
     usable = [r for r in catalog.records if r.restorable]
     if kind is BackupKind.CUMULATIVE:
         usable = [r for r in usable if r.kind.starts_chain]
-    return usable[-1] if usable else None
+    base = usable[-1] if usable else None
+    run.base = (base,)
+    return base
 
 
 PRODUCT_LIBRARIES = frozenset({"ENSLIB"})

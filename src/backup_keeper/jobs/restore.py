@@ -19,6 +19,7 @@ from backup_keeper.compression import decompressed_beside
 from backup_keeper.iris import dbrest
 from backup_keeper.iris.port import IrisPort, RestoreOutcome
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.restore_plan import make_restore_plan
 from backup_keeper.notify import Notifier, tell
@@ -57,7 +58,10 @@ def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport) -> str:
     if iris.mirror().role == "primary":
         report.errors.append("refused: this is the mirror primary (restore on a copy instead)")
         return "restore refused on the mirror primary"
-    plan = make_restore_plan(settings, now=report.started)
+    history = instance_history(iris, report)
+    if report.errors:  # a chain a foreign backup broke must never be restored unseen
+        return "restore not run: the instance's backup history could not be read"
+    plan = make_restore_plan(settings, now=report.started, history=history)
     report.restore = plan
     report.warnings += plan.warnings
     if not plan.ok:

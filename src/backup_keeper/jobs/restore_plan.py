@@ -7,33 +7,47 @@ from datetime import datetime
 from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.integrity import problem_with
+from backup_keeper.iris.port import HistoryEntry, IrisPort
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.report import JobReport
 from backup_keeper.restore.plan import RestorePlan, plan_restore
 from backup_keeper.settings import RestorePlanSettings
 from backup_keeper.timezones import resolve_zone
 
 
-def make_restore_plan(settings: RestorePlanSettings, *, now: datetime | None = None) -> RestorePlan:
+def make_restore_plan(
+    settings: RestorePlanSettings,
+    *,
+    now: datetime | None = None,
+    history: list[HistoryEntry] | None = None,
+) -> RestorePlan:
     """The plan as of ``now`` (the job's clock; the system clock when not given): a backup
-    dated after it is never a restore point. The catalog's warnings ride on the plan."""
+    dated after it is never a restore point. The catalog's warnings ride on the plan. Given the
+    instance's ``history``, a chain a foreign backup broke is never restored."""
     moment = system_clock() if now is None else now
-    catalog = discover(settings.directories, resolve_zone(settings.timezone), now=moment)
+    catalog = discover(
+        settings.directories, resolve_zone(settings.timezone), now=moment, history=history
+    )
     plan = plan_restore(catalog.records, settings.at, problem_with, now=moment)
     plan.warnings = catalog.warnings
     return plan
 
 
-def run_restore_plan(settings: RestorePlanSettings, *, clock: Clock = system_clock) -> JobReport:
+def run_restore_plan(
+    settings: RestorePlanSettings, *, clock: Clock = system_clock, iris: IrisPort | None = None
+) -> JobReport:
     report = lifecycle.begin(
         "restore-plan",
         clock=clock,
         dry_run=True,
         directories=[str(d) for d in settings.directories],
         options=settings.model_dump(mode="json", exclude={"directories"}),
+        iris=iris.adapter_name if iris else None,
     )
+    history = instance_history(iris, report)
     try:
-        plan = make_restore_plan(settings, now=report.started)
+        plan = make_restore_plan(settings, now=report.started, history=history)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         return lifecycle.end(report, clock=clock, summary="no plan: unreadable directory")

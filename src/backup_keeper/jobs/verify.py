@@ -26,6 +26,7 @@ from backup_keeper.clock import Clock, system_clock
 from backup_keeper.integrity import broken_manifest, check, manifest_of
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import VerifySettings
@@ -56,8 +57,9 @@ def run_verify(
         iris=iris.adapter_name if iris else None,
     )
     zone = resolve_zone(settings.timezone)
+    history = instance_history(iris, report)
     try:
-        catalog = discover(settings.directories, zone)
+        catalog = discover(settings.directories, zone, history=history)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")

@@ -220,3 +220,21 @@ def test_backup_settings_errors_name_their_flags(tmp_path: Path) -> None:
     for expected in ("--free-space-margin: ", "--prefix: ", "--keep-within: invalid duration"):
         assert expected in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_catalog_and_restore_plan_with_iris_mark_a_chain_a_foreign_backup_broke(
+    tmp_path: Path,
+) -> None:
+    from backup_keeper.iris.fake import FakeIris
+    from tests.unit.jobs.foreign import FOREIGN, broken_chain
+
+    _, first, second = broken_chain(FakeIris(), tmp_path)  # the instance --iris fake sees
+    catalog = json.loads(cli("catalog", tmp_path, "--iris", "fake", "--json").stdout)
+    assert catalog["iris"] == "fake"
+    assert [r["chain_complete"] for r in catalog["records"]] == [True, True, False]
+    assert any(FOREIGN in w for w in catalog["warnings"])
+    plan = cli("restore-plan", tmp_path, "--iris", "fake", "--json")
+    assert plan.returncode == 0, plan.stderr
+    files = [f["path"] for f in json.loads(plan.stdout)["restore"]["files"]]
+    assert files[-1] == str(first) and str(second) not in files
+    assert json.loads(cli("catalog", tmp_path, "--json").stdout)["records"][2]["chain_complete"]

@@ -38,7 +38,7 @@ EMPTY_PATHS = [
     (["purge", ".", "--keep-last", "1", "--config", ""], "--config"),
     (["verify", ""], "DIRECTORIES"),
     (["restore-plan", ""], "DIRECTORIES"),
-    (["restore", "", "--confirm", "--iris", "fake"], "DIRECTORIES"),
+    (["restore", "", "--confirm", "--map", "/a/=/b/", "--iris", "fake"], "DIRECTORIES"),
     (["check-freshness", "--dir", "", "--max-age", "1d"], "--dir"),
     (["backup", "--kind", "full", "--dir", "", "--iris", "fake"], "--dir"),
     (["backup", "--kind", "full", "--dir", " ", "--iris", "fake"], "--dir"),
@@ -92,6 +92,16 @@ def test_a_missing_directory_or_a_file_is_bad_input_and_nothing_is_created(
 
 
 OUT_OF_RANGE = [
+    (["freeze", "--dir", "{d}", "--iris", "fake", "--freeze-timeout", "1201"], "--freeze-timeout"),
+    (["freeze", "--dir", "{d}", "--iris", "fake", "--wd-suspend-limit", "0"], "--wd-suspend-limit"),
+    (
+        ["snapshot", "--dir", "{d}", "--iris", "fake", "--freeze-timeout", "5000", "--", "true"],
+        "--freeze-timeout",
+    ),
+    (
+        ["snapshot", "--dir", "{d}", "--iris", "fake", "--wd-suspend-limit", "900", "--", "true"],
+        "--wd-suspend-limit",
+    ),
     (["purge", "{d}", "--keep-last", "1", "--now", "0001-01-01T00:00:00+14:00"], "--now"),
     (["purge", "{d}", "--keep-last", "1", "--now", "9999-12-31T23:59:59-12:00"], "--now"),
     (["purge", "{d}", "--keep-within", "99999999999999999999w"], "--keep-within"),

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 import errno
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
+from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_catalog
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import CatalogSettings
 from tests.builders import T0, write_iris_backup, write_managed_backup
+from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, NOW, broken_chain
 
 
 def test_catalog_reports_every_file_with_its_facts(tmp_path: Path) -> None:
@@ -58,3 +60,32 @@ def test_catalog_shows_unreadable_logs_and_leftover_temporary_files(tmp_path: Pa
     assert len(report.warnings) == 2
     assert "1 IRIS log(s) cannot be read (not a regular file)" in report.warnings[0]
     assert ".x.cbk.zst.tmp-123: a temporary file" in report.warnings[1]
+
+
+def test_with_iris_the_catalog_marks_the_chain_a_full_elsewhere_broke(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(NOW))
+    backups = tmp_path / "a"
+    backups.mkdir()
+    full, first, second = broken_chain(fake, backups)
+    settings = CatalogSettings(directories=[backups], timezone="UTC")
+    plain = run_catalog(settings, clock=fixed_clock(NOW + timedelta(days=1)))
+    assert [e.chain_complete for e in plain.records] == [True, True, True]  # the files alone
+    report = run_catalog(settings, clock=fixed_clock(NOW + timedelta(days=1)), iris=fake)
+    assert report.status is JobStatus.OK and report.iris == "fake"
+    assert [Path(e.path).name for e in report.records] == [full.name, first.name, second.name]
+    assert [e.chain_complete for e in report.records] == [True, True, False]
+    why = f"chain broken by a foreign backup {FOREIGN} at {FOREIGN_AT.isoformat()}"
+    assert why in report.records[2].reasons
+    assert report.warnings == [f"{second}: not restorable from these directories: {why}"]
+
+
+def test_a_catalog_whose_history_cannot_be_read_fails_and_lists_what_the_files_say(
+    tmp_path: Path,
+) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(NOW))
+    write_managed_backup(tmp_path, "good.cbk", BackupKind.FULL, T0)
+    fake.fail("backup_history")
+    report = run_catalog(CatalogSettings(directories=[tmp_path]), clock=fixed_clock(T0), iris=fake)
+    assert report.status is JobStatus.FAILED
+    assert report.errors[0].startswith("IRIS's backup history could not be read")
+    assert [e.chain_complete for e in report.records] == [True]

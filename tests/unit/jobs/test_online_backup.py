@@ -652,3 +652,47 @@ def test_a_list_that_cannot_be_restored_fails_the_job_and_says_what_it_was(
         "backup database list could not be restored" in e and "['USER', 'IRISAPP']" in e
         for e in report.errors
     ), report.errors
+
+
+def test_a_full_into_another_directory_makes_the_next_incremental_here_a_full_naming_it(
+    fake: FakeIris, target: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    assert backup(fake, target, "full").status is JobStatus.OK
+    later = fixed_clock(NOW + timedelta(hours=1))
+    assert backup(fake, other, "full", clock=later).status is JobStatus.OK
+    foreign = other.resolve() / "backup-keeper_full_20261122T030000Z.cbk"
+    report = backup(fake, target, "incremental", clock=fixed_clock(NOW + timedelta(hours=2)))
+    assert report.status is JobStatus.OK
+    assert report.backup is not None and report.backup.kind == "full"
+    assert report.backup.chain_parent is None
+    promoted = [w for w in report.warnings if w.startswith("incremental promoted to full")]
+    assert promoted == [
+        f"incremental promoted to full: the instance's last backup is {foreign} at "
+        f"{NOW.isoformat()}, not backup-keeper_full_20261122T020000Z.cbk where this "
+        "directory's chain ends: this incremental would rest on a backup this directory does "
+        "not hold"
+    ]
+    again = backup(fake, target, "incremental", clock=fixed_clock(NOW + timedelta(hours=3)))
+    assert again.backup is not None and again.backup.kind == "incremental"
+    assert again.backup.chain_parent == "backup-keeper_full_20261122T040000Z.cbk"
+    assert not any("promoted" in w for w in again.warnings)
+
+
+def test_a_full_elsewhere_promotes_a_cumulative_and_an_unreadable_history_promotes_too(
+    fake: FakeIris, target: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    assert backup(fake, target, "full").status is JobStatus.OK
+    assert backup(fake, other, "full").status is JobStatus.OK
+    cumulative = backup(fake, target, "cumulative")
+    assert cumulative.backup is not None and cumulative.backup.kind == "full"
+    assert "the instance's last full backup is " + str(other.resolve()) in cumulative.warnings[0]
+    fake.fail("backup_history")
+    blind = backup(fake, target, "incremental")
+    assert blind.backup is not None and blind.backup.kind == "full"
+    assert blind.warnings[0].startswith(
+        "incremental promoted to full: the instance's backup history could not be read"
+    )

@@ -14,6 +14,7 @@ from backup_keeper.iris.fake import FakeDatabase, FakeIris
 from backup_keeper.jobs import run_online_backup, run_restore, run_restore_plan
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import BackupSettings, RestorePlanSettings, RestoreSettings
+from tests.unit.jobs.foreign import broken_chain
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 MGR = "/usr/irissys/mgr/"
@@ -215,3 +216,25 @@ def test_the_plan_steps_describe_the_same_journal_procedure(
     assert any("nothing updating the target databases between them" in s for s in plan.steps)
     assert "an empty map restores nothing" in plan.steps[0]
     assert "IRISSYS, IRISAUDIT or IRISSECURITY in place" in plan.steps[0]
+
+
+def test_a_chain_a_foreign_backup_broke_is_never_restored(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    target = tmp_path / "backups"
+    target.mkdir()
+    files = broken_chain(fake, target)
+    settings = RestoreSettings(directories=[target], directory_map={USER: STAGING})
+    report = run_restore(settings, iris=fake, clock=fixed_clock(NOW + timedelta(hours=6)))
+    assert report.status is JobStatus.OK, report.errors
+    assert fake.snapshot().restored == [str(f) for f in files[:2]]
+
+
+def test_a_restore_whose_history_cannot_be_read_restores_nothing(
+    chain: tuple[FakeIris, Path, list[Path]],
+) -> None:
+    fake, target, _ = chain
+    fake.fail("backup_history")
+    report = restore(target, fake, {USER: STAGING})
+    assert report.status is JobStatus.FAILED
+    assert "history" in report.summary
+    assert fake.snapshot().restored == []

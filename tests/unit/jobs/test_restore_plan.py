@@ -7,10 +7,13 @@ from pathlib import Path
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
+from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_restore_plan
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import RestorePlanSettings
 from tests.builders import T0, write_managed_backup
+from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, broken_chain
+from tests.unit.jobs.foreign import NOW as FOREIGN_NOW
 
 NOW = T0 + timedelta(days=1)
 
@@ -50,3 +53,23 @@ def test_restore_plan_reports_leftover_temporary_files(tmp_path: Path) -> None:
     (tmp_path / ".good.cbk.zst.tmp-999999999").write_bytes(b"partial")
     report = run_restore_plan(RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(NOW))
     assert any(".good.cbk.zst.tmp-999999999: a temporary file" in w for w in report.warnings)
+
+
+def test_with_iris_the_plan_never_restores_a_chain_a_full_elsewhere_broke(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(FOREIGN_NOW))
+    backups = tmp_path / "a"
+    backups.mkdir()
+    full, first, second = broken_chain(fake, backups)
+    settings = RestorePlanSettings(directories=[backups])
+    later = fixed_clock(FOREIGN_NOW + timedelta(days=1))
+    blind = run_restore_plan(settings, clock=later)
+    assert blind.restore is not None and blind.restore.files[-1].path == str(second)
+    report = run_restore_plan(settings, clock=later, iris=fake)
+    assert report.status is JobStatus.OK and report.iris == "fake"
+    assert report.restore is not None
+    assert [f.path for f in report.restore.files] == [str(full), str(first)]
+    assert report.restore.problems == [
+        f"{second.name} cannot be restored: chain broken by a foreign backup {FOREIGN} at "
+        f"{FOREIGN_AT.isoformat()}"
+    ]
+    assert report.restore.fallback is not None and FOREIGN in report.restore.fallback

@@ -21,6 +21,7 @@ from backup_keeper.jobs import run_online_backup, run_verify
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, VerifySettings
 from tests.builders import write_iris_backup, write_managed_backup
+from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, broken_chain
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 NO_CHECKSUM = "not verifiable: no checksum"
@@ -231,3 +232,18 @@ def test_a_label_date_that_cannot_be_read_is_said_not_skipped(tmp_path: Path) ->
         "volume label's date '2026-11-22 02:00:05' is in no form IRIS documents" in w
         for w in report.warnings
     ), report.warnings
+
+
+def test_with_iris_verify_fails_the_chain_a_full_elsewhere_broke(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(NOW))
+    backups = tmp_path / "a"
+    backups.mkdir()
+    _, _, second = broken_chain(fake, backups)
+    settings = VerifySettings(directories=[backups])
+    assert run_verify(settings, clock=fixed_clock(NOW)).status is JobStatus.OK  # the files alone
+    report = run_verify(settings, iris=fake, clock=fixed_clock(NOW))
+    assert report.status is JobStatus.FAILED
+    assert report.errors == [
+        f"{second}: incomplete chain: chain broken by a foreign backup {FOREIGN} at "
+        f"{FOREIGN_AT.isoformat()}"
+    ]

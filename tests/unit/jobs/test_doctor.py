@@ -1,0 +1,102 @@
+"""doctor while an online backup runs: its last pass suspends the write daemon with no freeze,
+so a suspended daemon is neither a foreign freeze nor anything to thaw then."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from backup_keeper.freeze_marker import FreezeMarker, read_marker, write_marker
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.jobs import run_doctor
+from backup_keeper.report import JobStatus
+from backup_keeper.settings import FreezeHookSettings
+
+BACKUP = [sys.executable, "-m", "backup_keeper", "backup", "--kind", "full"]
+
+
+@pytest.fixture
+def backups(tmp_path: Path) -> Path:
+    path = tmp_path / "backups"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def job(backups: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A backup-keeper online backup in another process, hung in its last pass."""
+    fake = FakeIris()  # the instance every --iris fake process of this test shares
+    fake.configure(hang_seconds=120)
+    fake.fail("online_backup", "hang")
+    job = subprocess.Popen(
+        [*BACKUP, "--dir", str(backups), "--iris", "fake"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not fake.is_frozen():
+            assert job.poll() is None, "the backup ended before its last pass"
+            assert time.monotonic() < deadline, "the fake never suspended the write daemon"
+            time.sleep(0.05)
+        yield job
+    finally:
+        job.kill()
+        job.wait(timeout=10)
+
+
+@pytest.fixture
+def hung_backup(job: subprocess.Popen[bytes]) -> FakeIris:
+    return FakeIris()
+
+
+def dead_freezer_marker(directory: Path) -> FreezeMarker:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    now = datetime.now(UTC)
+    marker = FreezeMarker(
+        host=socket.gethostname(), pid=dead.pid, started=now, expires=now + timedelta(hours=1)
+    )
+    write_marker(directory, marker)
+    return marker
+
+
+def test_doctor_during_a_running_online_backup_reports_no_foreign_freeze_and_thaws_nothing(
+    hung_backup: FakeIris, backups: Path
+) -> None:
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=hung_backup)
+    assert report.errors == []
+    assert report.status is JobStatus.OK, report
+    assert any("not a foreign freeze" in line for line in report.checked), report.checked
+    assert any("holds the instance lock" in w for w in report.warnings)
+    assert hung_backup.snapshot().thaw_requests == 0
+    assert hung_backup.is_frozen()
+
+
+def test_a_stale_freeze_marker_is_not_thawed_under_a_running_online_backup(
+    hung_backup: FakeIris, backups: Path
+) -> None:
+    marker = dead_freezer_marker(backups)
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=hung_backup)
+    assert hung_backup.snapshot().thaw_requests == 0
+    assert not any("CRITICAL" in line for line in report.warnings + report.errors)
+    assert any("nothing thawed" in w for w in report.warnings), report.warnings
+    assert read_marker(backups) == marker  # judged again once the backup has ended
+
+
+def test_the_write_daemon_resumes_when_the_hung_backups_process_ends(
+    backups: Path, hung_backup: FakeIris, job: subprocess.Popen[bytes]
+) -> None:
+    assert hung_backup.snapshot().last_pass_pid == job.pid
+    job.kill()
+    job.wait(timeout=10)
+    assert not hung_backup.is_frozen()
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=hung_backup)
+    assert report.summary == "all clear", report
