@@ -43,7 +43,11 @@ from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
-from backup_keeper.settings import ExternalBackupSettings
+from backup_keeper.settings import (
+    DEFAULT_FREEZE_TIMEOUT,
+    FREEZE_TIMEOUT_CAP,
+    ExternalBackupSettings,
+)
 from backup_keeper.snapshot_command import CommandResult, run_snapshot_command
 
 
@@ -214,12 +218,6 @@ def _thaw(
     return True
 
 
-FREEZE_TIMEOUT_DEFAULT = 600
-"""``ExternalFreezeTimeOut`` 0 means 600 s (CR Backup.General)."""
-FREEZE_TIMEOUT_CAP = 1200
-"""IRIS uses at most 1200 s, whatever is passed (JP-External)."""
-
-
 def _judge_window(
     iris: IrisPort,
     report: JobReport,
@@ -237,7 +235,7 @@ def _judge_window(
             f"mirror QoS timeout {qos} ms (information: the freeze is judged against "
             "ExternalFreezeTimeOut)"
         )
-    timeout = min(settings.freeze_timeout or FREEZE_TIMEOUT_DEFAULT, FREEZE_TIMEOUT_CAP)
+    timeout = min(settings.freeze_timeout or DEFAULT_FREEZE_TIMEOUT, FREEZE_TIMEOUT_CAP)
     if window_ms > timeout * 1000:
         consequence = "processes updating the databases were blocked until the thaw"
         if failover and mirror.primary:
