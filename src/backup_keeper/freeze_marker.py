@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from backup_keeper.processes import alive
 from backup_keeper.safe_files import directory_fd, write_atomic
 from backup_keeper.small_files import TooLarge, read_small
 
@@ -54,7 +55,7 @@ class FreezeMarker(BaseModel):
     def is_stale(self, now: datetime) -> bool:
         """Whether whoever froze is gone: a dead process on this host, or a hook past expiry."""
         if self.pid is not None and self.host == socket.gethostname():
-            return not _alive(self.pid)
+            return not alive(self.pid)
         return now >= self.expires
 
     def describe(self) -> str:
@@ -123,13 +124,3 @@ def clear_marker(directory: Path, ours: FreezeMarker) -> str | None:
     with directory_fd(directory) as fd, contextlib.suppress(FileNotFoundError):
         os.unlink(MARKER_NAME, dir_fd=fd)
     return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

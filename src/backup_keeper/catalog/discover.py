@@ -26,6 +26,7 @@ from backup_keeper.catalog.record import (
 )
 from backup_keeper.iris.backup_log import FINISHED_MARKER
 from backup_keeper.iris.port import HistoryEntry
+from backup_keeper.processes import alive
 from backup_keeper.safe_files import is_temp_name
 from backup_keeper.small_files import read_tail
 
@@ -192,23 +193,9 @@ def _pid_hint(name: str) -> str:
     pid = int(match["pid"] or match["probe"])
     return (
         f"; process {pid} is running on this host: it may still be writing it"
-        if _running(pid)
+        if alive(pid)
         else f"; no process {pid} on this host"
     )
-
-
-def _running(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    except (OverflowError, OSError):
-        return False
-    return True
 
 
 def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:

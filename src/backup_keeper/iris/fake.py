@@ -54,6 +54,7 @@ from backup_keeper.iris.port import (
     VolumeInfo,
 )
 from backup_keeper.iris.replies import parse_backup_return
+from backup_keeper.processes import alive
 from backup_keeper.safe_files import write_atomic
 from backup_keeper.timezones import resolve_zone
 
@@ -645,16 +646,7 @@ def _resume_if_limit_passed(state: FakeState) -> None:
 
 def _in_last_pass(state: FakeState) -> bool:
     """An online backup's last pass is under way: its process is still alive."""
-    pid = state.last_pass_pid
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return state.last_pass_pid is not None and alive(state.last_pass_pid)
 
 
 _KIND_OF = {

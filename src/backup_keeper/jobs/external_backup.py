@@ -41,7 +41,7 @@ from backup_keeper.jobs.freeze_recovery import (
 )
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.mirror_policy import role_refusal
-from backup_keeper.notify import Notifier, tell
+from backup_keeper.notify import Notifier
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
 from backup_keeper.settings import (
     DEFAULT_FREEZE_TIMEOUT,
@@ -68,14 +68,13 @@ def run_external_backup(
         iris=iris.adapter_name,
     )
     report.backup = BackupDetails(requested_kind="external", kind="external")
-    try:
-        summary = _locked(settings, iris, report, clock)
-    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
-        report.errors.append(describe_fault(exc))
-        summary = f"external backup failed: {report.errors[-1]}"
-    report = lifecycle.end(report, clock=clock, summary=summary)
-    tell(notifier, report)  # every outcome: the notifier decides what is news
-    return report
+    return lifecycle.conclude(
+        report,
+        lambda: _locked(settings, iris, report, clock),
+        clock=clock,
+        notifier=notifier,
+        what="external backup",
+    )
 
 
 def _locked(

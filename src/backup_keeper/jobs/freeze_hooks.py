@@ -27,7 +27,7 @@ from backup_keeper.jobs.freeze_recovery import (
     undo_failed_freeze,
     unknown_freezer,
 )
-from backup_keeper.notify import Notifier, tell
+from backup_keeper.notify import Notifier
 from backup_keeper.report import BackupDetails, JobReport
 from backup_keeper.settings import FreezeHookSettings
 
@@ -42,14 +42,13 @@ def run_freeze(
     """Freeze the instance and leave a marker naming no process; the notifier is told of every
     outcome and decides what is news."""
     report = _begin("freeze", settings, iris, clock)
-    try:
-        summary = _freeze(settings, iris, report)
-    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
-        report.errors.append(describe_fault(exc))
-        summary = f"freeze failed: {report.errors[-1]}"
-    report = lifecycle.end(report, clock=clock, summary=summary)
-    tell(notifier, report)
-    return report
+    return lifecycle.conclude(
+        report,
+        lambda: _freeze(settings, iris, report),
+        clock=clock,
+        notifier=notifier,
+        what="freeze",
+    )
 
 
 def _freeze(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> str:
@@ -102,14 +101,9 @@ def run_thaw(
 ) -> JobReport:
     """Thaw the instance, whatever else fails; the notifier is told of every outcome."""
     report = _begin("thaw", settings, iris, clock)
-    try:
-        summary = _thaw(settings, iris, report)
-    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
-        report.errors.append(describe_fault(exc))
-        summary = f"thaw failed: {report.errors[-1]}"
-    report = lifecycle.end(report, clock=clock, summary=summary)
-    tell(notifier, report)
-    return report
+    return lifecycle.conclude(
+        report, lambda: _thaw(settings, iris, report), clock=clock, notifier=notifier, what="thaw"
+    )
 
 
 def _thaw(settings: FreezeHookSettings, iris: IrisPort, report: JobReport) -> str:

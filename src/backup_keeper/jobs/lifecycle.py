@@ -4,10 +4,13 @@ time last, so a log read at 3 a.m. says what ran with which settings and how it 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from backup_keeper import __version__
 from backup_keeper.clock import Clock
+from backup_keeper.jobs.faults import describe_fault
+from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
 
 log = logging.getLogger("backup_keeper.jobs")
@@ -54,4 +57,25 @@ def end(report: JobReport, *, clock: Clock, summary: str) -> JobReport:
         summary,
         report.duration_ms,
     )
+    return report
+
+
+def conclude(
+    report: JobReport,
+    steps: Callable[[], str],
+    *,
+    clock: Clock,
+    notifier: Notifier | None,
+    what: str,
+) -> JobReport:
+    """Run a job's ``steps`` (which return its summary) so that the job never raises: any
+    failure becomes an error line and a "``what`` failed" summary, the end line is logged, and
+    the notifier is told of every outcome (it decides what is news)."""
+    try:
+        summary = steps()
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
+        report.errors.append(describe_fault(exc))
+        summary = f"{what} failed: {report.errors[-1]}"
+    report = end(report, clock=clock, summary=summary)
+    tell(notifier, report)
     return report

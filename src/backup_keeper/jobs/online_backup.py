@@ -43,7 +43,7 @@ from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.jobs.purge import run_purge, what_was_purged
 from backup_keeper.mirror_policy import role_refusal
-from backup_keeper.notify import Notifier, tell
+from backup_keeper.notify import Notifier
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, PurgeSettings
 from backup_keeper.small_files import TooLarge, read_small
@@ -92,23 +92,23 @@ def run_online_backup(
     details = BackupDetails(requested_kind=settings.kind, kind=settings.kind)
     report.backup = details
     run = _Run(settings, iris, report, details, clock)
+    return lifecycle.conclude(
+        report, lambda: _locked(run), clock=clock, notifier=notifier, what="backup"
+    )
+
+
+def _locked(run: _Run) -> str:
+    """The steps under the instance lock; a step that stops the job has already said why."""
     try:
         _take_lock(run)
         try:
-            summary = _steps(run)
+            return _steps(run)
         finally:
-            iris.release_lock(LOCK_NAME)
+            run.iris.release_lock(LOCK_NAME)
     except _Stop:
-        if report.status is JobStatus.SKIPPED:
-            summary = f"backup {report.warnings[-1]}"
-        else:
-            summary = f"backup failed: {report.errors[-1]}"
-    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
-        report.errors.append(describe_fault(exc))
-        summary = f"backup failed: {report.errors[-1]}"
-    report = lifecycle.end(report, clock=clock, summary=summary)
-    tell(notifier, report)  # every outcome: the notifier decides what is news
-    return report
+        if run.report.status is JobStatus.SKIPPED:
+            return f"backup {run.report.warnings[-1]}"
+        return f"backup failed: {run.report.errors[-1]}"
 
 
 def _steps(run: _Run) -> str:

@@ -22,7 +22,7 @@ from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.restore_plan import make_restore_plan
-from backup_keeper.notify import Notifier, tell
+from backup_keeper.notify import Notifier
 from backup_keeper.report import JobReport
 from backup_keeper.restore.plan import RestorePlan
 from backup_keeper.settings import RestoreSettings
@@ -44,14 +44,9 @@ def run_restore(
         options=settings.model_dump(mode="json", exclude={"directories"}),
         iris=iris.adapter_name,
     )
-    try:
-        summary = _run(settings, iris, report)
-    except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
-        report.errors.append(describe_fault(exc))
-        summary = f"restore failed: {report.errors[-1]}"
-    report = lifecycle.end(report, clock=clock, summary=summary)
-    tell(notifier, report)
-    return report
+    return lifecycle.conclude(
+        report, lambda: _run(settings, iris, report), clock=clock, notifier=notifier, what="restore"
+    )
 
 
 def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport) -> str:
