@@ -49,7 +49,7 @@ FIX_HINT = (
 
 def problems(
     imports: Mapping[str, str] = RUNTIME_IMPORTS,
-    version: tuple[int, ...] = tuple(sys.version_info),
+    version: tuple[int, ...] = sys.version_info[:3],
 ) -> str:
     """Empty when the instance's Python can run backup-keeper; else one message, for a %Status."""
     found = [_python_problem(version), *(_import_problem(name) for name in imports)]
