@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import os
 import re
 import subprocess
 import sys
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from backup_keeper import install_check
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -25,8 +30,18 @@ def test_module_xml_names_the_package_and_its_version() -> None:
     assert m.findtext("Version") == PYPROJECT["project"]["version"]
     requirements = m.find("SystemRequirements")
     assert requirements is not None
-    assert requirements.get("Version") == ">=2024.1"
+    assert requirements.get("Version") == ">=2024.2"
     assert requirements.get("Interoperability") == "enabled"
+
+
+def test_the_python_requirement_is_the_same_in_module_xml_pyproject_and_the_installer() -> None:
+    """IPM 0.10.4 reads SystemRequirements PythonVersion (its CHANGELOG, #874); older IPM ignores
+    it, so the installer checks the running Python too (install_check.MIN_PYTHON)."""
+    requirements = module().find("SystemRequirements")
+    assert requirements is not None
+    wanted = ">=" + ".".join(map(str, install_check.MIN_PYTHON))
+    assert requirements.get("PythonVersion") == wanted
+    assert PYPROJECT["project"]["requires-python"] == wanted
 
 
 def test_every_resource_file_and_invoked_method_exists() -> None:
@@ -51,10 +66,87 @@ def test_every_resource_file_and_invoked_method_exists() -> None:
             assert variable in defaults | {"root", "mgrdir", "namespace"}, variable
 
 
+def requirement_lines(text: str) -> set[str]:
+    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+def distribution(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
+
+
+def third_party_imports(package: Path) -> set[str]:
+    """Top-level names every module of ``package`` imports (inside functions too), minus the
+    standard library and the package itself."""
+    names = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {package.name, "__future__"}
+
+
+def requirement_findings(requirements: str, package: Path) -> list[str]:
+    """How requirements.txt disagrees with pyproject, the installer's import list and the code."""
+    found = []
+    required = requirement_lines(requirements)
+    if required != set(PYPROJECT["project"]["dependencies"]):
+        found.append(f"requirements.txt != pyproject: {sorted(required)}")
+    names = {distribution(r) for r in required}
+    listed = {d.lower() for d in install_check.RUNTIME_IMPORTS.values()}
+    if listed != names:
+        found.append(f"install_check.RUNTIME_IMPORTS brings {sorted(listed ^ names)} wrongly")
+    for name in sorted(third_party_imports(package) - set(install_check.RUNTIME_IMPORTS)):
+        found.append(f"{name} is imported by {package.name} but no requirement provides it")
+    return found
+
+
 def test_requirements_txt_matches_the_runtime_dependencies() -> None:
-    lines = (ROOT / "requirements.txt").read_text().splitlines()
-    required = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-    assert required == set(PYPROJECT["project"]["dependencies"])
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert requirement_findings(requirements, ROOT / "src" / "backup_keeper") == []
+
+
+def test_the_requirements_diff_fails_on_a_runtime_import_with_no_requirement(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "backup_keeper"
+    package.mkdir()
+    (package / "x.py").write_text(
+        "import os\nfrom backup_keeper import y\n\ndef f():\n    import requests\n"
+    )
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert requirement_findings(requirements, package) == [
+        "requests is imported by backup_keeper but no requirement provides it"
+    ]
+    dropped = requirements.replace("zstandard>=0.22\n", "")
+    assert len(requirement_findings(dropped, package)) == 3
+
+
+def test_everything_the_installer_reads_ships_in_the_package() -> None:
+    """`zpm package`/`publish` export the resources (a FileCopy copies its directory at the same
+    path) and the static files README, CHANGELOG, LICENSE, requirements.txt, nothing else
+    (`%IPM.Lifecycle.Base:%Export`). So every Python module Installer.cls imports, and the
+    production definition, must be under a FileCopy'd directory; nothing is read from ${root}."""
+    shipped = [ROOT / (c.get("Name") or "") for c in module().iter("FileCopy")]
+    installer = (ROOT / "cls" / "BackupKeeper" / "Installer.cls").read_text()
+    imported = re.findall(r'Import\("(backup_keeper[\w.]*)"\)', installer)
+    assert imported
+    files = [ROOT / "src" / (name.replace(".", "/") + ".py") for name in imported]
+    files.append(Path(install_check.production_definition("")))
+    for path in files:
+        assert path.is_file(), path
+        assert any(path.is_relative_to(root) for root in shipped), path
+    assert "${root}" not in (ROOT / "module.xml").read_text()
+
+
+def test_the_production_definition_directory_shadows_no_module() -> None:
+    """IoP puts the definition's directory first on sys.path while it migrates."""
+    definition = Path(install_check.production_definition(""))
+    names = {p.stem for p in definition.parent.iterdir() if p.name != "__pycache__"}
+    assert names == {"__init__", definition.stem}
+    assert definition.stem not in sys.stdlib_module_names
+    assert definition.stem not in {p.stem for p in (ROOT / "src" / "backup_keeper").iterdir()}
 
 
 def test_python_method_bodies_in_cls_compile() -> None:
@@ -93,11 +185,12 @@ def iop_migrate(settings: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=120,
         cwd=settings.parent,
+        env={**os.environ, install_check.DIRECTORY_VARIABLE: "/backups"},
     )
 
 
 def test_the_production_migrates_in_a_dry_run() -> None:
-    done = iop_migrate(ROOT / "production" / "settings.py")
+    done = iop_migrate(Path(install_check.production_definition("")))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "BackupKeeper.Production" in done.stdout
     for component in ("BackupOperation", "PurgeOperation", "AlertOperation", "SchedulerService"):
@@ -108,3 +201,29 @@ def test_a_broken_production_file_fails_the_check(tmp_path: Path) -> None:
     broken = tmp_path / "settings.py"
     broken.write_text("from backup_keeper.interop.operations import NoSuchOperation\n")
     assert iop_migrate(broken).returncode != 0
+
+
+def test_the_enabled_operations_get_the_backup_directory_as_a_host_setting() -> None:
+    """IoP's DSL emits ``settings=`` as Host settings (iop 4.1.1 ``production/component.py``)."""
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(install_check.production_definition('')).parent)!r})\n"
+        "import backup_keeper_production as b\n"
+        "print(json.dumps(b.production.to_dict()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, install_check.DIRECTORY_VARIABLE: "/srv/backups"},
+    )
+    items = json.loads(done.stdout)["BackupKeeper.Production"]["Item"]
+    directories = {
+        item["@Name"]: [s["#text"] for s in item.get("Setting", []) if s["@Name"] == "directory"]
+        for item in items
+    }
+    assert directories["BackupOperation"] == ["/srv/backups"]
+    assert directories["PurgeOperation"] == ["/srv/backups"]
+    assert directories["ExternalBackupOperation"] == ["/srv/backups"]

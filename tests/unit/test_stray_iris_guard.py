@@ -18,7 +18,7 @@ def test_core_never_imports_iris_iop_or_typer() -> None:
 
     core = Path(__file__).resolve().parents[2] / "src" / "backup_keeper"
     for path in core.rglob("*.py"):
-        if path.parts[-2] in ("cli", "iris", "interop"):
+        if path.parts[-2] in ("cli", "iris", "interop", "production_definition"):
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

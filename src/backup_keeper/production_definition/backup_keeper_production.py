@@ -1,13 +1,20 @@
-"""BackupKeeper.Production, for ``iop --migrate production/settings.py``.
+"""BackupKeeper.Production, for ``iop --migrate``; BackupKeeper.Installer migrates it once.
 
 The operations run the jobs; ``Ens.Alert`` (AlertOperation) delivers every alert of the
 production through backup-keeper's channels; the scheduler service is for sites that schedule
 inside the production rather than in the Task Manager (the installer's default is the Task
 Manager, so the service's polling is off until an administrator sets its CallInterval).
+
+The operations that take a directory get the install parameter BackupDir, which the installer
+hands over in ``BACKUP_KEEPER_BACKUP_DIR`` (``install_check.production_definition``): IoP imports
+this file by name and passes it nothing.
 """
+
+import os
 
 from iop import Production
 
+from backup_keeper.install_check import DIRECTORY_VARIABLE
 from backup_keeper.interop.operations import (
     AlertOperation,
     BackupOperation,
@@ -16,14 +23,18 @@ from backup_keeper.interop.operations import (
 )
 from backup_keeper.interop.services import SchedulerService
 
+directory = {"directory": os.environ.get(DIRECTORY_VARIABLE, "")}
+
 production = Production(
     "BackupKeeper.Production",
     description="backup-keeper: online and snapshot backups, chain-safe purge, alerts",
 )
 production.service("BackupKeeper.Scheduler", SchedulerService, enabled=False)
-production.operation("BackupOperation", BackupOperation)
-production.operation("ExternalBackupOperation", ExternalBackupOperation, enabled=False)
-production.operation("PurgeOperation", PurgeOperation)
+production.operation("BackupOperation", BackupOperation, settings=directory)
+production.operation(
+    "ExternalBackupOperation", ExternalBackupOperation, enabled=False, settings=directory
+)
+production.operation("PurgeOperation", PurgeOperation, settings=directory)
 production.operation("Ens.Alert", AlertOperation)
 
 PRODUCTIONS = [production]
