@@ -3,9 +3,11 @@
 # portal when ready).
 #
 # The image is pinned by version, never :latest. The code needs Python >= 3.11: IRIS 2024.1
-# containers ship Python 3.10; the 2025.3 community image runs Ubuntu 24.04 with its Python 3.12.3
-# (reported for intersystemsdc/irishealth-community:2025.3, Build 226U; the same release line as
-# this image). Community images carry a time-limited licence, so an old pin eventually stops
+# containers ship Python 3.10; the 2025.3 community images run Ubuntu 24.04 with its Python 3.12.3
+# (a public bug report of 2026-06 lists the IRIS for Health community image 2025.3 as Build 226U,
+# Ubuntu 24.04.3, Python 3.12.3, embedded Python working; it also reports the 2025.1 community
+# image no longer starting, its licence expired, and in-process embedded Python crashing on
+# 2026.1/2026.2 under Docker Desktop on WSL2). Community images carry a time-limited licence, so an old pin eventually stops
 # starting: move this tag forward, and the same tag in docker-compose.yml and
 # .github/workflows/iris.yml (tests/cls/test_container.py keeps the three equal).
 ARG IMAGE=intersystemsdc/iris-community:2025.3

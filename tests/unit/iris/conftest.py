@@ -22,8 +22,8 @@ NATIVE_HOW = (
 )
 EMBEDDED_HOW = (
     "EmbeddedIris runs only inside IRIS: run this suite with the instance's irispython, with "
-    "BACKUP_KEEPER_INSIDE_IRIS=1 and BACKUP_KEEPER_CONTRACT_DIR set (docker compose exec iris "
-    "env BACKUP_KEEPER_INSIDE_IRIS=1 irispython -m pytest tests/unit/iris)"
+    "BACKUP_KEEPER_INSIDE_IRIS=1 and BACKUP_KEEPER_CONTRACT_DIR set (tools/e2e.sh does, in the "
+    "docker-compose.yml container)"
 )
 REQUIRE = "BACKUP_KEEPER_CONTRACT_REQUIRE"
 """Names the real adapters (comma-separated) a run must reach: tools/e2e.sh sets it, so a missing
