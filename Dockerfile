@@ -7,8 +7,10 @@
 # (a public bug report of 2026-06 lists the IRIS for Health community image 2025.3 as Build 226U,
 # Ubuntu 24.04.3, Python 3.12.3, embedded Python working; it also reports the 2025.1 community
 # image no longer starting, its licence expired, and in-process embedded Python crashing on
-# 2026.1/2026.2 under Docker Desktop on WSL2). Community images carry a time-limited licence, so an old pin eventually stops
-# starting: move this tag forward, and the same tag in docker-compose.yml and
+# 2026.1/2026.2 under Docker Desktop on WSL2). Public compose files and CI jobs pin this same tag
+# (intersystemsdc/iris-community:2025.3), one reporting that an embedded-Python build which
+# segfaults on a newer image completes on it. Community images carry a time-limited licence, so
+# an old pin eventually stops starting: move this tag forward, and the same tag in docker-compose.yml and
 # .github/workflows/iris.yml (tests/cls/test_container.py keeps the three equal).
 ARG IMAGE=intersystemsdc/iris-community:2025.3
 FROM ${IMAGE}

@@ -227,3 +227,18 @@ def test_the_enabled_operations_get_the_backup_directory_as_a_host_setting() -> 
     assert directories["BackupOperation"] == ["/srv/backups"]
     assert directories["PurgeOperation"] == ["/srv/backups"]
     assert directories["ExternalBackupOperation"] == ["/srv/backups"]
+
+
+def test_the_production_has_testing_enabled_for_the_portal_and_the_e2e_requests() -> None:
+    """Test requests (the portal's Testing Service, IoP's ``test_component`` in tests/e2e) reach
+    only a production with Testing Enabled."""
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(install_check.production_definition('')).parent)!r})\n"
+        "import backup_keeper_production as b\n"
+        "print(b.production.to_xml().splitlines()[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert 'TestingEnabled="true"' in done.stdout, done.stdout

@@ -173,7 +173,7 @@ def test_the_production_is_running_with_testing_enabled() -> None:
     assert (state["Production"], state["Status"]) == (PRODUCTION, "running"), state
     production = _iris().cls("Ens.Config.Production")._OpenId(PRODUCTION)
     assert production is not None and production.TestingEnabled, (
-        f"{PRODUCTION} has Testing Enabled off: production/settings.py must declare "
+        f"{PRODUCTION} has Testing Enabled off: the production definition (src/backup_keeper/production_definition/) must declare "
         "testing_enabled=True for test requests (EnsLib.Testing.Service) to reach its items"
     )
 

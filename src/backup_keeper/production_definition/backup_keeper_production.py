@@ -8,6 +8,10 @@ Manager, so the service's polling is off until an administrator sets its CallInt
 The operations that take a directory get the install parameter BackupDir, which the installer
 hands over in ``BACKUP_KEEPER_BACKUP_DIR`` (``install_check.production_definition``): IoP imports
 this file by name and passes it nothing.
+
+Testing is enabled so that an administrator can try an operation from the portal's Testing
+Service (a dry-run ``PurgeRequest`` first) and the e2e suite can send its requests: IRIS routes
+test requests only to a production with Testing Enabled ("Testing Productions").
 """
 
 import os
@@ -28,6 +32,7 @@ directory = {"directory": os.environ.get(DIRECTORY_VARIABLE, "")}
 production = Production(
     "BackupKeeper.Production",
     description="backup-keeper: online and snapshot backups, chain-safe purge, alerts",
+    testing_enabled=True,
 )
 production.service("BackupKeeper.Scheduler", SchedulerService, enabled=False)
 production.operation("BackupOperation", BackupOperation, settings=directory)
