@@ -61,6 +61,7 @@ def python_text(source: str) -> str:
 def code_files() -> dict[Path, str]:
     classes = sorted((ROOT / "cls").rglob("*.cls"))
     adapters = sorted((ROOT / "src" / "backup_keeper" / "iris").glob("*.py"))
+    adapters += sorted((ROOT / "tests" / "e2e").glob("*.py"))
     texts = {path: path.read_text() for path in [*classes, ROOT / "iris.script"]}
     texts.update({path: python_text(path.read_text()) for path in adapters})
     return texts

@@ -121,12 +121,11 @@ def _run_once(task: InstalledTask) -> HistoryRow:
     """Resumes the task (installed suspended), runs it now, and waits for the history row its run
     adds; fails when none comes before the deadline. Leaves the task suspended again."""
     iris = _iris()
-    task_class = iris.cls("%SYS.Task")
     task_id = _task_id(task)
-    iris.check_status(task_class.Resume(task_id))
+    iris.check_status(iris.cls("%SYS.Task").Resume(task_id))
     try:
         high_water = _history_high_water()
-        iris.check_status(task_class.RunNow(task_id))
+        iris.check_status(iris.cls("%SYS.Task").RunNow(task_id))
         deadline = time.monotonic() + TASK_DEADLINE_SECONDS
         while (row := _finished_run(task_id, high_water)) is None:
             if time.monotonic() > deadline:
@@ -134,7 +133,7 @@ def _run_once(task: InstalledTask) -> HistoryRow:
             time.sleep(POLL_SECONDS)
         return row
     finally:
-        task_class.Suspend(task_id)
+        iris.cls("%SYS.Task").Suspend(task_id)
 
 
 def _new_files(pattern: str, before: set[Path]) -> list[Path]:
@@ -171,10 +170,11 @@ def test_the_production_is_running_with_testing_enabled() -> None:
 
     state = status_production()  # type: ignore[no-untyped-call]
     assert (state["Production"], state["Status"]) == (PRODUCTION, "running"), state
-    production = _iris().cls("Ens.Config.Production")._OpenId(PRODUCTION)
+    iris = _iris()
+    production = iris.cls("Ens.Config.Production")._OpenId(PRODUCTION)
     assert production is not None and production.TestingEnabled, (
-        f"{PRODUCTION} has Testing Enabled off: the production definition (src/backup_keeper/production_definition/) must declare "
-        "testing_enabled=True for test requests (EnsLib.Testing.Service) to reach its items"
+        f"{PRODUCTION} has Testing Enabled off: the production definition "
+        "(src/backup_keeper/production_definition/) must declare testing_enabled=True for test requests (EnsLib.Testing.Service) to reach its items"
     )
 
 
