@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from backup_keeper.alerts.secrets import SecretError, SecretRef, redact
+from backup_keeper.catalog.manifest import read_manifest, sidecar_path
 from backup_keeper.iris.fake import FakeIris
 from tests.unit.alerts.servers import smtp_server, webhook_server
 
@@ -77,16 +78,18 @@ url = {{ env = "BK_HOOK" }}
         assert len(smtp.mailbox.messages) == 2  # the failure and the recovery (email takes info+)
         assert smtp.mailbox.logins == [("backup", "ok"), ("backup", "ok")]
         assert len(hook.received) == 1
-    outputs = [r.stdout + r.stderr for r in runs]
-    outputs += [
-        p.read_text(errors="replace")
+    files = {
+        p.name: p.read_text(errors="replace")
         for p in backups.rglob("*")
         if p.is_file() and p.suffix != ".cbk"
-    ]
+    }
+    (cbk,) = backups.glob("*.cbk")  # the second run's backup; the first one failed
+    sidecar = sidecar_path(cbk)
+    read_manifest(sidecar, expected_file=cbk.name)  # a real manifest, among the files read:
+    assert sidecar.name in files, sorted(files)
+    outputs = [r.stdout + r.stderr for r in runs]
+    outputs += files.values()
     outputs += [mail.as_string() for _, mail in smtp.mailbox.messages]
-    assert any(
-        "manifest" in text or "format" in text for text in outputs
-    )  # the manifest is among them
     for text in outputs:
         assert PASSWORD not in text
         assert TOKEN not in text

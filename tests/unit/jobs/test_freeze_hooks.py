@@ -21,6 +21,7 @@ from backup_keeper.freeze_marker import MARKER_NAME, FreezeMarker, read_marker, 
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import FreezeResult, IrisError
 from backup_keeper.jobs import run_doctor, run_external_backup, run_freeze, run_thaw
+from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, ExternalBackupSettings, FreezeHookSettings
@@ -411,6 +412,57 @@ def test_a_left_frozen_instance_that_will_not_thaw_is_critical_and_keeps_its_mar
     assert any(e.startswith("CRITICAL: the instance was left frozen by pid") for e in report.errors)
     assert fake.is_frozen()
     assert markers(directory, fake) == before
+
+
+class ThawsThenGoesDark(FakeIris):
+    """ExternalThaw answers; after it, whether the write daemon runs cannot be told."""
+
+    def is_frozen(self) -> bool:
+        if self.snapshot().thaw_requests:
+            raise IrisError("ERROR #5001: IsWDSuspended did not answer")
+        return super().is_frozen()
+
+
+def test_a_left_frozen_instance_whose_thaw_cannot_be_confirmed_is_critical_and_keeps_its_markers(
+    tmp_path: Path, directory: Path
+) -> None:
+    fake = ThawsThenGoesDark(tmp_path / "iris", clock=fixed_clock(NOW))
+    marker = stale_job_marker(directory, fake)
+    before = markers(directory, fake)
+    report = doctor(fake, directory)
+    (critical,) = [e for e in report.errors if e.startswith("CRITICAL")]
+    assert critical.startswith(
+        f"CRITICAL: the instance was left frozen by {marker.describe()} and could not be thawed "
+        "(ExternalThaw returned but the write daemon could not be checked: "
+        "ERROR #5001: IsWDSuspended did not answer)"
+    )
+    assert fake.snapshot().thaw_requests == 1
+    assert markers(directory, fake) == before
+    assert (3, f"backup-keeper: {critical}") in fake.snapshot().console_log
+    assert not any("has been thawed" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("inside", ["unreadable", "unanswered"])
+def test_a_stale_marker_whose_copy_inside_iris_cannot_be_read_goes_only_from_the_directory(
+    fake: FakeIris, directory: Path, inside: str
+) -> None:
+    marker = stale_job_marker(directory, fake)
+    fake.configure(frozen=False)
+    if inside == "unreadable":
+        fake.set_freeze_marker("{torn")
+    else:
+        fake.fail("freeze_marker")
+    report = JobReport(job="doctor", started=NOW)
+    recover_frozen(directory, fake, report, NOW)
+    assert report.errors == []
+    assert not (directory / MARKER_NAME).exists()
+    (left,) = [w for w in report.warnings if w.startswith("freeze marker inside IRIS left")]
+    assert ("ERROR #5001: injected failure in freeze_marker" in left) is (inside == "unanswered")
+    assert any(
+        w.startswith(f"stale freeze marker of {marker.describe()} cleared") for w in report.warnings
+    )
+    fake.heal("freeze_marker")
+    assert fake.freeze_marker() == ("{torn" if inside == "unreadable" else marker.model_dump_json())
 
 
 def test_a_marker_that_cannot_be_removed_after_a_thaw_is_a_warning(
