@@ -159,16 +159,16 @@ def test_a_debug_run_shows_no_credential_path_token_or_query_token_of_any_appris
     """Through the CLI door: apprise and urllib3 log the URLs they use at debug level, rewritten
     (``****`` for the password, the request line without the scheme), so only a redaction that
     knows each part of a URL and scrubs URLs generically keeps them out."""
-    from tests.unit.alerts.servers import free_port
+    from tests.unit.alerts.servers import closed_port
 
     backups = tmp_path / "backups"
     backups.mkdir()
     FakeIris().fail("online_backup", "return0")  # its messages.log is searched too
     config = apprise_config(tmp_path, "BK_HOOK", "BK_DEAD")
-    with webhook_server() as hook:
+    with webhook_server() as hook, closed_port() as dead:
         env = {
             "BK_HOOK": hook_url(hook.port),
-            "BK_DEAD": hook_url(free_port(), DEAD_PATH_TOKEN, DEAD_QUERY_TOKEN),
+            "BK_DEAD": hook_url(dead, DEAD_PATH_TOKEN, DEAD_QUERY_TOKEN),
         }
         run = backup_keeper(
             "-vv", "backup", "--kind", "full", "--dir", str(backups), "--iris", "fake",

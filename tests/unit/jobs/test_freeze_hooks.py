@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, ExternalBackupSettings, FreezeHookSettings
+from tests.builders import NEVER_ALIVE_PID
 from tests.read_only import read_only
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -93,17 +93,11 @@ JOBS: list[Callable[[FakeIris, Path, Recorder | None], JobReport]] = [
 ]
 
 
-def dead_pid() -> int:
-    done = subprocess.Popen(["true"])
-    done.wait()
-    return done.pid
-
-
 def stale_job_marker(directory: Path, fake: FakeIris) -> FreezeMarker:
     """The markers of a backup-keeper job killed while the instance was frozen."""
     marker = FreezeMarker(
         host=socket.gethostname(),
-        pid=dead_pid(),
+        pid=NEVER_ALIVE_PID,
         started=NOW - timedelta(minutes=5),
         expires=NOW + timedelta(hours=1),
         run="0123456789abcdef",
