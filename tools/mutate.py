@@ -46,6 +46,7 @@ FREEZE = (
     "tests/unit/jobs/test_freeze_hooks.py",
     "tests/unit/jobs/test_external_backup.py",
     "tests/unit/jobs/test_doctor.py",
+    "tests/unit/jobs/test_iris_call_bounds.py",
     "tests/unit/test_freeze_marker.py",
 )
 REDACTION = ("tests/unit/alerts",)

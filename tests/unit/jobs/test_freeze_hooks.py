@@ -408,6 +408,41 @@ def test_a_left_frozen_instance_that_will_not_thaw_is_critical_and_keeps_its_mar
     assert markers(directory, fake) == before
 
 
+def test_a_freeze_whose_process_here_is_alive_is_left_alone_however_old_its_marker(
+    fake: FakeIris, directory: Path
+) -> None:
+    alive_freezer = FreezeMarker(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started=NOW - timedelta(days=2),
+        expires=NOW - timedelta(days=1),
+        run="0123456789abcdef",
+    )
+    write_marker(directory, alive_freezer)
+    fake.set_freeze_marker(alive_freezer.model_dump_json())
+    fake.configure(frozen=True)
+    report = JobReport(job="doctor", started=NOW)
+    recover_frozen(directory, fake, report, NOW)
+    assert report.warnings == [f"a freeze by {alive_freezer.describe()} is still in progress"]
+    assert report.errors == []
+    assert fake.is_frozen() and fake.snapshot().thaw_requests == 0
+    assert read_marker(directory) == alive_freezer
+
+
+@pytest.mark.parametrize("mode", ["raise", "stay_frozen"])
+def test_a_thaw_hook_whose_thaw_fails_is_critical_and_keeps_the_freezes_markers(
+    fake: FakeIris, directory: Path, mode: str
+) -> None:
+    assert freeze(fake, directory).status is JobStatus.OK
+    before = markers(directory, fake)
+    fake.fail("external_thaw", mode)  # type: ignore[arg-type]
+    report = thaw(fake, directory)
+    assert report.status is JobStatus.FAILED
+    assert report.summary.startswith("CRITICAL: the instance may still be frozen")
+    assert fake.snapshot().frozen
+    assert markers(directory, fake) == before
+
+
 class ThawsThenGoesDark(FakeIris):
     """ExternalThaw answers; after it, whether the write daemon runs cannot be told."""
 
@@ -434,6 +469,24 @@ def test_a_left_frozen_instance_whose_thaw_cannot_be_confirmed_is_critical_and_k
     assert markers(directory, fake) == before
     assert (3, f"backup-keeper: {critical}") in fake.snapshot().console_log
     assert not any("has been thawed" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("job", [thaw, snapshot], ids=lambda j: j.__name__)
+def test_a_frozen_check_failing_after_the_thaw_is_reported_as_that_check_not_as_the_thaw(
+    tmp_path: Path, directory: Path, job: Callable[[FakeIris, Path, Recorder | None], JobReport]
+) -> None:
+    fake = ThawsThenGoesDark(tmp_path / "iris", clock=fixed_clock(NOW))
+    if job is thaw:
+        assert freeze(fake, directory).status is JobStatus.OK
+    report = job(fake, directory, None)
+    assert report.status is JobStatus.FAILED
+    assert fake.snapshot().thaw_requests == 1
+    (critical,) = [e for e in report.errors if e.startswith("CRITICAL")]
+    assert (
+        "(ExternalThaw returned but the write daemon could not be checked: "
+        "ERROR #5001: IsWDSuspended did not answer)" in critical
+    )
+    assert "ExternalThaw failed" not in " ".join(report.errors)
 
 
 @pytest.mark.parametrize("inside", ["unreadable", "unanswered"])
