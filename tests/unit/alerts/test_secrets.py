@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.alerts.secrets import SecretError, SecretRef, redact
+from backup_keeper.alerts.secrets import RedactingFilter, SecretError, SecretRef, redact
 from backup_keeper.catalog.manifest import read_manifest, sidecar_path
 from backup_keeper.iris.fake import FakeIris
 from tests.unit.alerts.servers import smtp_server, webhook_server
@@ -114,6 +115,19 @@ def test_secret_references_read_env_and_file_and_say_where_when_missing(
 
 def test_redact_replaces_longest_secrets_first() -> None:
     assert redact("a abcd-efgh b abcd", ["abcd", "abcd-efgh"]) == "a <redacted> b <redacted>"
+
+
+def test_a_password_sent_base64_encoded_is_redacted() -> None:
+    """smtplib's debug output shows AUTH LOGIN's exchange: the password, base64-encoded."""
+    encoded = base64.b64encode(PASSWORD.encode()).decode()
+    assert redact(f"send: '{encoded}\\r\\n'", [PASSWORD]) == "send: '<redacted>\\r\\n'"
+
+
+def test_a_stack_logged_with_a_record_is_redacted_too() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "plain", None, None)
+    record.stack_info = f'Stack (most recent call last):\n  send("{PASSWORD}")'
+    RedactingFilter([PASSWORD]).filter(record)
+    assert record.stack_info == 'Stack (most recent call last):\n  send("<redacted>")'
 
 
 USER = "bkuser77"
