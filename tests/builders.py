@@ -18,6 +18,11 @@ from backup_keeper.iris.backup_log import FINISHED_MARKER
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 """A Sunday night at 02:00 UTC: the first backup of most scenarios."""
 
+NEVER_ALIVE_PID = 4_194_304
+"""A pid no process ever has: Linux hands out pids below ``pid_max``, which cannot exceed
+4194304 (PID_MAX_LIMIT). A child that was spawned and reaped is no such pid: the kernel may give
+its number to the next process started."""
+
 KIND_BY_LETTER = {
     "F": BackupKind.FULL,
     "C": BackupKind.CUMULATIVE,

@@ -3,10 +3,14 @@ be replayed "as of" another moment (``--now``) and tested with a fixed time."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
+Stopwatch = Callable[[], float]
+"""Seconds since some fixed start, never going back: how long something lasted (a freeze window)
+is measured on it, so that a step of the wall clock cannot stretch or shrink a duration."""
 
 
 def system_clock() -> datetime:
@@ -20,3 +24,8 @@ def fixed_clock(moment: datetime) -> Clock:
         raise ValueError("a fixed clock needs a timezone-aware moment (add Z or +HH:MM)")
     frozen = moment.astimezone(UTC)
     return lambda: frozen
+
+
+def system_stopwatch() -> float:
+    """The real monotonic time."""
+    return time.monotonic()

@@ -68,8 +68,10 @@ def _refused(job: str, problems: list[str]) -> JobReport:
 
 
 def compact(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings as a portal holds them: empty strings and zeros for "not set" are dropped,
-    recursively, so that pydantic applies its defaults."""
+    """Settings as a portal holds them: empty strings and None mean "not set" and are dropped,
+    recursively (a table left empty goes too), so that pydantic applies its defaults. Zeros and
+    False are kept: ``quiet_timeout = 0`` (wait for quiet forever) and ``freeze_timeout = 0``
+    (IRIS's 600 s) are choices that differ from the defaults, not blanks."""
     out: dict[str, Any] = {}
     for key, value in settings.items():
         if isinstance(value, Mapping):

@@ -365,7 +365,9 @@ class ExternalBackupSettings(BaseModel):
         description="Snapshot command as an argument list (no shell unless shell is set).",
         examples=[["/usr/local/bin/take-ebs-snapshot", "--volume", "vol-0abc"]],
     )
-    shell: bool = Field(default=False, description="Run command[0] through /bin/sh -c.")
+    shell: bool = Field(
+        default=False, description="Run the command's words, joined by spaces, through /bin/sh -c."
+    )
     command_timeout: Seconds = Field(
         default=DEFAULT_COMMAND_TIMEOUT,
         gt=0,

@@ -21,6 +21,7 @@ from backup_keeper.freeze_marker import (
     read_marker,
     write_marker,
 )
+from tests.builders import NEVER_ALIVE_PID
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -138,3 +139,15 @@ def test_clear_leaves_an_unreadable_marker(tmp_path: Path) -> None:
     why = clear_marker(tmp_path, marker())
     assert why is not None and "symbolic link" in why
     assert (tmp_path / MARKER_NAME).is_symlink()
+
+
+def test_a_marker_is_stale_when_its_process_here_is_gone_whatever_its_expiry() -> None:
+    long_past = NOW + timedelta(days=30)
+    assert not marker(pid=os.getpid()).is_stale(long_past)  # alive: its freeze is under way
+    assert marker(pid=NEVER_ALIVE_PID).is_stale(NOW)  # gone, though not yet expired
+
+
+def test_a_marker_of_another_host_or_a_hook_is_stale_only_once_expired() -> None:
+    for other in (marker(host="elsewhere.example.org", pid=os.getpid()), marker()):
+        assert not other.is_stale(NOW + timedelta(minutes=59))
+        assert other.is_stale(NOW + timedelta(hours=1))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from backup_keeper.iris.embedded import NotInsideIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.tasks import run_task, run_task_with
 
@@ -62,11 +65,8 @@ def test_outside_iris_the_task_door_refuses_clearly(tmp_path: Path) -> None:
 
     guard = sys.modules.pop("iris")
     try:
-        answer = run_task("backup", json.dumps({"directory": str(tmp_path), "kind": "full"}))
-    except Exception as exc:  # noqa: BLE001
-        assert "not running inside IRIS" in str(exc)
-    else:
-        raise AssertionError(f"ran outside IRIS: {answer}")
+        with pytest.raises(NotInsideIris, match="not running inside IRIS"):
+            run_task("backup", json.dumps({"directory": str(tmp_path), "kind": "full"}))
     finally:
         for name in [m for m in sys.modules if m == "iris" or m.startswith("iris.")]:
             del sys.modules[name]

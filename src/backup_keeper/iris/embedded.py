@@ -48,8 +48,8 @@ def _port_class() -> Any:
 
 def send_ens_alert(host: Any, source: str, text: str) -> None:
     """An ``Ens.AlertRequest`` to the production's ``Ens.Alert`` through the business host's
-    ``SendAlert`` (iris-api.md section 6). Unsure: that an IoP host's ``iris_handle`` exposes
-    ``SendAlert`` as ObjectScript hosts do; kept here so it is fixed in one place."""
+    ``SendAlert`` (docs/iris-ledger.md, section 9). Unsure: that an IoP host's ``iris_handle``
+    exposes ``SendAlert`` as ObjectScript hosts do; kept here so it is fixed in one place."""
     import iris  # noqa: PLC0415 - loaded only inside a production
 
     request = iris.cls("Ens.AlertRequest")._New()

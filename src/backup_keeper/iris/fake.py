@@ -3,7 +3,8 @@
 Not a yes-machine: an incremental or cumulative without a full of every database fails as IRIS
 refuses it, read-only databases give the ``"1,w1~w2"`` warning return, each backup switches the
 journal and is written to history, the ``.cbk`` and its ``.log`` are real files (the log in the
-format of iris-api.md section 9). Any step can be told to fail, warn, hang or fill the disk.
+format of docs/iris-ledger.md section 12). Any step can be told to fail, warn, hang or fill the
+disk.
 
 The simulated instance lives in a state directory of its own (``state.json``, re-read on every
 call under a file lock, and the named locks), by default the user's

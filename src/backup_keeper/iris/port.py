@@ -1,8 +1,8 @@
 """IrisPort: everything the jobs ask of IRIS, as one typed protocol.
 
-Each method names the documented call it stands for (iris-api.md). Adapters return these typed
-results, never raw ``$LIST``s or ``%Status`` strings, and raise :class:`IrisError` (with IRIS's
-own text) when IRIS reports an error.
+Each method names the documented call it stands for (docs/iris-ledger.md). Adapters return these
+typed results, never raw ``$LIST``s or ``%Status`` strings, and raise :class:`IrisError` (with
+IRIS's own text) when IRIS reports an error.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class DatabaseInfo:
 
 @dataclass(frozen=True, slots=True)
 class SizeEstimate:
-    """``$$INT^DBSIZE``: an estimate only (iris-api.md 1.6)."""
+    """``$$INT^DBSIZE``: an estimate only (docs/iris-ledger.md, section 1)."""
 
     database_blocks: int
     directories: int
@@ -256,7 +256,8 @@ class IrisPort(Protocol):
     ) -> FreezeResult:
         """``Backup.General.ExternalFreeze(LogFile, Text, 1, , , , ExternalFreezeTimeOut, , ,
         WDSuspendLimit, .RequiredFile)``, or ``Backup.ShardedCluster.ExternalFreeze``. Raises
-        IrisError when IRIS refuses; the system is then not frozen (iris-api.md 2.1)."""
+        IrisError when IRIS refuses; the system is then not frozen (docs/iris-ledger.md,
+        section 2)."""
         ...
 
     def external_thaw(self, *, log_file: str, sharded_namespace: str | None = None) -> None:

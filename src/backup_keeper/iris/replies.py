@@ -19,7 +19,7 @@ def _integer(text: str) -> int:
 
 def parse_backup_return(value: object, log_text: str | None = None) -> BackupOutcome:
     """``$$BACKUP^DBACK``'s value: ``0`` failed, ``1`` completed, ``"1,w1~w2"`` completed with
-    warnings (iris-api.md 1.1: test with ``+$P(ret,",")``)."""
+    warnings (docs/iris-ledger.md section 1: test with ``+$P(ret,",")``)."""
     raw = str(value).strip()
     head, _, tail = raw.partition(",")
     try:
@@ -35,7 +35,7 @@ def parse_backup_return(value: object, log_text: str | None = None) -> BackupOut
 
 def parse_dbsize(value: object) -> SizeEstimate:
     """``$$INT^DBSIZE``: ``blocks^dirs^media bytes^media blocks^file bytes^file 512-blocks^...``;
-    piece 1 is -1 on error (iris-api.md 1.6)."""
+    piece 1 is -1 on error (docs/iris-ledger.md section 1)."""
     pieces = str(value).strip().split("^")
     try:
         numbers = [_integer(p) for p in pieces[:5]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from backup_keeper import __version__
 from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX, leftover_temp_warnings
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
 from backup_keeper.catalog.record import BackupKind, BackupStatus
-from backup_keeper.clock import Clock, system_clock
+from backup_keeper.clock import Clock, Stopwatch, system_clock, system_stopwatch
 from backup_keeper.freeze_marker import FreezeMarker, UnreadableMarker, new_run_id, write_marker
 from backup_keeper.iris.port import (
     FreezeResult,
@@ -57,9 +57,11 @@ def run_external_backup(
     iris: IrisPort,
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
+    stopwatch: Stopwatch = system_stopwatch,
 ) -> JobReport:
     """Take one snapshot backup; the instance is thawed on every path out of here, and every
-    failure (IRIS's, the disk's, this tool's) is a failed report the notifier is told of."""
+    failure (IRIS's, the disk's, this tool's) is a failed report the notifier is told of.
+    The freeze window is measured on ``stopwatch``, the rest on ``clock``."""
     report = lifecycle.begin(
         "external-backup",
         clock=clock,
@@ -70,15 +72,21 @@ def run_external_backup(
     report.backup = BackupDetails(requested_kind="external", kind="external")
     return lifecycle.conclude(
         report,
-        lambda: _locked(settings, iris, report, clock),
+        lambda: _locked(settings, iris, report, _Clocks(clock, stopwatch)),
         clock=clock,
         notifier=notifier,
         what="external backup",
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Clocks:
+    wall: Clock
+    stopwatch: Stopwatch
+
+
 def _locked(
-    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: Clock
+    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: _Clocks
 ) -> str:
     if not iris.acquire_lock(INSTANCE_LOCK, settings.lock_timeout):
         report.errors.append(lock_refusal(settings.lock_timeout))
@@ -90,7 +98,7 @@ def _locked(
 
 
 def _steps(
-    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: Clock
+    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: _Clocks
 ) -> str:
     directory = settings.directory
     if not directory.is_dir():
@@ -127,7 +135,7 @@ def _freeze_snapshot_thaw(
     settings: ExternalBackupSettings,
     iris: IrisPort,
     report: JobReport,
-    clock: Clock,
+    clock: _Clocks,
     directory: Path,
     mirror: MirrorState,
 ) -> str:
@@ -160,7 +168,7 @@ def _freeze_snapshot_thaw(
     except IrisError as exc:  # an IrisTimeout included: undo_failed_freeze keeps the markers
         summary = undo_failed_freeze(directory, iris, report, marker, exc, step=step, log_file=log)
         return f"external backup failed: {summary}"
-    frozen_at = time.monotonic()
+    frozen_at = clock.stopwatch()
     details.journal_required, details.log = frozen.required_journal, log
     details.checkpoint = frozen.checkpoint.as_record() if frozen.checkpoint else None
     result: CommandResult | None = None
@@ -178,10 +186,10 @@ def _freeze_snapshot_thaw(
             )
     finally:  # the thaw: whatever happened above, an exception or a BaseException included
         thawed = _thaw(iris, report, settings, marker, directory, log)
-        window_ms = int((time.monotonic() - frozen_at) * 1000)
+        window_ms = int((clock.stopwatch() - frozen_at) * 1000)
         details.freeze_window_ms = window_ms
     _judge_window(iris, report, settings, window_ms, mirror)
-    return _record(settings, iris, report, clock, directory, result, thawed, frozen, window_ms)
+    return _record(settings, iris, report, clock.wall, directory, result, thawed, frozen, window_ms)
 
 
 def _command_env(

@@ -21,12 +21,35 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on (aiosmtpd needs its port before it starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def loopback_socket() -> socket.socket:
+    """A TCP socket bound to a loopback port the kernel chose: held from here on, so no other
+    process can take the port between choosing it and using it."""
+    bound = socket.socket()
+    bound.bind(("127.0.0.1", 0))
+    return bound
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port where nothing listens, for as long as the block runs: bound and never
+    listening, a connection to it is refused (a port picked, then let go, may be taken)."""
+    with loopback_socket() as bound:
+        port: int = bound.getsockname()[1]
+        yield port
+
+
+class _BoundController(Controller):
+    """aiosmtpd serving on a socket bound before it starts (``_create_server`` is its
+    documented override point)."""
+
+    def __init__(self, handler: Any, bound: socket.socket, **kwargs: Any) -> None:
+        self._bound = bound
+        super().__init__(handler, hostname="127.0.0.1", port=bound.getsockname()[1], **kwargs)
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._bound, ssl=self.ssl_context
+        )
 
 
 @dataclass
@@ -98,8 +121,9 @@ def smtp_server(
             return AuthResult(success=ok)
 
         kwargs.update(authenticator=check, auth_require_tls=starttls, auth_required=True)
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)
+    bound = loopback_socket()
+    port = bound.getsockname()[1]
+    controller = _BoundController(mailbox, bound, **kwargs)
     controller.start()
     try:
         server = SmtpServer(port, mailbox, ca_file, controller)

@@ -68,11 +68,12 @@ def test_starttls_against_an_untrusted_certificate_fails(tmp_path: Path) -> None
 
 
 def test_nothing_listening_fails_within_the_timeout(tmp_path: Path) -> None:
-    from tests.unit.alerts.servers import free_port
+    from tests.unit.alerts.servers import closed_port
 
-    channel = EmailChannel(email_settings(free_port(), security="plain", timeout=2), None)
-    with pytest.raises(ChannelError, match="Connection refused"):
-        channel.deliver(alert_test_notice("IRIS"))
+    with closed_port() as port:
+        channel = EmailChannel(email_settings(port, security="plain", timeout=2), None)
+        with pytest.raises(ChannelError, match="Connection refused"):
+            channel.deliver(alert_test_notice("IRIS"))
 
 
 def test_ens_alert_channel_hands_the_text_to_the_production() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import subprocess
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.alerts.secrets import SecretError, SecretRef, redact
+from backup_keeper.alerts.secrets import RedactingFilter, SecretError, SecretRef, redact
+from backup_keeper.catalog.manifest import read_manifest, sidecar_path
 from backup_keeper.iris.fake import FakeIris
 from tests.unit.alerts.servers import smtp_server, webhook_server
 
@@ -77,16 +79,18 @@ url = {{ env = "BK_HOOK" }}
         assert len(smtp.mailbox.messages) == 2  # the failure and the recovery (email takes info+)
         assert smtp.mailbox.logins == [("backup", "ok"), ("backup", "ok")]
         assert len(hook.received) == 1
-    outputs = [r.stdout + r.stderr for r in runs]
-    outputs += [
-        p.read_text(errors="replace")
+    files = {
+        p.name: p.read_text(errors="replace")
         for p in backups.rglob("*")
         if p.is_file() and p.suffix != ".cbk"
-    ]
+    }
+    (cbk,) = backups.glob("*.cbk")  # the second run's backup; the first one failed
+    sidecar = sidecar_path(cbk)
+    read_manifest(sidecar, expected_file=cbk.name)  # a real manifest, among the files read:
+    assert sidecar.name in files, sorted(files)
+    outputs = [r.stdout + r.stderr for r in runs]
+    outputs += files.values()
     outputs += [mail.as_string() for _, mail in smtp.mailbox.messages]
-    assert any(
-        "manifest" in text or "format" in text for text in outputs
-    )  # the manifest is among them
     for text in outputs:
         assert PASSWORD not in text
         assert TOKEN not in text
@@ -111,6 +115,19 @@ def test_secret_references_read_env_and_file_and_say_where_when_missing(
 
 def test_redact_replaces_longest_secrets_first() -> None:
     assert redact("a abcd-efgh b abcd", ["abcd", "abcd-efgh"]) == "a <redacted> b <redacted>"
+
+
+def test_a_password_sent_base64_encoded_is_redacted() -> None:
+    """smtplib's debug output shows AUTH LOGIN's exchange: the password, base64-encoded."""
+    encoded = base64.b64encode(PASSWORD.encode()).decode()
+    assert redact(f"send: '{encoded}\\r\\n'", [PASSWORD]) == "send: '<redacted>\\r\\n'"
+
+
+def test_a_stack_logged_with_a_record_is_redacted_too() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "plain", None, None)
+    record.stack_info = f'Stack (most recent call last):\n  send("{PASSWORD}")'
+    RedactingFilter([PASSWORD]).filter(record)
+    assert record.stack_info == 'Stack (most recent call last):\n  send("<redacted>")'
 
 
 USER = "bkuser77"
@@ -156,16 +173,16 @@ def test_a_debug_run_shows_no_credential_path_token_or_query_token_of_any_appris
     """Through the CLI door: apprise and urllib3 log the URLs they use at debug level, rewritten
     (``****`` for the password, the request line without the scheme), so only a redaction that
     knows each part of a URL and scrubs URLs generically keeps them out."""
-    from tests.unit.alerts.servers import free_port
+    from tests.unit.alerts.servers import closed_port
 
     backups = tmp_path / "backups"
     backups.mkdir()
     FakeIris().fail("online_backup", "return0")  # its messages.log is searched too
     config = apprise_config(tmp_path, "BK_HOOK", "BK_DEAD")
-    with webhook_server() as hook:
+    with webhook_server() as hook, closed_port() as dead:
         env = {
             "BK_HOOK": hook_url(hook.port),
-            "BK_DEAD": hook_url(free_port(), DEAD_PATH_TOKEN, DEAD_QUERY_TOKEN),
+            "BK_DEAD": hook_url(dead, DEAD_PATH_TOKEN, DEAD_QUERY_TOKEN),
         }
         run = backup_keeper(
             "-vv", "backup", "--kind", "full", "--dir", str(backups), "--iris", "fake",

@@ -67,3 +67,13 @@ def test_a_backup_whose_log_cannot_be_read_is_never_a_chain_base() -> None:
     got = chains(records)
     assert got["b003_I.cbk"] == (["b000_F.cbk"], True)
     assert got["b001_I.cbk"] == ([], True)
+
+
+def test_a_recorded_parent_missing_from_the_catalog_breaks_the_chain_and_says_which() -> None:
+    full, first, second = series("FII")
+    first.parent_name, second.parent_name = "b000_F.cbk", "gone_I.cbk.zst"
+    got = chains([full, first, second])
+    assert got["b001_I.cbk"] == (["b000_F.cbk"], True)
+    assert got["b002_I.cbk"][1] is False
+    assert second.note == "the backup it was taken on, gone_I.cbk.zst, is missing"
+    assert first.note is None

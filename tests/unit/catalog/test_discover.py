@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from backup_keeper.catalog.record import (
     RecordSource,
     TimePrecision,
 )
-from tests.builders import T0, write_iris_backup, write_managed_backup
+from tests.builders import NEVER_ALIVE_PID, T0, write_iris_backup, write_managed_backup
 from tests.hang_guard import fails_if_blocked
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -413,7 +412,7 @@ def test_backups_dated_after_now_are_warned_about_when_now_is_given(tmp_path: Pa
 
 def test_leftover_temporary_files_are_reported_with_what_to_do(tmp_path: Path) -> None:
     write_managed_backup(tmp_path, "b.cbk", BackupKind.FULL, T0)
-    dead = _dead_pid()
+    dead = NEVER_ALIVE_PID
     leftovers = [
         f".b.cbk.zst.tmp-{dead}",  # compression
         f".b.cbk.json.tmp-{os.getpid()}",  # an old hand-written atomic write
@@ -440,9 +439,3 @@ def test_leftover_temp_files_of_an_unreadable_directory_are_no_warning_and_no_er
     tmp_path: Path,
 ) -> None:
     assert leftover_temp_warnings(tmp_path / "missing") == []
-
-
-def _dead_pid() -> int:
-    child = subprocess.Popen(["true"])
-    child.wait()
-    return child.pid

@@ -8,10 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backup_keeper.clock import fixed_clock
 from backup_keeper.freeze_marker import MARKER_NAME
 from backup_keeper.iris.fake import FakeIris
+from backup_keeper.jobs.online_backup import run_online_backup
+from backup_keeper.report import JobStatus
+from backup_keeper.settings import BackupSettings
+from tests.builders import NEVER_ALIVE_PID
 from tests.unit.cli.test_app import cli
 
 
@@ -116,16 +122,16 @@ def test_any_backup_job_recovers_a_stale_freeze_before_its_own_work(tmp_path: Pa
 
     fake = fake_of(tmp_path)
     fake.configure(frozen=True)
-    dead = subprocess.Popen(["true"])
-    dead.wait()
     import socket
-    from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
     write_marker(
         tmp_path,
         FreezeMarker(
-            host=socket.gethostname(), pid=dead.pid, started=now, expires=now + timedelta(hours=1)
+            host=socket.gethostname(),
+            pid=NEVER_ALIVE_PID,
+            started=now,
+            expires=now + timedelta(hours=1),
         ),
     )
     done = cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake", "--json")
@@ -164,12 +170,22 @@ def test_doctor_under_a_held_instance_lock_reports_the_lock_and_no_foreign_freez
     assert fake.is_frozen() and fake.snapshot().thaw_requests == 0
 
 
+def backup_at(directory: Path, moment: datetime, kind: str = "full") -> None:
+    """A backup taken at ``moment`` (the injectable clock), on the instance ``--iris fake`` uses:
+    a test that needs time to pass says how much instead of sleeping through it."""
+    report = run_online_backup(
+        BackupSettings(directory=directory, kind=kind),
+        iris=FakeIris(clock=fixed_clock(moment)),
+        clock=fixed_clock(moment),
+    )
+    assert report.status is JobStatus.OK, report.errors
+
+
 def test_check_freshness_exit_codes(tmp_path: Path) -> None:
-    assert cli("backup", "--kind", "full", "--dir", tmp_path, "--iris", "fake").returncode == 0
+    backup_at(tmp_path, datetime.now(UTC) - timedelta(hours=1))
     fresh = cli("check-freshness", "--dir", tmp_path, "--max-age", "26h", "--kind", "full")
     assert fresh.returncode == 0 and "backups are fresh" in fresh.stdout
-    time.sleep(1.2)
-    stale = cli("check-freshness", "--dir", tmp_path, "--max-age", "1s", "--kind", "full", "--json")
+    stale = cli("check-freshness", "--dir", tmp_path, "--max-age", "1h", "--kind", "full", "--json")
     assert stale.returncode == 1
     assert json.loads(stale.stdout)["errors"][0].startswith("newest completed full backup is")
     bad = cli("check-freshness", "--dir", tmp_path, "--max-age", "1s", "--kind", "weekly")
@@ -230,9 +246,9 @@ def test_a_broken_config_file_is_bad_input(tmp_path: Path) -> None:
 def test_restore_plan_on_a_broken_chain_names_the_missing_file_and_falls_back(
     tmp_path: Path,
 ) -> None:
-    for kind in ("full", "incremental", "incremental"):
-        assert cli("backup", "--kind", kind, "--dir", tmp_path, "--iris", "fake").returncode == 0
-        time.sleep(1.05)  # distinct names and times
+    start = datetime.now(UTC) - timedelta(hours=3)
+    for hours, kind in enumerate(("full", "incremental", "incremental")):
+        backup_at(tmp_path, start + timedelta(hours=hours), kind)
     middle = sorted(tmp_path.glob("*_incremental_*.cbk"))[0]
     middle.unlink()
     middle.with_name(middle.name + ".json").unlink()

@@ -3,10 +3,16 @@ an IRIS is reachable (see conftest.py for how)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from uuid import uuid4
+
+import pytest
 
 from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris.backup_log import parse_backup_log
+from backup_keeper.iris.bounded import BoundedIris
+from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import IrisPort, OnlineResult, Severity
 from tests.unit.iris.conftest import PortFactory
 
@@ -39,8 +45,32 @@ def test_databases_and_size_estimate(port_factory: PortFactory) -> None:
 
 def test_console_log_accepts_every_severity(port_factory: PortFactory) -> None:
     port = port_factory()
+    token = uuid4().hex
     for severity in Severity:
-        port.write_console_log(f"backup-keeper contract test ({severity.name})", severity)
+        port.write_console_log(f"backup-keeper contract test {token} ({severity.name})", severity)
+    written = [
+        (level, text) for level, text in _console_log(port) if f"contract test {token} " in text
+    ]
+    assert written == [
+        (int(s), f"backup-keeper contract test {token} ({s.name})") for s in Severity
+    ]
+
+
+_MESSAGES_LINE = re.compile(r"^\S+ \([0-9]+\) ([0-3]) \[[^\]]*\] (.*)$", re.ASCII)
+"""A messages.log line: ``MM/DD/YY-HH:MM:SS:mmm (pid) severity [Event] message``."""
+
+
+def _console_log(port: IrisPort) -> list[tuple[int, str]]:
+    """(severity, message) of every console log line: the fake's record, else messages.log in
+    the manager directory when this process can read it (embedded; native on the same host)."""
+    inner = port.port if isinstance(port, BoundedIris) else port
+    if isinstance(inner, FakeIris):
+        return inner.snapshot().console_log
+    log = Path(port.instance().manager_directory) / "messages.log"
+    if not log.is_file():
+        pytest.skip(f"{log} cannot be read from here: the console log cannot be checked")
+    found = (_MESSAGES_LINE.match(line) for line in log.read_text(errors="replace").splitlines())
+    return [(int(m[1]), m[2]) for m in found if m]
 
 
 def test_named_lock_is_exclusive_between_clients(port_factory: PortFactory) -> None:

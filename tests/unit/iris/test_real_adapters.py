@@ -55,15 +55,15 @@ def test_native_adapter_fails_clearly_when_nothing_listens_and_never_shows_the_p
 ) -> None:
     from backup_keeper.iris.native import NativeIris
 
-    with socket.socket() as probe:  # a loopback port that is certainly closed
+    with socket.socket() as probe:  # bound, never listening: held closed for the whole test
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv("IRIS_HOST", "127.0.0.1")
-    monkeypatch.setenv("IRIS_PORT", str(port))
-    monkeypatch.setenv("IRIS_USERNAME", "_SYSTEM")
-    monkeypatch.setenv("IRIS_PASSWORD", "s3cret-Pa55")
-    with pytest.raises(IrisError) as caught:
-        NativeIris.from_environment()
+        monkeypatch.setenv("IRIS_HOST", "127.0.0.1")
+        monkeypatch.setenv("IRIS_PORT", str(port))
+        monkeypatch.setenv("IRIS_USERNAME", "_SYSTEM")
+        monkeypatch.setenv("IRIS_PASSWORD", "s3cret-Pa55")
+        with pytest.raises(IrisError) as caught:
+            NativeIris.from_environment()
     assert f"cannot connect to IRIS at 127.0.0.1:{port}/USER" in str(caught.value)
     assert "s3cret-Pa55" not in str(caught.value)
 

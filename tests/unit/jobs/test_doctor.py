@@ -18,6 +18,7 @@ from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_doctor
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import FreezeHookSettings
+from tests.builders import NEVER_ALIVE_PID
 
 BACKUP = [sys.executable, "-m", "backup_keeper", "backup", "--kind", "full"]
 
@@ -58,11 +59,12 @@ def hung_backup(job: subprocess.Popen[bytes]) -> FakeIris:
 
 
 def dead_freezer_marker(directory: Path) -> FreezeMarker:
-    dead = subprocess.Popen(["true"])
-    dead.wait()
     now = datetime.now(UTC)
     marker = FreezeMarker(
-        host=socket.gethostname(), pid=dead.pid, started=now, expires=now + timedelta(hours=1)
+        host=socket.gethostname(),
+        pid=NEVER_ALIVE_PID,
+        started=now,
+        expires=now + timedelta(hours=1),
     )
     write_marker(directory, marker)
     return marker

@@ -18,7 +18,7 @@ import pytest
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import read_manifest
 from backup_keeper.catalog.record import BackupKind
-from backup_keeper.clock import fixed_clock
+from backup_keeper.clock import Stopwatch, fixed_clock, system_stopwatch
 from backup_keeper.freeze_marker import MARKER_NAME
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_external_backup, run_thaw
@@ -42,14 +42,27 @@ def catalog_dir(tmp_path: Path) -> Path:
     return path
 
 
-def snapshot(fake: FakeIris, catalog_dir: Path, *command: str, **settings: object) -> JobReport:
+def snapshot(
+    fake: FakeIris,
+    catalog_dir: Path,
+    *command: str,
+    stopwatch: Stopwatch = system_stopwatch,
+    **settings: object,
+) -> JobReport:
     return run_external_backup(
         ExternalBackupSettings.model_validate(
             {"directory": catalog_dir, "command": list(command), **settings}
         ),
         iris=fake,
         clock=fixed_clock(NOW),
+        stopwatch=stopwatch,
     )
+
+
+def frozen_for(seconds: float) -> Stopwatch:
+    """A stopwatch on which the freeze lasts ``seconds``, however long the test takes."""
+    readings = iter([1000.0, 1000.0 + seconds])
+    return lambda: next(readings)
 
 
 def records(catalog_dir: Path) -> list[str]:
@@ -119,11 +132,18 @@ def test_a_snapshot_command_that_hangs_is_killed_with_its_children_and_the_insta
     assert "timed out after 0.5 s and was killed" in report.errors[0]
     assert_thawed_and_clean(fake, catalog_dir)
     child = int(pid_file.read_text())
-    time.sleep(0.2)
-    assert (
-        not Path(f"/proc/{child}").exists()
-        or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
-    )
+    deadline = time.monotonic() + 5  # killed already; reaped by init when it gets to it
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not running(child)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that runs (a zombie has ended)."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:
+        return False
 
 
 def test_freeze_failure_leaves_the_instance_running_and_runs_no_command(
@@ -180,7 +200,7 @@ def test_the_mirror_qos_timeout_is_information_not_a_warning(
     fake: FakeIris, catalog_dir: Path
 ) -> None:
     fake.configure(mirror_member=1, mirror_primary=True, mirror_name="M", mirror_qos_timeout_ms=100)
-    report = snapshot(fake, catalog_dir, "sleep", "0.2")
+    report = snapshot(fake, catalog_dir, "true", stopwatch=frozen_for(0.2))
     assert report.status is JobStatus.OK
     assert not any("QoS" in w for w in report.warnings), report.warnings
     assert any("mirror QoS timeout 100 ms" in c for c in report.checked), report.checked
@@ -191,8 +211,10 @@ def test_a_freeze_outliving_externalfreezetimeout_on_the_primary_is_warned_about
 ) -> None:
     fake.configure(mirror_member=1, mirror_primary=True, mirror_name="M")
     # the shortest thawable freeze (WDSuspendLimit must end it first: settings refuse 0), held
-    # past both; the snapshot fails as the daemon resumed under it, and the window is warned of
-    report = snapshot(fake, catalog_dir, "sleep", "2.3", freeze_timeout=2, wd_suspend_limit=1)
+    # past both on the job's stopwatch
+    report = snapshot(
+        fake, catalog_dir, "true", stopwatch=frozen_for(2.3), freeze_timeout=2, wd_suspend_limit=1
+    )
     (warning,) = [w for w in report.warnings if "ExternalFreezeTimeOut" in w]
     assert "outlived ExternalFreezeTimeOut (2 s)" in warning
     assert "primary failover member" in warning and "fail over" in warning
@@ -201,7 +223,9 @@ def test_a_freeze_outliving_externalfreezetimeout_on_the_primary_is_warned_about
 def test_a_freeze_outliving_externalfreezetimeout_elsewhere_says_writers_blocked(
     fake: FakeIris, catalog_dir: Path
 ) -> None:
-    report = snapshot(fake, catalog_dir, "sleep", "2.3", freeze_timeout=2, wd_suspend_limit=1)
+    report = snapshot(
+        fake, catalog_dir, "true", stopwatch=frozen_for(2.3), freeze_timeout=2, wd_suspend_limit=1
+    )
     (warning,) = [w for w in report.warnings if "ExternalFreezeTimeOut" in w]
     assert "processes updating the databases were blocked" in warning
     assert "fail over" not in warning
@@ -310,7 +334,7 @@ def test_an_async_member_is_not_warned_about_the_qos_timeout(
     fake: FakeIris, catalog_dir: Path
 ) -> None:
     fake.configure(mirror_member=2, mirror_name="M", mirror_qos_timeout_ms=100)
-    report = snapshot(fake, catalog_dir, "sleep", "0.2")
+    report = snapshot(fake, catalog_dir, "true", stopwatch=frozen_for(0.2))
     assert report.status is JobStatus.OK
     assert not any("QoS" in w for w in report.warnings)
 

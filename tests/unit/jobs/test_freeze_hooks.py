@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,9 +20,11 @@ from backup_keeper.freeze_marker import MARKER_NAME, FreezeMarker, read_marker, 
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import FreezeResult, IrisError
 from backup_keeper.jobs import run_doctor, run_external_backup, run_freeze, run_thaw
+from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, ExternalBackupSettings, FreezeHookSettings
+from tests.builders import NEVER_ALIVE_PID
 from tests.read_only import read_only
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -92,17 +93,11 @@ JOBS: list[Callable[[FakeIris, Path, Recorder | None], JobReport]] = [
 ]
 
 
-def dead_pid() -> int:
-    done = subprocess.Popen(["true"])
-    done.wait()
-    return done.pid
-
-
 def stale_job_marker(directory: Path, fake: FakeIris) -> FreezeMarker:
     """The markers of a backup-keeper job killed while the instance was frozen."""
     marker = FreezeMarker(
         host=socket.gethostname(),
-        pid=dead_pid(),
+        pid=NEVER_ALIVE_PID,
         started=NOW - timedelta(minutes=5),
         expires=NOW + timedelta(hours=1),
         run="0123456789abcdef",
@@ -411,6 +406,110 @@ def test_a_left_frozen_instance_that_will_not_thaw_is_critical_and_keeps_its_mar
     assert any(e.startswith("CRITICAL: the instance was left frozen by pid") for e in report.errors)
     assert fake.is_frozen()
     assert markers(directory, fake) == before
+
+
+def test_a_freeze_whose_process_here_is_alive_is_left_alone_however_old_its_marker(
+    fake: FakeIris, directory: Path
+) -> None:
+    alive_freezer = FreezeMarker(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started=NOW - timedelta(days=2),
+        expires=NOW - timedelta(days=1),
+        run="0123456789abcdef",
+    )
+    write_marker(directory, alive_freezer)
+    fake.set_freeze_marker(alive_freezer.model_dump_json())
+    fake.configure(frozen=True)
+    report = JobReport(job="doctor", started=NOW)
+    recover_frozen(directory, fake, report, NOW)
+    assert report.warnings == [f"a freeze by {alive_freezer.describe()} is still in progress"]
+    assert report.errors == []
+    assert fake.is_frozen() and fake.snapshot().thaw_requests == 0
+    assert read_marker(directory) == alive_freezer
+
+
+@pytest.mark.parametrize("mode", ["raise", "stay_frozen"])
+def test_a_thaw_hook_whose_thaw_fails_is_critical_and_keeps_the_freezes_markers(
+    fake: FakeIris, directory: Path, mode: str
+) -> None:
+    assert freeze(fake, directory).status is JobStatus.OK
+    before = markers(directory, fake)
+    fake.fail("external_thaw", mode)  # type: ignore[arg-type]
+    report = thaw(fake, directory)
+    assert report.status is JobStatus.FAILED
+    assert report.summary.startswith("CRITICAL: the instance may still be frozen")
+    assert fake.snapshot().frozen
+    assert markers(directory, fake) == before
+
+
+class ThawsThenGoesDark(FakeIris):
+    """ExternalThaw answers; after it, whether the write daemon runs cannot be told."""
+
+    def is_frozen(self) -> bool:
+        if self.snapshot().thaw_requests:
+            raise IrisError("ERROR #5001: IsWDSuspended did not answer")
+        return super().is_frozen()
+
+
+def test_a_left_frozen_instance_whose_thaw_cannot_be_confirmed_is_critical_and_keeps_its_markers(
+    tmp_path: Path, directory: Path
+) -> None:
+    fake = ThawsThenGoesDark(tmp_path / "iris", clock=fixed_clock(NOW))
+    marker = stale_job_marker(directory, fake)
+    before = markers(directory, fake)
+    report = doctor(fake, directory)
+    (critical,) = [e for e in report.errors if e.startswith("CRITICAL")]
+    assert critical.startswith(
+        f"CRITICAL: the instance was left frozen by {marker.describe()} and could not be thawed "
+        "(ExternalThaw returned but the write daemon could not be checked: "
+        "ERROR #5001: IsWDSuspended did not answer)"
+    )
+    assert fake.snapshot().thaw_requests == 1
+    assert markers(directory, fake) == before
+    assert (3, f"backup-keeper: {critical}") in fake.snapshot().console_log
+    assert not any("has been thawed" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("job", [thaw, snapshot], ids=lambda j: j.__name__)
+def test_a_frozen_check_failing_after_the_thaw_is_reported_as_that_check_not_as_the_thaw(
+    tmp_path: Path, directory: Path, job: Callable[[FakeIris, Path, Recorder | None], JobReport]
+) -> None:
+    fake = ThawsThenGoesDark(tmp_path / "iris", clock=fixed_clock(NOW))
+    if job is thaw:
+        assert freeze(fake, directory).status is JobStatus.OK
+    report = job(fake, directory, None)
+    assert report.status is JobStatus.FAILED
+    assert fake.snapshot().thaw_requests == 1
+    (critical,) = [e for e in report.errors if e.startswith("CRITICAL")]
+    assert (
+        "(ExternalThaw returned but the write daemon could not be checked: "
+        "ERROR #5001: IsWDSuspended did not answer)" in critical
+    )
+    assert "ExternalThaw failed" not in " ".join(report.errors)
+
+
+@pytest.mark.parametrize("inside", ["unreadable", "unanswered"])
+def test_a_stale_marker_whose_copy_inside_iris_cannot_be_read_goes_only_from_the_directory(
+    fake: FakeIris, directory: Path, inside: str
+) -> None:
+    marker = stale_job_marker(directory, fake)
+    fake.configure(frozen=False)
+    if inside == "unreadable":
+        fake.set_freeze_marker("{torn")
+    else:
+        fake.fail("freeze_marker")
+    report = JobReport(job="doctor", started=NOW)
+    recover_frozen(directory, fake, report, NOW)
+    assert report.errors == []
+    assert not (directory / MARKER_NAME).exists()
+    (left,) = [w for w in report.warnings if w.startswith("freeze marker inside IRIS left")]
+    assert ("ERROR #5001: injected failure in freeze_marker" in left) is (inside == "unanswered")
+    assert any(
+        w.startswith(f"stale freeze marker of {marker.describe()} cleared") for w in report.warnings
+    )
+    fake.heal("freeze_marker")
+    assert fake.freeze_marker() == ("{torn" if inside == "unreadable" else marker.model_dump_json())
 
 
 def test_a_marker_that_cannot_be_removed_after_a_thaw_is_a_warning(

@@ -257,6 +257,27 @@ def test_corrupt_intent_stops_the_purge_before_anything_is_deleted(tmp_path: Pat
     assert files_state(tmp_path) == before
 
 
+@pytest.mark.parametrize("planted", ["symlink", "directory"])
+def test_an_intent_that_cannot_be_read_stops_the_purge_and_is_never_taken_for_none(
+    tmp_path: Path, planted: str
+) -> None:
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    iris_week(backups)
+    elsewhere = plant_intent(tmp_path)  # a valid intent, outside the directory
+    if planted == "symlink":
+        (backups / INTENT_NAME).symlink_to(elsewhere)
+    else:
+        (backups / INTENT_NAME).mkdir()
+    before = files_state(tmp_path)
+    report = purge(backups, keep_last=1)
+    assert report.status is JobStatus.FAILED
+    (error,) = report.errors
+    assert error.startswith(f"{backups / INTENT_NAME}: cannot be read (")
+    assert f"nothing in {backups} was deleted" in error
+    assert files_state(tmp_path) == before
+
+
 def test_purging_a_purged_directory_deletes_nothing(tmp_path: Path) -> None:
     iris_week(tmp_path)
     purge(tmp_path, keep_last=1, keep_daily=3)

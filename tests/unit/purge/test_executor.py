@@ -91,6 +91,42 @@ def test_a_backup_swapped_for_a_symlink_after_planning_is_not_deleted_nor_follow
     assert outcome.warnings == [f"{cbk}: not deleted: no longer a regular file"]
 
 
+def test_a_backup_rewritten_to_the_same_size_after_planning_is_not_deleted(
+    tmp_path: Path,
+) -> None:
+    cbk = tmp_path / "a.cbk"
+    cbk.write_bytes(b"x")
+    targets = planned(tmp_path)
+    cbk.write_bytes(b"y")  # a new backup under the old name: same size, another mtime
+    planned_ns = targets[0].mtime_ns
+    os.utime(cbk, ns=(planned_ns + 1_000_000_000, planned_ns + 1_000_000_000))
+    outcome = delete_targets(targets, dry_run=False)
+    assert cbk.read_bytes() == b"y"
+    assert [a.outcome for a in outcome.actions] == [FileOutcome.SKIPPED]
+    assert outcome.warnings[0].startswith(f"{cbk}: not deleted: changed since it was planned")
+
+
+def test_a_directory_swapped_for_a_symlink_after_planning_is_never_entered(
+    tmp_path: Path,
+) -> None:
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    targets = planned(backups)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    twin = elsewhere / "a.cbk"  # what the symlink leads to looks just like the planned backup
+    twin.write_bytes(b"x")
+    os.utime(twin, ns=(targets[0].mtime_ns, targets[0].mtime_ns))
+    backups.rename(tmp_path / "backups.old")
+    backups.symlink_to(elsewhere)
+    outcome = delete_targets(targets, dry_run=False)
+    assert twin.exists() and (tmp_path / "backups.old" / "a.cbk").exists()
+    assert outcome.actions == []
+    (error,) = outcome.errors  # ENOTDIR on Linux (O_DIRECTORY | O_NOFOLLOW), ELOOP elsewhere
+    assert error.startswith(f"{backups}: cannot open directory: ")
+    assert outcome.failed == targets
+
+
 def test_a_companion_that_is_a_symlink_is_left_alone(tmp_path: Path) -> None:
     target_file = tmp_path / "target.txt"
     target_file.write_text("keep")

@@ -227,6 +227,34 @@ def test_day_precision_records_are_judged_by_the_end_of_their_day() -> None:
     assert kept(result) == ["FullDBList_20261110_001.cbk", "n.cbk"]
 
 
+def test_a_failed_day_precision_backup_is_judged_by_the_end_of_its_day_for_failed_older_than() -> (
+    None
+):
+    from backup_keeper.catalog.record import TimePrecision
+
+    day_start = datetime(2026, 11, 10, tzinfo=UTC)
+    failed = record(
+        "FullDBList_20261110_001.cbk",
+        "full",
+        day_start,
+        BackupStatus.FAILED,
+        source=RecordSource.FILE_NAME,
+    )
+    failed.precision = TimePrecision.DAY
+    good = record("n.cbk", "full", day_start + timedelta(days=1, hours=12))
+    # 2d before now is 2026-11-10T12:00: the failure may have been later that day, so it stays
+    result = run(
+        [failed, good],
+        now=day_start + timedelta(days=2, hours=12),
+        keep_last=1,
+        failed_older_than="2d",
+    )
+    assert kept(result) == ["FullDBList_20261110_001.cbk", "n.cbk"]
+    assert reasons_of(result, "FullDBList_20261110_001.cbk") == [
+        "failed backup: kept until older than 2d"
+    ]
+
+
 def test_each_chain_reason_is_given_once_when_several_instances_share_a_directory() -> None:
     a = [
         record("a_full.cbk", "full", T0, instance="A"),
