@@ -156,3 +156,51 @@ def test_every_door_does_the_same_with_the_same_settings(
     assert (cli_outcome.status, cli_outcome.refused) == (status, refused)
     assert sum(name.endswith(".cbk") for name in cli_outcome.on_disk) == backups_taken
     assert cli_outcome.alerts_delivered == delivered
+
+
+def test_every_job_has_one_name_in_the_cli_the_registry_the_operations_and_its_report(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    from iop.messages.dispatch import create_dispatch
+
+    from backup_keeper.cli.app import app
+    from backup_keeper.door import JOBS
+    from backup_keeper.interop.operations import ExternalBackupOperation, PurgeOperation
+
+    commands = {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
+    assert set(JOBS) <= commands
+    handlers = set()
+    for cls in (BackupOperation, ExternalBackupOperation, PurgeOperation):
+        op = cls.__new__(cls)
+        create_dispatch(op)
+        handlers |= {method for _, method in op.DISPATCH}
+    assert {name.replace("-", "_") for name in JOBS} - {"alert_test"} == handlers
+    snapshot = json.loads(
+        run_task_with(
+            "snapshot",
+            json.dumps({"directory": str(tmp_path), "command": ["true"]}),
+            "",
+            iris=FakeIris(tmp_path / "iris"),
+        )
+    )
+    assert snapshot["report"]["job"] == "snapshot", snapshot["summary"]
+    fresh = json.loads(
+        run_task_with(
+            "check-freshness",
+            json.dumps({"directories": [str(tmp_path)], "max_age": "1d"}),
+            "",
+            iris=FakeIris(tmp_path / "iris"),
+        )
+    )
+    assert fresh["report"]["job"] == "check-freshness", fresh["summary"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("external-backup", "snapshot"), ("freshness", "check-freshness")]
+)
+def test_tasks_installed_with_the_old_job_names_still_run_under_the_new_ones(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    answer = json.loads(run_task_with(old, "{}", "", iris=FakeIris(tmp_path / "iris")))
+    assert answer["report"]["job"] == new
+    assert "unknown job" not in answer["summary"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from backup_keeper.purge.executor import RECOVERED
+from backup_keeper.door import RECOVERED
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry, escape_surrogates
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
