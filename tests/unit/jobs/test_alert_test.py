@@ -11,6 +11,7 @@ import pytest
 from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs.alert_test import NO_CHANNEL, AlertTestSettings, run_alert_test
+from tests.unit.alerts.redaction import isolated_redaction
 from tests.unit.alerts.servers import free_port
 from tests.unit.cli.test_app import cli
 
@@ -41,7 +42,7 @@ def test_a_password_over_plain_smtp_is_warned_about_in_the_report_and_the_log(
     monkeypatch.setenv("BK_SMTP_PASSWORD", "Smtp-Pa55-9917")
     config = alerts_file(tmp_path, PLAIN_WITH_PASSWORD.format(port=free_port()))
     settings = AlertTestSettings(alerts=load_alert_settings(config))
-    with caplog.at_level(logging.WARNING):
+    with isolated_redaction(), caplog.at_level(logging.WARNING):  # no earlier test's secrets
         report = run_alert_test(settings, iris=FakeIris(tmp_path / "iris"))
     warning = 'alerts.email: security = "plain" with a password'
     assert [w for w in report.warnings if w.startswith(warning)] == report.warnings != []
