@@ -238,14 +238,15 @@ def test_the_alert_operation_logs_a_channel_that_failed_and_still_writes_message
     )
     import os
 
-    from tests.unit.alerts.servers import free_port
+    from tests.unit.alerts.servers import closed_port
 
-    os.environ["BK_DEAD"] = f"json://127.0.0.1:{free_port()}/hook"
-    try:
-        op, _ = make(AlertOperation, tmp_path, alerts_config=str(config))
-        op.on_message(AlertRequest(SourceConfigName="", AlertText=""))
-    finally:
-        del os.environ["BK_DEAD"]
+    with closed_port() as dead:
+        os.environ["BK_DEAD"] = f"json://127.0.0.1:{dead}/hook"
+        try:
+            op, _ = make(AlertOperation, tmp_path, alerts_config=str(config))
+            op.on_message(AlertRequest(SourceConfigName="", AlertText=""))
+        finally:
+            del os.environ["BK_DEAD"]
     warnings = [text for level, host, text in production.log if level == 3]
     assert len(warnings) == 1 and warnings[0].startswith("alert via apprise json: ")
     assert any("(no text)" in line for line in console(op))

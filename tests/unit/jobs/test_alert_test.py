@@ -4,6 +4,7 @@ what is allowed but unsafe said out loud."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs.alert_test import NO_CHANNEL, AlertTestSettings, run_alert_test
 from tests.unit.alerts.redaction import isolated_redaction
-from tests.unit.alerts.servers import free_port
+from tests.unit.alerts.servers import closed_port
 from tests.unit.cli.test_app import cli
 
 PLAIN_WITH_PASSWORD = """
@@ -28,6 +29,13 @@ password = {{ env = "BK_SMTP_PASSWORD" }}
 sender = "iris@example.org"
 recipients = ["ops@example.org"]
 """
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A port where no SMTP server listens, held for the test."""
+    with closed_port() as port:
+        yield port
 
 
 def alerts_file(tmp_path: Path, text: str) -> Path:
@@ -49,10 +57,10 @@ class Recorded(logging.Handler):
 
 
 def test_a_password_over_plain_smtp_is_warned_about_in_the_report_and_the_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dead_port: int
 ) -> None:
     monkeypatch.setenv("BK_SMTP_PASSWORD", "Smtp-Pa55-9917")
-    config = alerts_file(tmp_path, PLAIN_WITH_PASSWORD.format(port=free_port()))
+    config = alerts_file(tmp_path, PLAIN_WITH_PASSWORD.format(port=dead_port))
     settings = AlertTestSettings(alerts=load_alert_settings(config))
     recorded, logger = Recorded(), logging.getLogger("backup_keeper.alerts.build")
     logger.addHandler(recorded)
@@ -68,8 +76,8 @@ def test_a_password_over_plain_smtp_is_warned_about_in_the_report_and_the_log(
     assert "Smtp-Pa55-9917" not in "".join(recorded.messages) + report.model_dump_json()
 
 
-def test_plain_smtp_without_a_password_is_no_warning(tmp_path: Path) -> None:
-    text = PLAIN_WITH_PASSWORD.format(port=free_port()).replace(
+def test_plain_smtp_without_a_password_is_no_warning(tmp_path: Path, dead_port: int) -> None:
+    text = PLAIN_WITH_PASSWORD.format(port=dead_port).replace(
         'password = { env = "BK_SMTP_PASSWORD" }\n', ""
     )
     report = run_alert_test(
@@ -80,8 +88,10 @@ def test_plain_smtp_without_a_password_is_no_warning(tmp_path: Path) -> None:
     assert any(line.startswith("email: ") for line in report.errors)
 
 
-def test_the_alert_test_cli_prints_the_plain_password_warning(tmp_path: Path) -> None:
-    config = alerts_file(tmp_path, PLAIN_WITH_PASSWORD.format(port=free_port()))
+def test_the_alert_test_cli_prints_the_plain_password_warning(
+    tmp_path: Path, dead_port: int
+) -> None:
+    config = alerts_file(tmp_path, PLAIN_WITH_PASSWORD.format(port=dead_port))
     done = cli("alert-test", "--config", config, env={"BK_SMTP_PASSWORD": "Smtp-Pa55-9917"})
     assert done.returncode == 1  # nothing listens: not delivered
     assert 'backup-keeper alert-test: alerts.email: security = "plain" with a password' in (
