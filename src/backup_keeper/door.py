@@ -1,15 +1,36 @@
-"""What every door (Task Manager task, Interoperability operation) shares: job names, the
-settings model each job takes, and the one call that runs it. So two doors can never differ in
-behaviour: they both hand a mapping of settings to ``run_named_job``."""
+"""The door layer: what the three doors (the CLI, a Task Manager task, an Interoperability
+operation) share, and the one part of the project they import besides jobs, settings and
+reports (tests/unit/test_door_imports.py holds them to it).
+
+What no door may decide for itself is decided here, once: each job's one name and settings
+model, how the notifier is built from an alerts file (channels, secrets, redaction), that a bad
+alerts file or a channel that cannot be built refuses the job before anything is done, where
+the alerts' dedupe state lives, and which IRIS adapter runs, every call bounded. So two doors
+given the same settings cannot differ (tests/unit/test_door.py runs all three)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from backup_keeper.clock import system_clock
+from backup_keeper.alerts.build import build_notifier, instance_name
+from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
+from backup_keeper.alerts.notifier import AlertNotifier
+from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
+from backup_keeper.clock import Clock, fixed_clock, system_clock
+from backup_keeper.iris.bounded import (
+    DEFAULT_CALL_TIMEOUT,
+    TIMEOUT_ENV,
+    bounded,
+    parse_call_timeout,
+)
+from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
+from backup_keeper.iris.fake import FakeIris
+from backup_keeper.iris.native import NativeIris
 from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.jobs import (
     run_external_backup,
@@ -17,8 +38,11 @@ from backup_keeper.jobs import (
     run_online_backup,
     run_purge,
 )
+from backup_keeper.jobs.alert_test import AlertTestSettings, run_alert_test
 from backup_keeper.notify import Notifier
+from backup_keeper.purge.executor import RECOVERED
 from backup_keeper.report import JobReport, JobStatus
+from backup_keeper.safe_files import UnsafeName, write_atomic
 from backup_keeper.settings import (
     BackupSettings,
     ExternalBackupSettings,
@@ -27,44 +51,198 @@ from backup_keeper.settings import (
     SettingsError,
     validate_settings,
 )
+from backup_keeper.small_files import TooLarge, read_small
 
+__all__ = [
+    "DEFAULT_CALL_TIMEOUT",
+    "JOBS",
+    "RECOVERED",
+    "TIMEOUT_ENV",
+    "AlertNotifier",
+    "AlertSettings",
+    "Clock",
+    "EnsSend",
+    "IrisChoice",
+    "IrisError",
+    "IrisPort",
+    "TooLarge",
+    "UnsafeName",
+    "alert_state_dir",
+    "compact",
+    "fixed_clock",
+    "instance_name",
+    "load_alerts",
+    "notifier_for",
+    "open_port",
+    "parse_call_timeout",
+    "read_small",
+    "refused",
+    "relay_alert",
+    "run_named_job",
+    "send_ens_alert",
+    "system_clock",
+    "write_atomic",
+]
+"""Besides the door layer's own functions, the few names of lower layers a door needs (the
+port and its errors, the clock, the scheduler's state file), named here so that every arrow
+from a door into the core passes through this one module."""
+
+IrisChoice = Literal["embedded", "native", "fake"]
+EnsSend = Callable[[str], None]
+"""Raises one ``Ens.AlertRequest`` with this text (only a production's operations have one)."""
 JobCall = Callable[[Any, IrisPort, Notifier | None], JobReport]
 
-JOBS: dict[str, tuple[type[BaseModel], JobCall]] = {
-    "backup": (
-        BackupSettings,
-        lambda s, iris, n: run_online_backup(s, iris=iris, notifier=n),
+
+@dataclass(frozen=True)
+class DoorJob:
+    """A job as the doors know it. ``tests_alerts``: the job takes the alert settings as its
+    own (``alert-test``), so the door builds no notifier for it and refuses nothing a channel
+    does: finding what does not work is the job."""
+
+    model: type[BaseModel]
+    call: JobCall
+    tests_alerts: bool = False
+
+
+JOBS: dict[str, DoorJob] = {
+    "backup": DoorJob(
+        BackupSettings, lambda s, iris, n: run_online_backup(s, iris=iris, notifier=n)
     ),
-    "external-backup": (
-        ExternalBackupSettings,
-        lambda s, iris, n: run_external_backup(s, iris=iris, notifier=n),
+    "snapshot": DoorJob(
+        ExternalBackupSettings, lambda s, iris, n: run_external_backup(s, iris=iris, notifier=n)
     ),
-    "purge": (PurgeSettings, lambda s, iris, n: run_purge(s, notifier=n)),
-    "freshness": (
-        FreshnessSettings,
-        lambda s, iris, n: run_freshness_check(s, iris=iris, notifier=n),
+    "purge": DoorJob(PurgeSettings, lambda s, iris, n: run_purge(s, notifier=n)),
+    "check-freshness": DoorJob(
+        FreshnessSettings, lambda s, iris, n: run_freshness_check(s, iris=iris, notifier=n)
+    ),
+    "alert-test": DoorJob(
+        AlertTestSettings, lambda s, iris, n: run_alert_test(s, iris=iris), tests_alerts=True
     ),
 }
+"""Every job a task or an operation can run, by the name the CLI gives it."""
+RENAMED = {"external-backup": "snapshot", "freshness": "check-freshness"}
+"""Names Task Manager tasks installed by earlier versions still pass (cls/BackupKeeper/Task/)."""
 
 
 def run_named_job(
-    job: str, settings: Mapping[str, Any], *, iris: IrisPort, notifier: Notifier | None
+    job: str,
+    settings: Mapping[str, Any],
+    *,
+    iris: IrisPort,
+    alerts_config: str | Path | None,
+    ens_send: EnsSend | None = None,
 ) -> JobReport:
-    """Validate ``settings`` for ``job`` and run it. Bad settings are a failed report listing
-    every problem, never an exception: a task or an operation must always get a report."""
-    if job not in JOBS:
-        return _refused(job, [f"unknown job {job!r}; known: {', '.join(JOBS)}"])
-    model, call = JOBS[job]
+    """Validate ``settings`` for ``job``, build its notifier from ``alerts_config`` and run it.
+    Bad settings, a bad alerts file or a channel that cannot be built are a refused report
+    listing every problem (nothing was done), never an exception: a task or an operation must
+    always get a report. Every IRIS call is bounded (BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else
+    120 s): a hung instance is a failed report naming the call, never a door that hangs."""
+    iris = bounded(iris)
+    job = RENAMED.get(job, job)
+    entry = JOBS.get(job)
+    if entry is None:
+        return refused(job, [f"unknown job {job!r}; known: {', '.join(JOBS)}"])
     try:
-        parsed = validate_settings(model, settings)
+        alerts = load_alerts(alerts_config)
+        if entry.tests_alerts:
+            parsed = validate_settings(entry.model, {"alerts": alerts, **settings})
+            return entry.call(parsed, iris, None)
+        parsed = validate_settings(entry.model, settings)
+        notifier = notifier_for(alerts, iris=iris, settings=parsed, ens_send=ens_send)
     except SettingsError as exc:
-        return _refused(job, exc.problems)
-    return call(parsed, iris, notifier)
+        return refused(job, exc.problems)
+    return entry.call(parsed, iris, notifier)
 
 
-def _refused(job: str, problems: list[str]) -> JobReport:
+def load_alerts(config: str | Path | None) -> AlertSettings:
+    """The ``[alerts]`` table of ``config``; none given (None, "") is messages.log only.
+    SettingsError names what is wrong with the file."""
+    if config is None or not str(config).strip():
+        return AlertSettings()
+    return load_alert_settings(Path(config))
+
+
+def notifier_for(
+    alerts: AlertSettings,
+    *,
+    iris: IrisPort | None,
+    settings: BaseModel,
+    ens_send: EnsSend | None = None,
+) -> AlertNotifier:
+    """The notifier every door gives a job. A channel that cannot be built is SettingsError:
+    a misconfigured alert is found before the night it is needed, and the job is refused
+    rather than run with alerts nobody would receive. Secrets are redacted from the process's
+    logs as they are read (``build_notifier``), once per process."""
+    notifier, problems = build_notifier(
+        alerts,
+        instance=instance_name(iris),
+        iris=iris,
+        state_dir=alert_state_dir(settings),
+        ens_send=ens_send,
+        credentials=iris.credentials_password if iris is not None else None,
+    )
+    if problems:
+        raise SettingsError([f"alerts: {problem}" for problem in problems])
+    return notifier
+
+
+def relay_alert(
+    source: str, text: str, *, iris: IrisPort, alerts_config: str | Path | None
+) -> tuple[dict[str, str], list[str]]:
+    """Send another host's alert (the production's ``Ens.Alert``) through the channels:
+    per channel "delivered" or why not, and what kept a channel from being used. An alert is
+    never refused: with a bad alerts file it still reaches messages.log. ``ens_alert`` is left
+    out: Ens.Alert must not send alerts to itself."""
+    iris = bounded(iris)
+    problems: list[str] = []
+    try:
+        alerts = load_alerts(alerts_config)
+    except SettingsError as exc:
+        alerts, problems = AlertSettings(), exc.problems
+    notifier, unbuilt = build_notifier(
+        alerts.model_copy(update={"ens_alert": None}),
+        instance=instance_name(iris),
+        iris=iris,
+        state_dir=None,
+        credentials=iris.credentials_password,
+    )
+    event = AlertEvent(
+        kind=EventKind.PRODUCTION_ALERT,
+        severity=AlertSeverity.ERROR,
+        instance=notifier.instance,
+        job=source or "production",
+        summary=text or "(no text)",
+        time=system_clock(),
+    )
+    return notifier.send(event), problems + [f"alerts: {p}" for p in unbuilt]
+
+
+def alert_state_dir(settings: BaseModel) -> Path | None:
+    """Where the alerts' dedupe state lives: the job's (first) directory; none for a dry run,
+    which writes nothing, not even that."""
+    if getattr(settings, "dry_run", False):
+        return None
+    directory = getattr(settings, "directory", None)
+    directories = getattr(settings, "directories", None) or [None]
+    found = directory if directory is not None else directories[0]
+    return Path(found) if found is not None else None
+
+
+def open_port(choice: IrisChoice, timeout: float | None = None) -> IrisPort:
+    """The adapter ``choice`` names, every call bounded by ``timeout`` (default: the
+    environment's, else DEFAULT_CALL_TIMEOUT). IrisError when it cannot start (not inside
+    IRIS, no connection settings)."""
+    if choice == "fake":
+        return bounded(FakeIris(), timeout)
+    if choice == "native":
+        return bounded(NativeIris.from_environment(), timeout)
+    return bounded(EmbeddedIris(), timeout)
+
+
+def refused(job: str, problems: list[str], summary: str = "bad settings") -> JobReport:
+    """The report of a job that was not run: ``<summary>: nothing was done: <problems>``."""
     report = JobReport(job=job, status=JobStatus.FAILED, started=system_clock(), errors=problems)
-    return report.finish(system_clock(), "bad settings: nothing was done: " + "; ".join(problems))
+    return report.finish(system_clock(), f"{summary}: nothing was done: " + "; ".join(problems))
 
 
 def compact(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,12 +259,3 @@ def compact(settings: Mapping[str, Any]) -> dict[str, Any]:
         elif value not in ("", None):
             out[key] = value
     return out
-
-
-def instance_name(iris: IrisPort) -> str:
-    """The instance's name for alerts; an IRIS that does not answer (a hung call times out) must
-    not keep the door from running the job and reporting."""
-    try:
-        return iris.instance().name
-    except IrisError:
-        return "unknown instance"

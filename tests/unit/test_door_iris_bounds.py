@@ -14,6 +14,9 @@ from backup_keeper.iris.bounded import TIMEOUT_ENV
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.tasks import run_task_with
 from tests.hang_guard import fails_if_blocked
+from tests.unit.interop.production import BusinessHost, ProductionIris, production
+
+__all__ = ["production"]
 
 
 @pytest.fixture
@@ -52,16 +55,15 @@ def test_a_task_whose_instance_name_hangs_still_runs_and_answers(
 
 
 def test_an_operation_whose_iris_call_hangs_answers_not_ok_and_raises_an_ens_alert(
-    fake: FakeIris, tmp_path: Path
+    fake: FakeIris, tmp_path: Path, production: ProductionIris
 ) -> None:
     op = BackupOperation.__new__(BackupOperation)  # IRIS never runs __init__
     op._iris_port = fake
-    alerts: list[str] = []
-    op._send_alert = alerts.append  # type: ignore[method-assign]
+    op.iris_handle = host = BusinessHost()
     op.directory = str(tmp_path)
     fake.fail("mirror", "hang")
     with fails_if_blocked(3):
-        result = op.do_backup(BackupRequest(kind="full"))
+        result = op.backup(BackupRequest(kind="full"))
     assert not result.ok
     assert "mirror did not return within 0.3 s" in result.summary
-    assert alerts and "mirror did not return" in alerts[0]
+    assert host.texts and "mirror did not return" in host.texts[0]

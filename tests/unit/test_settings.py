@@ -139,7 +139,7 @@ def test_a_door_gets_the_same_refusal(tmp_path: Path) -> None:
         "purge",
         {"directories": ["  "], "retention": {"keep_last": 1}},
         iris=FakeIris(tmp_path / "fake"),
-        notifier=None,
+        alerts_config=None,
     )
     assert report.status == "failed" and "empty" in report.errors[0]
 

@@ -55,12 +55,12 @@ NEXT_STEP: dict[EventKind, str] = {
 
 _FAILED_KIND = {
     "backup": EventKind.BACKUP_FAILED,
-    "external-backup": EventKind.BACKUP_FAILED,
+    "snapshot": EventKind.BACKUP_FAILED,
     "freeze": EventKind.FREEZE_FAILED,
     "thaw": EventKind.THAW_FAILED,
     "purge": EventKind.PURGE_FAILED,
     "verify": EventKind.VERIFY_FAILED,
-    "freshness": EventKind.BACKUPS_STALE,
+    "check-freshness": EventKind.BACKUPS_STALE,
     "doctor": EventKind.THAW_FAILED,
 }
 
@@ -119,6 +119,6 @@ def events_for(report: JobReport, instance: str, now: datetime) -> list[AlertEve
             kind = EventKind.FREEZE_FAILED
         if not (critical and kind is EventKind.THAW_FAILED):
             events.append(event(kind, AlertSeverity.ERROR, report.summary))
-    elif report.warnings and report.job in ("backup", "external-backup") and not critical:
+    elif report.warnings and report.job in ("backup", "snapshot") and not critical:
         events.append(event(EventKind.BACKUP_WARNING, AlertSeverity.WARNING, report.summary))
     return events

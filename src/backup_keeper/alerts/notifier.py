@@ -1,5 +1,6 @@
-"""The notifier the jobs are given: events from a report, dedupe, "recovered", delivery with
-bounded retries, and messages.log as the fallback for every channel that fails."""
+"""The alert notifier the doors give the jobs (as the ``notify.Notifier`` they accept): events
+from a report, dedupe, "recovered", delivery with bounded retries, and messages.log as the
+fallback for every channel that fails."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from backup_keeper.safe_files import UnsafeName
 log = logging.getLogger(__name__)
 
 
-class Notifier:
+class AlertNotifier:
     """``notify(report)``: what the jobs call. ``send(event)``: one event to every channel that
     takes its severity; returns, per channel, "delivered" or why not."""
 

@@ -251,16 +251,26 @@ class _RedactingRecordFactory:
 _PROCESS = RedactingFilter()
 """The one filter of this process: each door adds the secrets it read; none is ever removed,
 so a long-lived IRIS process redacts every secret any earlier run used."""
+_FACTORY_WRAPPED = False
 
 
 def install_redaction(secrets: Iterable[str]) -> RedactingFilter:
     """Redact ``secrets`` (and every URL) from everything the process logs from now on.
 
-    Idempotent: one filter per process, on every root handler once, and the record factory
-    wrapped once; a second call only adds its secrets."""
+    The record factory is wrapped once per process, whatever wraps it after us (a library, a
+    runtime): every later call only adds its secrets, and puts the one filter on a root
+    handler that appeared since."""
+    global _FACTORY_WRAPPED  # noqa: PLW0603 - one wrap per process
     _PROCESS.add(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_PROCESS)
-    if not isinstance(logging.getLogRecordFactory(), _RedactingRecordFactory):
+    if not _FACTORY_WRAPPED:
         logging.setLogRecordFactory(_RedactingRecordFactory(logging.getLogRecordFactory()))
+        _FACTORY_WRAPPED = True
     return _PROCESS
+
+
+def scrub_known(text: str) -> str:
+    """``text`` as the process's log would show it: every URL scrubbed, every secret any door
+    of this process read, redacted. For words that go elsewhere than a log (a report)."""
+    return _PROCESS.scrub(text)

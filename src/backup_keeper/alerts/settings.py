@@ -68,6 +68,18 @@ class AlertSettings(BaseModel):
     )
 
 
+def insecure_settings(settings: AlertSettings) -> list[str]:
+    """What in ``settings`` is allowed but unsafe, one line each, for the log and ``alert-test``:
+    a relay on a trusted network may need it, so it is never refused, but never silent."""
+    email = settings.email
+    if email is not None and email.security == "plain" and email.password is not None:
+        return [
+            'alerts.email: security = "plain" with a password: the password and every alert '
+            "cross the network unencrypted; use starttls or ssl"
+        ]
+    return []
+
+
 def load_alert_settings(path: Path) -> AlertSettings:
     """The ``[alerts]`` table of a TOML file; SettingsError for a file or a value that is wrong."""
     try:

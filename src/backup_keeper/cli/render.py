@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from backup_keeper.purge.executor import RECOVERED
+from backup_keeper.door import RECOVERED
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry, escape_surrogates
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -187,3 +187,10 @@ def _framed(report: JobReport, body: str) -> str:
     parts += [printable(f"error: {e}") for e in report.errors]
     parts.append(printable(f"{report.status}: {report.summary}"))
     return "\n".join(parts)
+
+
+def render_alert_test(report: JobReport) -> str:
+    """One line per channel, names aligned: ``email  delivered``, or why not."""
+    rows = [line.partition(": ")[::2] for line in report.checked]
+    width = max((len(name) for name, _ in rows), default=0)
+    return "\n".join(printable(f"{name.ljust(width)}  {outcome}") for name, outcome in rows)

@@ -5,17 +5,20 @@ A failed job also raises an ``Ens.AlertRequest`` to the production's ``Ens.Alert
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from iop import BusinessOperation, Category, setting
+from iop.runtime import iris as iop_runtime
 
-from backup_keeper.alerts.build import build_notifier
-from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
-from backup_keeper.alerts.secrets import install_redaction
-from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
-from backup_keeper.door import compact, instance_name, run_named_job
+from backup_keeper.door import (
+    IrisError,
+    IrisPort,
+    compact,
+    open_port,
+    relay_alert,
+    run_named_job,
+    send_ens_alert,
+)
 from backup_keeper.interop.messages import (
     BackupRequest,
     BackupResult,
@@ -25,14 +28,12 @@ from backup_keeper.interop.messages import (
     PurgeRequest,
     PurgeResult,
 )
-from backup_keeper.iris.bounded import bounded
-from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
-from backup_keeper.iris.port import IrisPort
-from backup_keeper.report import JobReport, JobStatus
-from backup_keeper.settings import DEFAULT_COMMAND_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT, SettingsError
+from backup_keeper.report import JobReport, JobStatus, report_json
+from backup_keeper.settings import DEFAULT_COMMAND_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT
 
 DIRECTORY_HELP = "Directory for the backup files, their logs and manifests."
 _COUNT = re.compile(r"[0-9]+")
+R = TypeVar("R", bound=JobResult)
 
 
 def _count(value: object) -> object:
@@ -44,8 +45,16 @@ def _count(value: object) -> object:
     return int(text) or None
 
 
+def _result(report: JobReport, cls: type[R]) -> R:
+    """The answer, its report the very JSON ``--json`` prints (``report_json``): a file name
+    that is not UTF-8 is escaped there, so IoP can always serialize what it is handed."""
+    sent = JobReport.model_validate_json(report_json(report, indent=None))
+    return cls(ok=sent.status is not JobStatus.FAILED, summary=sent.summary, report=sent)
+
+
 class _JobOperation(BusinessOperation):
-    """Shared: the port, the notifier, one job call, the alert on failure."""
+    """Shared: the port, one door-layer call (the same notifier and refusals as every door),
+    the Ens alert on failure. Each handler is named after the job it runs."""
 
     alerts_config = setting(
         "",
@@ -57,43 +66,33 @@ class _JobOperation(BusinessOperation):
 
     def _port(self) -> IrisPort:
         if self._iris_port is None:
-            self._iris_port = EmbeddedIris()
-        return bounded(self._iris_port)  # BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else 120 s
+            self._iris_port = open_port("embedded")
+        return self._iris_port
 
-    def _run(self, job: str, settings: dict[str, Any]) -> JobReport:
-        port = self._port()
-        try:
-            notifier = self._notifier(port, settings)
-        except SettingsError as exc:
-            notifier = None
-            self.log_warning(f"alert channels not used: {'; '.join(exc.problems)}")
-        report = run_named_job(job, compact(settings), iris=port, notifier=notifier)
+    def _run(self, job: str, settings: dict[str, Any], answer: type[R]) -> R:
+        report = run_named_job(
+            job,
+            compact(settings),
+            iris=self._port(),
+            alerts_config=str(self.alerts_config or ""),
+            ens_send=self._raise_ens_alert,
+        )
         if report.status is JobStatus.FAILED:
             self._send_alert(f"backup-keeper {job} failed: {report.summary}")
-        return report
+        return _result(report, answer)
 
-    def _notifier(self, port: IrisPort, settings: dict[str, Any]) -> Any:
-        config = str(self.alerts_config or "")
-        alert_settings = load_alert_settings(Path(config)) if config else AlertSettings()
-        directory = settings.get("directory") or (settings.get("directories") or [None])[0]
-        notifier, problems = build_notifier(
-            alert_settings,
-            instance=instance_name(port),
-            iris=port,
-            state_dir=Path(directory) if directory else None,
-            credentials=port.credentials_password,
-        )
-        install_redaction(notifier.secrets)
-        if problems:
-            raise SettingsError(problems)
-        return notifier
+    def _raise_ens_alert(self, text: str) -> None:
+        """One ``Ens.AlertRequest`` through this host; IrisError when the production refuses
+        it (the ``ens_alert`` channel reports that as a failed delivery)."""
+        send_ens_alert(self.iris_handle, type(self).__name__, text, iris=iop_runtime.get_iris())
 
     def _send_alert(self, text: str) -> None:
-        send_ens_alert(self.iris_handle, type(self).__name__, text)
-
-    @staticmethod
-    def _result(report: JobReport, cls: type[JobResult] = JobResult) -> Any:
-        return cls(ok=report.status is not JobStatus.FAILED, summary=report.summary, report=report)
+        """The failure's own Ens alert: one the production refuses is logged, and the answer
+        still goes back."""
+        try:
+            self._raise_ens_alert(text)
+        except IrisError as exc:
+            self.log_error(f"Ens alert not raised: {exc}")
 
     def _retention(self) -> dict[str, Any]:
         return {
@@ -131,7 +130,7 @@ class BackupOperation(_JobOperation):
         "warn", category=Category.ADDITIONAL, description="Read-only databases: warn or exclude."
     )
 
-    def do_backup(self, request: BackupRequest) -> BackupResult:
+    def backup(self, request: BackupRequest) -> BackupResult:
         settings = {
             "directory": self.directory,
             "kind": request.kind or self.kind,
@@ -140,7 +139,7 @@ class BackupOperation(_JobOperation):
             "read_only": self.read_only,
             "retention": self._retention(),
         }
-        return self._result(self._run("backup", settings), BackupResult)  # type: ignore[no-any-return]
+        return self._run("backup", settings, BackupResult)
 
 
 class ExternalBackupOperation(_JobOperation):
@@ -174,7 +173,7 @@ class ExternalBackupOperation(_JobOperation):
         description="Mirror role: any, primary, backup, not-primary.",
     )
 
-    def do_snapshot(self, request: ExternalBackupRequest) -> BackupResult:
+    def snapshot(self, request: ExternalBackupRequest) -> BackupResult:
         settings = {
             "directory": self.directory,
             "command": [str(self.command)] if self.command else [],
@@ -184,7 +183,7 @@ class ExternalBackupOperation(_JobOperation):
             "label": request.label,
             "run_on": self.run_on,
         }
-        return self._result(self._run("external-backup", settings), BackupResult)  # type: ignore[no-any-return]
+        return self._run("snapshot", settings, BackupResult)
 
 
 class PurgeOperation(_JobOperation):
@@ -192,20 +191,20 @@ class PurgeOperation(_JobOperation):
 
     directory = setting("", category=Category.BASIC, description=DIRECTORY_HELP, required=True)
 
-    def do_purge(self, request: PurgeRequest) -> PurgeResult:
+    def purge(self, request: PurgeRequest) -> PurgeResult:
         settings = {
             "directories": [self.directory] if self.directory else [],
             "dry_run": request.dry_run,
             "retention": self._retention(),
         }
-        return self._result(self._run("purge", settings), PurgeResult)  # type: ignore[no-any-return]
+        return self._run("purge", settings, PurgeResult)
 
-    def do_freshness(self, request: FreshnessRequest) -> JobResult:
+    def check_freshness(self, request: FreshnessRequest) -> JobResult:
         settings = {
             "directories": [self.directory] if self.directory else [],
             "max_age": request.max_age or self.max_age,
         }
-        return self._result(self._run("freshness", settings))  # type: ignore[no-any-return]
+        return self._run("check-freshness", settings, JobResult)
 
     max_age = setting(
         "26h", category=Category.ALERTING, description="Freshness check: alert when older."
@@ -217,17 +216,14 @@ class AlertOperation(_JobOperation):
     host's) goes out through the notifier's channels: messages.log, email, apprise."""
 
     def on_message(self, request: Any) -> None:
-        port = self._port()
-        source = str(getattr(request, "SourceConfigName", "") or "production")
-        event = AlertEvent(
-            kind=EventKind.PRODUCTION_ALERT,
-            severity=AlertSeverity.ERROR,
-            instance=instance_name(port),
-            job=source,
-            summary=str(getattr(request, "AlertText", "") or "(no text)"),
-            time=datetime.now(UTC),
+        outcomes, problems = relay_alert(
+            str(getattr(request, "SourceConfigName", "") or ""),
+            str(getattr(request, "AlertText", "") or ""),
+            iris=self._port(),
+            alerts_config=str(self.alerts_config or ""),
         )
-        notifier = self._notifier(port, {})
-        for channel, outcome in notifier.send(event).items():
+        for problem in problems:
+            self.log_error(f"alert channels not used: {problem}")
+        for channel, outcome in outcomes.items():
             if outcome != "delivered" and not outcome.startswith("not sent"):
                 self.log_warning(f"alert via {channel}: {outcome}")

@@ -12,10 +12,9 @@ from typing import Any
 from iop import Category, PollingBusinessService, setting
 from pydantic import TypeAdapter, ValidationError
 
+from backup_keeper.door import TooLarge, UnsafeName, read_small, write_atomic
 from backup_keeper.interop.messages import BackupRequest, FreshnessRequest, PurgeRequest
 from backup_keeper.interop.schedule import Schedule, due_jobs, parse_clock_time
-from backup_keeper.safe_files import UnsafeName, write_atomic
-from backup_keeper.small_files import TooLarge, read_small
 
 STATE_NAME = ".backup-keeper-schedule.json"
 MAX_STATE_BYTES = 1 << 20

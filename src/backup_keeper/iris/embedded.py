@@ -46,12 +46,12 @@ def _port_class() -> Any:
     return iris.cls(PORT_CLASS)
 
 
-def send_ens_alert(host: Any, source: str, text: str) -> None:
+def send_ens_alert(host: Any, source: str, text: str, *, iris: Any) -> None:
     """An ``Ens.AlertRequest`` to the production's ``Ens.Alert`` through the business host's
-    ``SendAlert`` (docs/iris-ledger.md, section 9). Unsure: that an IoP host's ``iris_handle``
-    exposes ``SendAlert`` as ObjectScript hosts do; kept here so it is fixed in one place."""
-    import iris  # noqa: PLC0415 - loaded only inside a production
-
+    ``SendAlert`` (docs/iris-ledger.md, section 9). ``iris`` is the module as IoP's runtime
+    hands it to the production (``iop.runtime.iris.get_iris()``), so that a test can stand in
+    for it. Unsure: that an IoP host's ``iris_handle`` exposes ``SendAlert`` as ObjectScript
+    hosts do; kept here so it is fixed in one place."""
     request = iris.cls("Ens.AlertRequest")._New()
     request.SourceConfigName = source
     request.AlertText = text

@@ -63,7 +63,7 @@ def run_external_backup(
     failure (IRIS's, the disk's, this tool's) is a failed report the notifier is told of.
     The freeze window is measured on ``stopwatch``, the rest on ``clock``."""
     report = lifecycle.begin(
-        "external-backup",
+        "snapshot",
         clock=clock,
         directories=[str(settings.directory)],
         options=settings.model_dump(mode="json", exclude={"directory"}),

@@ -42,7 +42,7 @@ def run_freshness_check(
     clock: Clock = system_clock,
 ) -> JobReport:
     report = lifecycle.begin(
-        "freshness",
+        "check-freshness",
         clock=clock,
         directories=[str(d) for d in settings.directories],
         options=settings.model_dump(mode="json", exclude={"directories"}),

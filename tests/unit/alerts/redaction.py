@@ -31,8 +31,8 @@ def isolated_redaction() -> Iterator[None]:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     factory = logging.getLogRecordFactory()
-    saved = secrets._PROCESS
-    secrets._PROCESS = secrets.RedactingFilter()
+    saved, wrapped = secrets._PROCESS, secrets._FACTORY_WRAPPED
+    secrets._PROCESS, secrets._FACTORY_WRAPPED = secrets.RedactingFilter(), False
     root.setLevel(logging.DEBUG)
     try:
         yield
@@ -43,4 +43,4 @@ def isolated_redaction() -> Iterator[None]:
         root.handlers[:] = handlers
         root.setLevel(level)
         logging.setLogRecordFactory(factory)
-        secrets._PROCESS = saved
+        secrets._PROCESS, secrets._FACTORY_WRAPPED = saved, wrapped

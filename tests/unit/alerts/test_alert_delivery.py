@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from backup_keeper.alerts.build import build_notifier
-from backup_keeper.alerts.notifier import Notifier
+from backup_keeper.alerts.notifier import AlertNotifier
 from backup_keeper.alerts.settings import AlertSettings
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 def make_notifier(
     tmp_path: Path, fake: FakeIris, smtp_port: int, hook_port: int, at: datetime, **email: object
-) -> Notifier:
+) -> AlertNotifier:
     settings = AlertSettings.model_validate(
         {
             "email": {

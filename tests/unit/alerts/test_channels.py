@@ -107,12 +107,12 @@ def report(
             [(EventKind.PURGE_FAILED, AlertSeverity.ERROR)],
         ),
         (
-            report("freshness", JobStatus.FAILED, errors=["x"]),
+            report("check-freshness", JobStatus.FAILED, errors=["x"]),
             [(EventKind.BACKUPS_STALE, AlertSeverity.ERROR)],
         ),
         (
             report(
-                "external-backup",
+                "snapshot",
                 JobStatus.FAILED,
                 errors=["ExternalFreeze failed, the instance is not frozen: x"],
             ),
@@ -120,7 +120,7 @@ def report(
         ),
         (
             report(
-                "external-backup",
+                "snapshot",
                 JobStatus.FAILED,
                 errors=["CRITICAL: the instance may still be frozen (x)"],
             ),

@@ -12,7 +12,7 @@ import pytest
 from backup_keeper.alerts.channels import ConsoleChannel
 from backup_keeper.alerts.events import AlertSeverity
 from backup_keeper.alerts.history import AlertHistory, load_history, save_history
-from backup_keeper.alerts.notifier import Notifier
+from backup_keeper.alerts.notifier import AlertNotifier
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.report import JobReport, JobStatus
@@ -91,7 +91,7 @@ def test_an_unreadable_state_file_warns_still_alerts_and_is_replaced(
     """An extra alert is accepted (dedupe forgot what was sent); a silent reset is not."""
     fake = FakeIris(tmp_path / "iris")
     state.write_text("{not json")
-    notifier = Notifier(
+    notifier = AlertNotifier(
         instance="IRIS",
         console=ConsoleChannel(fake, AlertSeverity.INFO),
         state_file=state,
@@ -112,7 +112,7 @@ def test_an_unreadable_state_file_warns_still_alerts_and_is_replaced(
 
 def test_a_state_file_that_cannot_be_written_is_a_warning(state: Path, tmp_path: Path) -> None:
     fake = FakeIris(tmp_path / "iris")
-    notifier = Notifier(
+    notifier = AlertNotifier(
         instance="IRIS",
         console=ConsoleChannel(fake, AlertSeverity.INFO),
         state_file=state.parent / "missing-dir" / state.name,

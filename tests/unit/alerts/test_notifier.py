@@ -7,7 +7,7 @@ from pathlib import Path
 
 from backup_keeper.alerts.channels import ChannelError, ConsoleChannel
 from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
-from backup_keeper.alerts.notifier import Notifier
+from backup_keeper.alerts.notifier import AlertNotifier
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.report import JobReport, JobStatus
@@ -45,9 +45,9 @@ def ok(at: datetime) -> JobReport:
 
 def notifier(
     tmp_path: Path, channel: Recording, at: datetime, fake: FakeIris, **kw: object
-) -> tuple[Notifier, list[float]]:
+) -> tuple[AlertNotifier, list[float]]:
     sleeps: list[float] = []
-    n = Notifier(
+    n = AlertNotifier(
         instance="IRIS",
         console=ConsoleChannel(fake, AlertSeverity.INFO),
         channels=[channel],

@@ -424,3 +424,25 @@ def test_through_the_task_manager_door_library_records_carry_no_secret(tmp_path:
     for text in (before.getvalue(), after.getvalue(), json.dumps(answer)):
         for secret in (HOOK_PASSWORD, PATH_TOKEN, QUERY_TOKEN):
             assert secret not in text
+
+
+def test_redaction_is_installed_once_even_when_another_library_wraps_the_record_factory() -> None:
+    """A library (or IoP's runtime) that wraps the record factory after us must not make the
+    next door call wrap it again: one redaction per process, however many messages arrive."""
+    from tests.unit.alerts.redaction import isolated_redaction
+
+    with isolated_redaction():
+        from backup_keeper.alerts.secrets import install_redaction
+
+        install_redaction([HOOK_PASSWORD])
+        ours = logging.getLogRecordFactory()
+
+        def theirs(*args: object, **kwargs: object) -> logging.LogRecord:
+            return ours(*args, **kwargs)
+
+        logging.setLogRecordFactory(theirs)
+        for _ in range(3):
+            install_redaction([PATH_TOKEN])
+        assert logging.getLogRecordFactory() is theirs
+        record = logging.getLogRecordFactory()("x", logging.INFO, "f", 1, PATH_TOKEN, None, None)
+        assert record.getMessage() == "<redacted>"

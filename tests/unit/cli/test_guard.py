@@ -17,7 +17,8 @@ from tests.unit.cli.test_app import cli
 
 def main_with(patch: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
     """The console-script entry point, after ``patch`` (Python source) replaced a job."""
-    source = f"import os, signal, time\nimport backup_keeper.cli.app as app\n{patch}\napp.main()\n"
+    imports = "import backup_keeper.cli.app as cli\nimport backup_keeper.cli.files as app\n"
+    source = f"import os, signal, time\n{imports}{patch}\ncli.main()\n"
     return subprocess.run(
         [sys.executable, "-c", source, *map(str, args)],
         capture_output=True,

@@ -1,8 +1,11 @@
-"""Business operations instantiated directly, as IoP itself tests them, with FakeIris."""
+"""Business operations instantiated directly, as IoP itself tests them, with FakeIris for the
+instance and, for IoP's runtime, the ``production`` stand-in (tests/unit/interop/production.py):
+the Ens alerts they raise and what they log are the real calls, recorded."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from iop.messages.dispatch import create_dispatch, dispatch_message
@@ -15,62 +18,80 @@ from backup_keeper.interop.messages import (
     PurgeResult,
 )
 from backup_keeper.interop.operations import (
+    AlertOperation,
     BackupOperation,
     ExternalBackupOperation,
     PurgeOperation,
 )
 from backup_keeper.iris.fake import FakeIris
+from tests.unit.interop.production import AlertRequest, BusinessHost, ProductionIris, production
+
+__all__ = ["production"]
 
 
-def make(cls: type, tmp_path: Path, **settings: object) -> tuple[object, list[str]]:
+def make(cls: type, tmp_path: Path, **settings: object) -> tuple[Any, list[str]]:
+    """The operation as IRIS makes it (``__new__``, settings copied on), its business host
+    recording the Ens alerts it raises; needs the ``production`` fixture."""
     op = cls.__new__(cls)  # IRIS never runs __init__
     op._iris_port = FakeIris(tmp_path / "iris")
-    alerts: list[str] = []
-    op._send_alert = alerts.append
+    op.iris_handle = BusinessHost()
     for key, value in settings.items():
         setattr(op, key, value)
-    return op, alerts
+    return op, op.iris_handle.texts
 
 
-def test_backup_operation_takes_a_backup_and_answers_with_the_report(tmp_path: Path) -> None:
+def console(op: Any) -> list[str]:
+    """What the operation's instance wrote to its messages.log."""
+    return [text for _, text in op._iris_port.snapshot().console_log]
+
+
+def test_backup_operation_takes_a_backup_and_answers_with_the_report(
+    tmp_path: Path, production: ProductionIris
+) -> None:
     op, alerts = make(BackupOperation, tmp_path, directory=str(tmp_path))
-    result = op.do_backup(BackupRequest(kind="full"))
+    result = op.backup(BackupRequest(kind="full"))
     assert isinstance(result, BackupResult)
     assert result.ok and result.report.backup is not None and result.report.backup.kind == "full"
     assert alerts == []
 
 
-def test_a_failed_backup_answers_not_ok_and_raises_an_ens_alert(tmp_path: Path) -> None:
+def test_a_failed_backup_answers_not_ok_and_raises_an_ens_alert(
+    tmp_path: Path, production: ProductionIris
+) -> None:
     op, alerts = make(BackupOperation, tmp_path, directory=str(tmp_path))
-    op._iris_port.fail("online_backup", "return0")  # type: ignore[attr-defined]
-    result = op.do_backup(BackupRequest())
+    op._iris_port.fail("online_backup", "return0")
+    result = op.backup(BackupRequest())
     assert not result.ok
     assert alerts and alerts[0].startswith(
         "backup-keeper backup failed: backup failed: IRIS reported"
     )
 
 
-def test_bad_settings_are_a_failed_result_not_an_exception(tmp_path: Path) -> None:
+def test_bad_settings_are_a_failed_result_not_an_exception(
+    tmp_path: Path, production: ProductionIris
+) -> None:
     op, alerts = make(BackupOperation, tmp_path, directory="", kind="weekly")
-    result = op.do_backup(BackupRequest())
+    result = op.backup(BackupRequest())
     assert not result.ok and "kind" in result.summary and "directory" in result.summary
     assert len(alerts) == 1
 
 
-def test_purge_and_freshness_requests(tmp_path: Path) -> None:
+def test_purge_and_freshness_requests(tmp_path: Path, production: ProductionIris) -> None:
     backup, _ = make(BackupOperation, tmp_path, directory=str(tmp_path))
     for _ in range(3):
-        assert backup.do_backup(BackupRequest()).ok
+        assert backup.backup(BackupRequest()).ok
     op, alerts = make(PurgeOperation, tmp_path, directory=str(tmp_path), keep_last=1, keep_daily=0)
-    dry = op.do_purge(PurgeRequest(dry_run=True))
+    dry = op.purge(PurgeRequest(dry_run=True))
     assert isinstance(dry, PurgeResult) and dry.ok and dry.report.dry_run
-    assert op.do_freshness(FreshnessRequest(max_age="26h")).ok
+    assert op.check_freshness(FreshnessRequest(max_age="26h")).ok
     assert alerts == []
 
 
-def test_external_backup_operation_runs_its_command(tmp_path: Path) -> None:
+def test_external_backup_operation_runs_its_command(
+    tmp_path: Path, production: ProductionIris
+) -> None:
     op, _ = make(ExternalBackupOperation, tmp_path, directory=str(tmp_path), command="echo snap-1")
-    result = op.do_snapshot(
+    result = op.snapshot(
         __import__("backup_keeper.interop.messages", fromlist=["x"]).ExternalBackupRequest(
             label="t"
         )
@@ -82,12 +103,14 @@ def test_external_backup_operation_runs_its_command(tmp_path: Path) -> None:
     )
 
 
-def test_dispatch_routes_each_message_type_to_its_handler(tmp_path: Path) -> None:
+def test_dispatch_routes_each_message_type_to_its_handler(
+    tmp_path: Path, production: ProductionIris
+) -> None:
     op, _ = make(PurgeOperation, tmp_path, directory=str(tmp_path))
     create_dispatch(op)  # what IoP does in OnInit: fills op.DISPATCH
     keys = dict(op.DISPATCH)
-    assert keys["backup_keeper.interop.messages.PurgeRequest"] == "do_purge"
-    assert keys["backup_keeper.interop.messages.FreshnessRequest"] == "do_freshness"
+    assert keys["backup_keeper.interop.messages.PurgeRequest"] == "purge"
+    assert keys["backup_keeper.interop.messages.FreshnessRequest"] == "check_freshness"
     answer = dispatch_message(op, PurgeRequest(dry_run=True))
     assert isinstance(answer, PurgeResult)
 
@@ -104,20 +127,22 @@ def test_portal_settings_have_categories_descriptions_and_no_secrets(cls: type) 
 
 @pytest.mark.parametrize("keep_last", ["٣", "３", "three"])
 def test_a_portal_count_that_is_not_ascii_digits_is_refused_and_nothing_is_purged(
-    tmp_path: Path, keep_last: str
+    tmp_path: Path, keep_last: str, production: ProductionIris
 ) -> None:
     backup, _ = make(BackupOperation, tmp_path, directory=str(tmp_path))
     for _ in range(3):
-        assert backup.do_backup(BackupRequest()).ok
+        assert backup.backup(BackupRequest()).ok
     before = sorted(p.name for p in tmp_path.iterdir())
     op, alerts = make(PurgeOperation, tmp_path, directory=str(tmp_path), keep_last=keep_last)
-    result = op.do_purge(PurgeRequest())
+    result = op.purge(PurgeRequest())
     assert not result.ok and "keep_last" in result.summary
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert len(alerts) == 1
 
 
-def test_through_an_operation_library_records_carry_no_secret(tmp_path: Path) -> None:
+def test_through_an_operation_library_records_carry_no_secret(
+    tmp_path: Path, production: ProductionIris
+) -> None:
     """The operation installs the redaction: urllib3's debug lines of the alert it sends, and
     anything a library logs afterwards, through a handler added later, carry no secret."""
     import logging
@@ -135,12 +160,12 @@ def test_through_an_operation_library_records_carry_no_secret(tmp_path: Path) ->
 
     config = apprise_config(tmp_path, "BK_OP_HOOK")
     op, _ = make(BackupOperation, tmp_path, directory=str(tmp_path), alerts_config=str(config))
-    op._iris_port.fail("online_backup", "return0")  # type: ignore[attr-defined]
+    op._iris_port.fail("online_backup", "return0")
     with isolated_redaction(), webhook_server() as hook:
         _, before = add_root_handler()
         os.environ["BK_OP_HOOK"] = hook_url(hook.port)
         try:
-            result = op.do_backup(BackupRequest())
+            result = op.backup(BackupRequest())
         finally:
             del os.environ["BK_OP_HOOK"]
         _, after = add_root_handler()
@@ -151,3 +176,110 @@ def test_through_an_operation_library_records_carry_no_secret(tmp_path: Path) ->
     for text in (before.getvalue(), after.getvalue(), result.model_dump_json()):
         for secret in (HOOK_PASSWORD, PATH_TOKEN, QUERY_TOKEN):
             assert secret not in text
+
+
+def test_a_failed_job_raises_its_ens_alert_through_the_business_host(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    op, _ = make(BackupOperation, tmp_path, directory=str(tmp_path))
+    op._iris_port.fail("online_backup", "return0")
+    assert not op.backup(BackupRequest()).ok
+    (request,) = op.iris_handle.alerts
+    assert request.SourceConfigName == "BackupOperation"
+    assert request.AlertText.startswith("backup-keeper backup failed: backup failed: IRIS")
+
+
+def test_an_ens_alert_the_production_refuses_is_logged_and_the_result_still_answers(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    op, _ = make(BackupOperation, tmp_path, directory=str(tmp_path))
+    op.iris_handle.status = "no Ens.Alert"
+    op._iris_port.fail("online_backup", "return0")
+    result = op.backup(BackupRequest())
+    assert not result.ok and result.summary.startswith("backup failed")
+    errors = [text for level, host, text in production.log if level == 2]
+    assert errors == ["Ens alert not raised: ERROR #5001: no Ens.Alert"]
+
+
+def test_the_alert_operation_sends_each_ens_alert_request_through_the_channels(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    import os
+
+    from tests.unit.alerts.servers import webhook_server
+
+    config = tmp_path / "alerts.toml"
+    config.write_text(
+        "[alerts]\nretries = 0\nbackoff = 0\n[alerts.ens_alert]\n"
+        '[[alerts.apprise]]\nurl = { env = "BK_ALERT_OP" }\n'
+    )
+    with webhook_server() as hook:
+        os.environ["BK_ALERT_OP"] = f"json://127.0.0.1:{hook.port}/hook"
+        try:
+            op, _ = make(AlertOperation, tmp_path, alerts_config=str(config))
+            request = AlertRequest(SourceConfigName="SomeService", AlertText="disk full")
+            op.on_message(request)
+        finally:
+            del os.environ["BK_ALERT_OP"]
+        assert len(hook.received) == 1
+        assert "SomeService" in hook.received[0]["title"]
+        assert "disk full" in hook.received[0]["title"]
+    assert op.iris_handle.alerts == []  # Ens.Alert never sends to itself
+    assert any("disk full" in line for line in console(op))
+    assert production.log == []
+
+
+def test_the_alert_operation_logs_a_channel_that_failed_and_still_writes_messages_log(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    config = tmp_path / "alerts.toml"
+    config.write_text(
+        '[alerts]\nretries = 0\nbackoff = 0\n[[alerts.apprise]]\nurl = { env = "BK_DEAD" }\n'
+    )
+    import os
+
+    from tests.unit.alerts.servers import closed_port
+
+    with closed_port() as dead:
+        os.environ["BK_DEAD"] = f"json://127.0.0.1:{dead}/hook"
+        try:
+            op, _ = make(AlertOperation, tmp_path, alerts_config=str(config))
+            op.on_message(AlertRequest(SourceConfigName="", AlertText=""))
+        finally:
+            del os.environ["BK_DEAD"]
+    warnings = [text for level, host, text in production.log if level == 3]
+    assert len(warnings) == 1 and warnings[0].startswith("alert via apprise json: ")
+    assert any("(no text)" in line for line in console(op))
+
+
+def test_the_alert_operation_with_a_broken_alerts_file_still_writes_messages_log(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    config = tmp_path / "alerts.toml"
+    config.write_text("[alerts\n")
+    op, _ = make(AlertOperation, tmp_path, alerts_config=str(config))
+    op.on_message(AlertRequest(SourceConfigName="X", AlertText="queue stuck"))
+    assert any("queue stuck" in line for line in console(op))
+    errors = [text for level, host, text in production.log if level == 2]
+    assert len(errors) == 1 and "not valid TOML" in errors[0]
+
+
+def test_what_an_operation_answers_is_the_report_json_the_cli_prints(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    """A file name that is not UTF-8 holds surrogates JSON cannot carry: the answer goes
+    through ``report_json`` as ``--json`` does, so IoP can always serialize it."""
+    import json
+    import os
+
+    from iop.messages.dispatch import dispatch_serializer
+
+    from backup_keeper.report import report_data
+
+    (tmp_path / "keep.txt").write_text("x")
+    Path(os.fsdecode(os.fsencode(tmp_path) + b"/\xff-old.cbk")).write_bytes(b"x")
+    op, _ = make(PurgeOperation, tmp_path, directory=str(tmp_path))
+    result = op.purge(PurgeRequest(dry_run=True))
+    sent = json.loads(dispatch_serializer(result).json)
+    assert sent["report"] == report_data(result.report)
+    assert any("\\xff-old.cbk" in entry["path"] for entry in sent["report"]["unmanaged"])

@@ -1,0 +1,81 @@
+"""The commands that watch: ``doctor``, ``check-freshness`` and ``alert-test``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from backup_keeper.cli import common
+from backup_keeper.cli.backups import CatalogDir, hook_settings
+from backup_keeper.cli.render import printable, render_alert_test, render_summary
+from backup_keeper.jobs import run_doctor, run_freshness_check
+from backup_keeper.jobs.alert_test import NO_CHANNEL, AlertTestSettings, run_alert_test
+from backup_keeper.settings import (
+    DEFAULT_FREEZE_TIMEOUT,
+    DEFAULT_WD_SUSPEND_LIMIT,
+    FreshnessSettings,
+)
+
+
+@common.app.command()
+def doctor(
+    directory: CatalogDir,
+    iris: common.IrisOpt = "embedded",
+    json: common.JsonFlag = False,
+    config: common.ConfigOpt = None,
+) -> None:
+    """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
+    settings = hook_settings(
+        "doctor", directory, DEFAULT_FREEZE_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT, "", None, json
+    )
+    port = common.port(iris, "doctor", json)
+    notifier = common.notifier(config, port, settings, "doctor", json)
+    common.finish(run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
+
+
+@common.app.command("check-freshness")
+def check_freshness(
+    directories: Annotated[list[str], typer.Option("--dir", help="Backup directories.")],
+    max_age: Annotated[str, typer.Option(help="Alert when the newest good backup is older.")],
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Kinds to check: full, cumulative, incremental, external (default: all)."
+        ),
+    ] = None,
+    iris: Annotated[
+        common.IrisChoice | None, typer.Option(help="Also read IRIS's backup history through this.")
+    ] = None,
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+    config: common.ConfigOpt = None,
+) -> None:
+    """Fail (and alert) when backups stopped: too old, none at all, or the newest failed."""
+    data: dict[str, Any] = {"directories": directories, "max_age": max_age, "timezone": timezone}
+    if kind:
+        data["kinds"] = kind
+    settings = common.settings(FreshnessSettings, data, "check-freshness", json)
+    port = common.port(iris, "check-freshness", json) if iris else None
+    notifier = common.notifier(config, port, settings, "check-freshness", json)
+    report = run_freshness_check(settings, iris=port, notifier=notifier)
+    common.finish(report, json, render_summary)
+
+
+@common.app.command("alert-test")
+def alert_test(
+    config: Annotated[str, typer.Option("--config", help="TOML settings with \\[alerts].")],
+    iris: Annotated[
+        common.IrisChoice | None,
+        typer.Option(help="Deliver messages.log lines through this adapter."),
+    ] = None,
+    json: common.JsonFlag = False,
+) -> None:
+    """Send a test notice through every configured channel; print delivered or why not."""
+    alerts = common.alert_settings(config, "alert-test", json)
+    port = common.port(iris, "alert-test", json) if iris else None
+    report = run_alert_test(AlertTestSettings(alerts=alerts), iris=port)
+    if not json:
+        for line in [*report.warnings, *(e for e in report.errors if e == NO_CHANNEL)]:
+            typer.echo(printable(f"backup-keeper alert-test: {line}"), err=True)
+    common.finish(report, json, render_alert_test)

@@ -1,0 +1,170 @@
+"""The commands on backup files: ``catalog``, ``purge``, ``verify``, ``restore-plan`` and
+``restore``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from backup_keeper.cli import common
+from backup_keeper.cli.render import render_catalog, render_purge, render_restore, render_verify
+from backup_keeper.door import compact
+from backup_keeper.jobs import run_catalog, run_purge, run_restore, run_restore_plan, run_verify
+from backup_keeper.settings import (
+    CatalogSettings,
+    PurgeSettings,
+    RestorePlanSettings,
+    RestoreSettings,
+    VerifySettings,
+)
+
+
+@common.app.command()
+def catalog(
+    directories: common.Directories,
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+    iris: common.HistoryIris = None,
+) -> None:
+    """List the backups in DIRECTORIES: kind, time, status, where the facts came from, chain."""
+    settings = common.settings(
+        CatalogSettings, {"directories": directories, "timezone": timezone}, "catalog", json
+    )
+    port = common.port(iris, "catalog", json) if iris else None
+    common.finish(run_catalog(settings, iris=port), json, render_catalog)
+
+
+@common.app.command()
+def purge(
+    directories: common.Directories,
+    keep_last: common.KeepLast = None,
+    keep_within: common.KeepWithin = None,
+    keep_daily: common.KeepDaily = None,
+    keep_weekly: common.KeepWeekly = None,
+    keep_monthly: common.KeepMonthly = None,
+    keep_yearly: common.KeepYearly = None,
+    failed_older_than: common.FailedOlderThan = None,
+    allow_purge_after_failure: common.AllowPurgeAfterFailure = False,
+    now: Annotated[
+        str | None, typer.Option(help="Plan as of this ISO 8601 moment (with zone) instead of now.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
+    ] = False,
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+    config: common.ConfigOpt = None,
+) -> None:
+    """Delete the backups in DIRECTORIES that no rule keeps, never one a kept backup needs."""
+    clock = common.clock(now, "purge", json)
+    retention = common.retention(
+        keep_last=keep_last,
+        keep_within=keep_within,
+        keep_daily=keep_daily,
+        keep_weekly=keep_weekly,
+        keep_monthly=keep_monthly,
+        keep_yearly=keep_yearly,
+        failed_older_than=failed_older_than,
+        allow_purge_after_failure=allow_purge_after_failure,
+    )
+    data = {
+        "directories": directories,
+        "timezone": timezone,
+        "dry_run": dry_run,
+        "retention": retention or {},
+    }
+    settings = common.settings(PurgeSettings, data, "purge", json)
+    # a dry run writes nothing, not even the alerts' dedupe state (door.alert_state_dir)
+    notifier = common.notifier(config, None, settings, "purge", json)
+    common.finish(run_purge(settings, clock=clock, notifier=notifier), json, render_purge)
+
+
+@common.app.command()
+def verify(
+    directories: common.Directories,
+    sample: Annotated[int | None, common.count_option("Verify only the N newest chains.")] = None,
+    iris: Annotated[
+        common.IrisChoice | None,
+        typer.Option(help="Also check volume labels through this adapter."),
+    ] = None,
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+    config: common.ConfigOpt = None,
+) -> None:
+    """Re-hash every backup against its manifest and check every chain; any finding fails."""
+    data = {"directories": directories, "sample": sample, "timezone": timezone}
+    settings = common.settings(VerifySettings, compact(data), "verify", json)
+    port = common.port(iris, "verify", json) if iris else None
+    notifier = common.notifier(config, port, settings, "verify", json)
+    common.finish(run_verify(settings, iris=port, notifier=notifier), json, render_verify)
+
+
+@common.app.command("restore-plan")
+def restore_plan(
+    directories: common.Directories,
+    at: Annotated[
+        str | None, typer.Option(help="Restore to this ISO 8601 moment (default: the newest).")
+    ] = None,
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+    iris: common.HistoryIris = None,
+) -> None:
+    """Which files, in which order, and the ^DBREST / Journal.Restore steps to run."""
+    data = {"directories": directories, "at": at, "timezone": timezone}
+    settings = common.settings(RestorePlanSettings, compact(data), "restore-plan", json)
+    port = common.port(iris, "restore-plan", json) if iris else None
+    common.finish(run_restore_plan(settings, iris=port), json, render_restore)
+
+
+@common.app.command()
+def restore(
+    directories: common.Directories,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Required: this overwrites databases.")
+    ] = False,
+    at: Annotated[str | None, typer.Option(help="Restore to this ISO 8601 moment.")] = None,
+    map_dir: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="SOURCE=TARGET database directory (repeatable)."),
+    ] = None,
+    apply_journals: Annotated[
+        bool, typer.Option("--apply-journals", help="Then apply journals (Journal.Restore).")
+    ] = False,
+    iris: common.IrisOpt = "embedded",
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+) -> None:
+    """Carry out the restore plan inside IRIS (never on a mirror primary)."""
+    if not confirm:
+        common.bad_input("restore", ["--confirm is required: a restore overwrites databases"], json)
+    mapping = _directory_map(map_dir or [], json)
+    data = {
+        "directories": directories,
+        "at": at,
+        "timezone": timezone,
+        "directory_map": mapping,
+        "apply_journals": apply_journals,
+    }
+    settings = common.settings(RestoreSettings, compact(data), "restore", json)
+    if not map_dir:
+        problem = (
+            "--map is required: a restore restores only the databases it maps (SOURCE=TARGET, "
+        )
+        problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
+        common.bad_input("restore", [problem], json)
+    port = common.port(iris, "restore", json)
+    common.finish(run_restore(settings, iris=port), json, render_restore)
+
+
+def _directory_map(entries: list[str], json: bool) -> dict[str, str]:
+    """``--map SOURCE=TARGET`` entries; an empty side would map a database onto nothing."""
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        source, equals, target = entry.partition("=")
+        if not (equals and source.strip() and target.strip()):
+            common.bad_input(
+                "restore", [f"--map: {entry!r}: give SOURCE=TARGET, both non-empty"], json
+            )
+        mapping[source] = target
+    return mapping
