@@ -120,8 +120,6 @@ JOBS: dict[str, DoorJob] = {
     ),
 }
 """Every job a task or an operation can run, by the name the CLI gives it."""
-RENAMED = {"external-backup": "snapshot", "freshness": "check-freshness"}
-"""Names Task Manager tasks installed by earlier versions still pass (cls/BackupKeeper/Task/)."""
 
 
 def run_named_job(
@@ -138,7 +136,6 @@ def run_named_job(
     always get a report. Every IRIS call is bounded (BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else
     120 s): a hung instance is a failed report naming the call, never a door that hangs."""
     iris = bounded(iris)
-    job = RENAMED.get(job, job)
     entry = JOBS.get(job)
     if entry is None:
         return refused(job, [f"unknown job {job!r}; known: {', '.join(JOBS)}"])

@@ -242,3 +242,24 @@ def test_the_production_has_testing_enabled_for_the_portal_and_the_e2e_requests(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
     assert 'TestingEnabled="true"' in done.stdout, done.stdout
+
+
+_TASK_RUN = re.compile(r'##class\(BackupKeeper\.Task\.Runner\)\.Run\("([^"]*)"', re.ASCII)
+
+
+def test_every_task_class_runs_a_job_by_its_one_name() -> None:
+    """A Task Manager task names its job in its OnTask; that name must be the door registry's
+    (the CLI's) name, or the task fails at run time with "unknown job"."""
+    from backup_keeper.door import JOBS
+
+    named = {
+        path.name: _TASK_RUN.findall(path.read_text())
+        for path in (ROOT / "cls" / "BackupKeeper" / "Task").glob("*.cls")
+    }
+    named = {name: jobs for name, jobs in named.items() if jobs}
+    assert len(named) >= 4, named
+    for name, jobs in named.items():
+        assert set(jobs) <= set(JOBS), f"{name} runs {jobs}, not among {sorted(JOBS)}"
+    assert not set(
+        _TASK_RUN.findall('##class(BackupKeeper.Task.Runner).Run("freshness", s)')
+    ) <= set(JOBS)

@@ -195,14 +195,3 @@ def test_every_job_has_one_name_in_the_cli_the_registry_the_operations_and_its_r
         )
     )
     assert fresh["report"]["job"] == "check-freshness", fresh["summary"]
-
-
-@pytest.mark.parametrize(
-    ("old", "new"), [("external-backup", "snapshot"), ("freshness", "check-freshness")]
-)
-def test_tasks_installed_with_the_old_job_names_still_run_under_the_new_ones(
-    tmp_path: Path, old: str, new: str
-) -> None:
-    answer = json.loads(run_task_with(old, "{}", "", iris=FakeIris(tmp_path / "iris")))
-    assert answer["report"]["job"] == new
-    assert "unknown job" not in answer["summary"]
