@@ -15,7 +15,8 @@ enforces this list). Bottom first:
 4. findings: integrity, retention, report, mirror_policy
 5. effects: restore, purge, alerts, notify
 6. jobs: one module per job; importing one imports no other
-7. doors: door, tasks, cli, interop, __main__
+7. doors: door, tasks, cli, interop, __main__; install_check, production_definition (the
+   installer's)
 """
 
 __version__ = "0.1.0"
