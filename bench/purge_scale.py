@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo
 
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
-from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus, RecordSource
+from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource
 from backup_keeper.clock import fixed_clock
 from backup_keeper.gc_pause import gc_paused
-from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.iris_formats.backup_log import FINISHED_MARKER
 from backup_keeper.jobs import run_purge
+from backup_keeper.kinds import BackupKind
 from backup_keeper.retention.plan import plan
 from backup_keeper.settings import PurgeSettings, RetentionPolicy
 from backup_keeper.small_files import read_small, read_tail

@@ -7,13 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from backup_keeper.catalog.manifest import Manifest, write_manifest
-from backup_keeper.catalog.record import (
-    BackupKind,
-    BackupRecord,
-    BackupStatus,
-    RecordSource,
-)
-from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource
+from backup_keeper.iris_formats.backup_log import FINISHED_MARKER
+from backup_keeper.kinds import BackupKind
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 """A Sunday night at 02:00 UTC: the first backup of most scenarios."""

@@ -8,16 +8,24 @@ buffer through hashlib. See bench/checksum.py.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from pathlib import Path
 from typing import Literal
 
 import blake3
-
-from backup_keeper.catalog.manifest import Checksum
+from pydantic import BaseModel, ConfigDict, Field
 
 Algorithm = Literal["blake3", "sha256"]
 _SHA256_BUFFER = 4 << 20
+
+
+class Checksum(BaseModel):
+    """A file's digest as a sidecar records it. Defined here, where it is computed, so the
+    manifest depends on the checksum and never the other way round."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    algorithm: Algorithm
+    hex: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 def file_checksum(path: Path, algorithm: Algorithm = "blake3") -> Checksum:
@@ -33,8 +41,3 @@ def file_checksum(path: Path, algorithm: Algorithm = "blake3") -> Checksum:
         while count := handle.readinto(buffer):
             digest.update(view[:count])
     return Checksum(algorithm="sha256", hex=digest.hexdigest())
-
-
-def matches(path: Path, expected: Checksum) -> bool:
-    """Whether the file still has the checksum a manifest recorded, by the manifest's algorithm."""
-    return hmac.compare_digest(file_checksum(path, expected.algorithm).hex, expected.hex)

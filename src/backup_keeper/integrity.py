@@ -9,8 +9,9 @@ from pathlib import Path
 
 from backup_keeper.catalog.discover import SNAPSHOT_RECORD_SUFFIX
 from backup_keeper.catalog.manifest import Manifest, ManifestError, read_manifest, sidecar_path
-from backup_keeper.catalog.record import BackupKind, BackupRecord, RecordSource
+from backup_keeper.catalog.record import BackupRecord, RecordSource
 from backup_keeper.checksum import file_checksum
+from backup_keeper.kinds import BackupKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from pydantic_core import PydanticSerializationError
 
 from backup_keeper import __version__
 from backup_keeper.catalog.record import BackupRecord
-from backup_keeper.restore.plan import RestorePlan
 
 
 class JobStatus(StrEnum):
@@ -111,6 +110,37 @@ class BackupDetails(BaseModel):
     checkpoint: dict[str, JsonValue] | None = Field(
         default=None, description="Sharded clusters: the checkpoint info ExternalFreeze gave."
     )
+
+
+class RestoreFile(BaseModel):
+    path: str
+    kind: str
+    time: AwareDatetime
+    snapshot_id: str | None = None
+
+
+class RestorePlan(BaseModel):
+    """The restore a job planned (``restore/plan.py`` builds it). Defined with the report that
+    carries it, so the report never depends on the planner and its integrity checks."""
+
+    requested_at: AwareDatetime | None
+    restores_to: AwareDatetime | None = Field(default=None, description="The moment restored.")
+    files: list[RestoreFile] = Field(default_factory=list, description="In restore order.")
+    journal_start: str | None = Field(
+        default=None, description="First journal file to apply after the last file."
+    )
+    databases: list[str] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list, description="What to run, in order.")
+    fallback: str | None = Field(default=None, description="Why an earlier moment was chosen.")
+    problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the catalog found odd while planning (future dates, unreadable logs).",
+    )
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.files)
 
 
 class JobReport(BaseModel):

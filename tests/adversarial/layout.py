@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
 from backup_keeper.catalog.manifest import Manifest
-from backup_keeper.catalog.record import BackupKind, BackupStatus
-from backup_keeper.iris.backup_log import FINISHED_MARKER
+from backup_keeper.catalog.record import BackupStatus
+from backup_keeper.iris_formats.backup_log import FINISHED_MARKER
+from backup_keeper.kinds import BackupKind
 from backup_keeper.purge.intent import INTENT_NAME
 from tests.adversarial.disk import (
     make_directory,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind
+from backup_keeper.kinds import BackupKind
 from backup_keeper.purge.intent import INTENT_NAME
 from tests.adversarial.cli import (
     Run,

@@ -1,9 +1,10 @@
 """docs/iris-ledger.md names every IRIS call the code makes, and every doubt marked `[U]`.
 
-The calls are read from the ObjectScript classes in cls/, from iris.script and from the Python
-adapters in src/backup_keeper/iris/ (their strings and comments included, since the adapters name IRIS calls
-there), with the same patterns the ledger's **call** column is read with. Class and method names
-are case-sensitive in IRIS and are matched exactly; only the `$SYSTEM` keyword is not.
+The calls are read from the ObjectScript classes in cls/, from iris.script, from the Python
+adapters in src/backup_keeper/iris/ and from the IRIS formats in src/backup_keeper/iris_formats/
+(their strings and comments included, since the adapters name IRIS calls there), with the same
+patterns the ledger's **call** column is read with. Class and method names are case-sensitive in
+IRIS and are matched exactly; only the `$SYSTEM` keyword is not.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def python_text(source: str) -> str:
 
 def code_files() -> dict[Path, str]:
     classes = sorted((ROOT / "cls").rglob("*.cls"))
-    adapters = sorted((ROOT / "src" / "backup_keeper" / "iris").glob("*.py"))
+    package = ROOT / "src" / "backup_keeper"
+    adapters = sorted([*(package / "iris").glob("*.py"), *(package / "iris_formats").glob("*.py")])
     adapters += sorted((ROOT / "tests" / "e2e").glob("*.py"))
     texts = {path: path.read_text() for path in [*classes, ROOT / "iris.script"]}
     texts.update({path: python_text(path.read_text()) for path in adapters})

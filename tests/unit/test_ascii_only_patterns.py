@@ -46,7 +46,7 @@ PATTERNS = sorted(_patterns(), key=lambda item: item[0])
 def test_the_package_has_patterns_to_check() -> None:
     names = {name for name, _ in PATTERNS}
     assert "backup_keeper.catalog.iris_names._NAME" in names
-    assert "backup_keeper.iris.backup_log._COPIED" in names
+    assert "backup_keeper.iris_formats.backup_log._COPIED" in names
 
 
 @pytest.mark.parametrize(("name", "pattern"), PATTERNS, ids=[n for n, _ in PATTERNS])

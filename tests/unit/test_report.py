@@ -6,13 +6,8 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from backup_keeper.catalog.record import (
-    BackupKind,
-    BackupRecord,
-    BackupStatus,
-    RecordSource,
-    TimePrecision,
-)
+from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource, TimePrecision
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import (
     JobReport,
     RecordEntry,

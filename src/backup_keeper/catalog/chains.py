@@ -14,13 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backup_keeper.catalog.record import (
-    CHAIN_STARTS,
-    ORDER_KEY,
-    USABLE_STATUSES,
-    BackupKind,
-    BackupRecord,
-)
+from backup_keeper.catalog.record import ORDER_KEY, USABLE_STATUSES, BackupRecord
+from backup_keeper.kinds import CHAIN_STARTS, BackupKind
 
 _CUMULATIVE = BackupKind.CUMULATIVE
 

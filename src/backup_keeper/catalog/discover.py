@@ -18,14 +18,14 @@ from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, read
 from backup_keeper.catalog.record import (
     EARLIEST,
     LATEST,
-    BackupKind,
     BackupRecord,
     BackupStatus,
     RecordSource,
     TimePrecision,
 )
-from backup_keeper.iris.backup_log import FINISHED_MARKER
-from backup_keeper.iris.port import HistoryEntry
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.iris_formats.backup_log import FINISHED_MARKER
+from backup_keeper.kinds import BackupKind
 from backup_keeper.processes import alive
 from backup_keeper.safe_files import is_temp_name
 from backup_keeper.small_files import read_tail

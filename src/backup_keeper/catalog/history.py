@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from backup_keeper.catalog.record import CHAIN_STARTS, BackupKind, BackupRecord
-from backup_keeper.iris.port import HistoryEntry
+from backup_keeper.catalog.record import BackupRecord
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.kinds import CHAIN_STARTS, BackupKind
 
 USABLE_HISTORY = ("completed", "warning")
 """``Backup.Task:History`` statuses of a backup that worked (CR Backup.General, Status)."""

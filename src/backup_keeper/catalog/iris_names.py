@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from backup_keeper.catalog.record import BackupKind
+from backup_keeper.kinds import BackupKind
 
 TASK_KINDS: dict[str, BackupKind] = {
     "FullAllDatabases": BackupKind.FULL,

@@ -12,11 +12,12 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.catalog.record import BackupStatus
+from backup_keeper.checksum import Checksum
+from backup_keeper.kinds import BackupKind
 from backup_keeper.safe_files import check_bare_name, write_atomic
 from backup_keeper.small_files import TooLarge, read_small
 
-FORMAT = "backup-keeper/1"
 SUFFIX = ".json"
 MAX_MANIFEST_BYTES = 1 << 20
 """A sidecar is a few hundred bytes; anything this large is not one of ours."""
@@ -24,13 +25,6 @@ MAX_MANIFEST_BYTES = 1 << 20
 
 class ManifestError(ValueError):
     """A sidecar that cannot be trusted; the message says why, for the report."""
-
-
-class Checksum(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    algorithm: Literal["blake3", "sha256"]
-    hex: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class MirrorInfo(BaseModel):

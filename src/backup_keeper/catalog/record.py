@@ -12,19 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from operator import attrgetter
 
-
-class BackupKind(StrEnum):
-    FULL = "full"
-    CUMULATIVE = "cumulative"
-    INCREMENTAL = "incremental"
-    EXTERNAL = "external"
-    """A snapshot recorded in IRIS as a full (``$$BACKUP^DBACK`` type E): it starts a chain."""
-    UNKNOWN = "unknown"
-    """Only for unmanaged files: nothing trustworthy says what the file holds."""
-
-    @property
-    def starts_chain(self) -> bool:
-        return self in CHAIN_STARTS
+from backup_keeper.kinds import BackupKind
 
 
 class BackupStatus(StrEnum):
@@ -45,11 +33,8 @@ class BackupStatus(StrEnum):
         return self in USABLE_STATUSES
 
 
-CHAIN_STARTS = (BackupKind.FULL, BackupKind.EXTERNAL)
-"""Kinds that stand alone. Tuples, not sets: ``in`` on a tuple of members is an identity test
-in C, where a set would call Enum's Python ``__hash__``; hot loops test these directly."""
 USABLE_STATUSES = (BackupStatus.COMPLETED, BackupStatus.WARNING, BackupStatus.UNKNOWN)
-"""Statuses a restore may rely on."""
+"""Statuses a restore may rely on; a tuple, as ``kinds.CHAIN_STARTS`` is, for speed."""
 
 EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
 LATEST = datetime(9999, 12, 29, tzinfo=UTC)

@@ -34,12 +34,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris.port import (
     BackupOutcome,
     DatabaseInfo,
     FreezeResult,
-    HistoryEntry,
     InstanceInfo,
     IrisPort,
     IrisTimeout,
@@ -50,6 +48,8 @@ from backup_keeper.iris.port import (
     SizeEstimate,
     VolumeInfo,
 )
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.kinds import BackupKind
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris import dbrest
 from backup_keeper.iris.checkpoint import parse_checkpoint
 from backup_keeper.iris.labels import label_time
@@ -33,7 +32,6 @@ from backup_keeper.iris.port import (
     BackupOutcome,
     DatabaseInfo,
     FreezeResult,
-    HistoryEntry,
     InstanceInfo,
     IrisError,
     JournalOutcome,
@@ -45,6 +43,8 @@ from backup_keeper.iris.port import (
     VolumeInfo,
 )
 from backup_keeper.iris.replies import parse_backup_return, parse_dbsize
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.kinds import BackupKind
 
 log = logging.getLogger(__name__)
 

@@ -32,10 +32,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.iris import dbrest
-from backup_keeper.iris.backup_log import FINISHED_MARKER
 from backup_keeper.iris.checkpoint import parse_checkpoint
 from backup_keeper.iris.labels import label_time
 from backup_keeper.iris.port import (
@@ -43,7 +41,6 @@ from backup_keeper.iris.port import (
     BackupOutcome,
     DatabaseInfo,
     FreezeResult,
-    HistoryEntry,
     InstanceInfo,
     IrisError,
     JournalOutcome,
@@ -55,6 +52,9 @@ from backup_keeper.iris.port import (
     VolumeInfo,
 )
 from backup_keeper.iris.replies import parse_backup_return
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.iris_formats.backup_log import FINISHED_MARKER
+from backup_keeper.kinds import BackupKind
 from backup_keeper.processes import alive
 from backup_keeper.safe_files import write_atomic
 from backup_keeper.timezones import resolve_zone

@@ -13,8 +13,9 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris.checkpoint import ShardCheckpoint
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.kinds import BackupKind
 
 
 class IrisError(RuntimeError):
@@ -79,16 +80,6 @@ class SizeEstimate:
     database_blocks: int
     directories: int
     bytes_for_file: int
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    time: datetime
-    kind: BackupKind
-    status: str
-    device: str = ""
-    log_file: str = ""
-    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)

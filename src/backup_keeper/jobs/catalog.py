@@ -10,7 +10,8 @@ from backup_keeper.catalog.history import BROKEN
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
-from backup_keeper.iris.port import HistoryEntry, IrisError, IrisPort
+from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.jobs import lifecycle
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import CatalogSettings

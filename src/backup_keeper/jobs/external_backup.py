@@ -18,7 +18,7 @@ from pathlib import Path
 from backup_keeper import __version__
 from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX, leftover_temp_warnings
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
-from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.clock import Clock, Stopwatch, system_clock, system_stopwatch
 from backup_keeper.freeze_marker import FreezeMarker, UnreadableMarker, new_run_id, write_marker
 from backup_keeper.iris.port import (
@@ -40,6 +40,7 @@ from backup_keeper.jobs.freeze_recovery import (
     undo_failed_freeze,
 )
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
+from backup_keeper.kinds import BackupKind
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier
 from backup_keeper.report import BackupDetails, JobReport, JobStatus

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from backup_keeper.catalog.discover import discover
-from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
+from backup_keeper.catalog.record import BackupRecord, BackupStatus
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.durations import format_duration
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
+from backup_keeper.kinds import BackupKind
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
 from backup_keeper.settings import FreshnessSettings

@@ -23,25 +23,26 @@ from backup_keeper.catalog.history import (
     record_key,
 )
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, read_manifest, write_manifest
-from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
+from backup_keeper.catalog.record import BackupRecord, BackupStatus
 from backup_keeper.checksum import file_checksum
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.compression import compress_file
-from backup_keeper.iris.backup_log import parse_backup_log
 from backup_keeper.iris.port import (
     BackupOutcome,
     DatabaseInfo,
-    HistoryEntry,
     IrisError,
     IrisPort,
     MirrorState,
     OnlineResult,
 )
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.iris_formats.backup_log import parse_backup_log
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
 from backup_keeper.jobs.purge import run_purge, what_was_purged
+from backup_keeper.kinds import BackupKind
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier
 from backup_keeper.report import BackupDetails, JobReport, JobStatus

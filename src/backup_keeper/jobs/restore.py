@@ -23,8 +23,7 @@ from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.restore_plan import make_restore_plan
 from backup_keeper.notify import Notifier
-from backup_keeper.report import JobReport
-from backup_keeper.restore.plan import RestorePlan
+from backup_keeper.report import JobReport, RestorePlan
 from backup_keeper.settings import RestoreSettings
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,12 @@ from datetime import datetime
 from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.integrity import problem_with
-from backup_keeper.iris.port import HistoryEntry, IrisPort
+from backup_keeper.iris.port import IrisPort
+from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.catalog import instance_history
-from backup_keeper.report import JobReport
-from backup_keeper.restore.plan import RestorePlan, plan_restore
+from backup_keeper.report import JobReport, RestorePlan
+from backup_keeper.restore.plan import plan_restore
 from backup_keeper.settings import RestorePlanSettings
 from backup_keeper.timezones import resolve_zone
 

@@ -11,41 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import PurePath
 
-from pydantic import AwareDatetime, BaseModel, Field
-
-from backup_keeper.catalog.record import ORDER_KEY, BackupKind, BackupRecord, BackupStatus
+from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus
 from backup_keeper.integrity import manifest_of
+from backup_keeper.kinds import BackupKind
+from backup_keeper.report import RestoreFile, RestorePlan
 
 Check = Callable[[BackupRecord], str | None]
 _NAMED_IN_A_PROBLEM = 10
-
-
-class RestoreFile(BaseModel):
-    path: str
-    kind: str
-    time: AwareDatetime
-    snapshot_id: str | None = None
-
-
-class RestorePlan(BaseModel):
-    requested_at: AwareDatetime | None
-    restores_to: AwareDatetime | None = Field(default=None, description="The moment restored.")
-    files: list[RestoreFile] = Field(default_factory=list, description="In restore order.")
-    journal_start: str | None = Field(
-        default=None, description="First journal file to apply after the last file."
-    )
-    databases: list[str] = Field(default_factory=list)
-    steps: list[str] = Field(default_factory=list, description="What to run, in order.")
-    fallback: str | None = Field(default=None, description="Why an earlier moment was chosen.")
-    problems: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(
-        default_factory=list,
-        description="What the catalog found odd while planning (future dates, unreadable logs).",
-    )
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.files)
 
 
 def plan_restore(

@@ -12,13 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backup_keeper.catalog.discover import Catalog, discover, leftover_temp_warnings
-from backup_keeper.catalog.record import (
-    BackupKind,
-    BackupRecord,
-    BackupStatus,
-    RecordSource,
-    TimePrecision,
-)
+from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource, TimePrecision
+from backup_keeper.kinds import BackupKind
 from tests.builders import NEVER_ALIVE_PID, T0, write_iris_backup, write_managed_backup
 from tests.hang_guard import fails_if_blocked
 

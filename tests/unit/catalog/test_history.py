@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.history import BROKEN, mark_foreign_breaks
-from backup_keeper.catalog.record import BackupKind, BackupRecord
-from backup_keeper.iris.port import HistoryEntry
+from backup_keeper.catalog.record import BackupRecord
+from backup_keeper.iris_formats.backup_history import HistoryEntry
+from backup_keeper.kinds import BackupKind
 from tests.builders import T0, record
 
 HOUR = timedelta(hours=1)

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from backup_keeper.catalog.iris_names import parse_iris_file_name
-from backup_keeper.catalog.record import BackupKind
+from backup_keeper.kinds import BackupKind
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from backup_keeper.catalog.manifest import (
     sidecar_path,
     write_manifest,
 )
-from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.catalog.record import BackupStatus
+from backup_keeper.kinds import BackupKind
 
 STARTED = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.cli.app import app
+from backup_keeper.kinds import BackupKind
 from tests.builders import T0, directory_state, write_iris_backup, write_managed_backup
 
 RUNNER = CliRunner()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris.bounded import (
     DEFAULT_CALL_TIMEOUT,
     TIMEOUT_ENV,
@@ -18,6 +17,7 @@ from backup_keeper.iris.bounded import (
 )
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
+from backup_keeper.kinds import BackupKind
 from tests.hang_guard import fails_if_blocked
 
 BOUND = 0.3

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.iris.class_port import ClassPort, history_entry
 from backup_keeper.iris.port import BackupOutcome, IrisError, OnlineResult, Severity
+from backup_keeper.kinds import BackupKind
 
 
 class PortClass:

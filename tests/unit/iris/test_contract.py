@@ -9,11 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind
-from backup_keeper.iris.backup_log import parse_backup_log
 from backup_keeper.iris.bounded import BoundedIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import IrisPort, OnlineResult, Severity
+from backup_keeper.iris_formats.backup_log import parse_backup_log
+from backup_keeper.kinds import BackupKind
 from tests.unit.iris.conftest import PortFactory
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
-from backup_keeper.iris.backup_log import parse_backup_log
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import IrisError, MirrorMember, OnlineResult
+from backup_keeper.iris_formats.backup_log import parse_backup_log
+from backup_keeper.kinds import BackupKind
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 

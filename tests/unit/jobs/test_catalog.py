@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_catalog
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import CatalogSettings
 from tests.builders import T0, write_iris_backup, write_managed_backup

@@ -17,12 +17,12 @@ import pytest
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import read_manifest
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import Stopwatch, fixed_clock, system_stopwatch
 from backup_keeper.freeze_marker import MARKER_NAME
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_external_backup, run_thaw
 from backup_keeper.jobs.locking import INSTANCE_LOCK
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import ExternalBackupSettings, FreezeHookSettings
 from tests.hang_guard import fails_if_blocked

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_freshness_check
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import FreshnessSettings
 from tests.builders import write_iris_backup, write_managed_backup

@@ -14,12 +14,13 @@ import pytest
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import read_manifest
-from backup_keeper.catalog.record import BackupKind, BackupStatus, RecordSource
-from backup_keeper.checksum import matches
+from backup_keeper.catalog.record import BackupStatus, RecordSource
+from backup_keeper.checksum import file_checksum
 from backup_keeper.clock import Clock, fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import BackupOutcome, IrisError
 from backup_keeper.jobs.online_backup import LOCK_NAME, run_online_backup
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, RetentionPolicy
 from tests.builders import directory_state
@@ -97,7 +98,9 @@ def test_full_incremental_incremental_make_a_right_chain_of_managed_backups(
         BackupKind.INCREMENTAL,
     ]
     assert all(m.instance == "IRIS" and m.journal_file_required for m in manifests)
-    assert all(matches(target / m.file, m.checksum) for m in manifests if m.checksum)
+    for m in manifests:
+        assert m.checksum is not None
+        assert file_checksum(target / m.file, m.checksum.algorithm) == m.checksum
     catalog = discover([target], UTC)
     assert [len(r.chain) for r in catalog.records] == [0, 1, 2]
     assert catalog.records[2].chain == (str(target / names[0]), str(target / names[1]))

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from backup_keeper.catalog.manifest import Manifest, write_manifest
-from backup_keeper.catalog.record import BackupKind, BackupStatus
+from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.cli.render import render_purge
 from backup_keeper.clock import fixed_clock
 from backup_keeper.jobs import run_purge
+from backup_keeper.kinds import BackupKind
 from backup_keeper.purge.executor import PurgeTarget
 from backup_keeper.purge.intent import INTENT_NAME, PurgeIntent, write_intent
 from backup_keeper.purge.lock import LOCK_NAME

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from backup_keeper.catalog.record import BackupKind
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_restore_plan
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import RestorePlanSettings
 from tests.builders import T0, write_managed_backup

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.catalog.record import BackupKind, BackupRecord, RecordSource
+from backup_keeper.catalog.record import BackupRecord, RecordSource
+from backup_keeper.kinds import BackupKind
 from backup_keeper.purge.executor import (
     RECOVERED,
     PurgeTarget,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus
-from backup_keeper.restore.plan import RestorePlan, plan_restore
+from backup_keeper.catalog.record import BackupRecord, BackupStatus
+from backup_keeper.kinds import BackupKind
+from backup_keeper.report import RestorePlan
+from backup_keeper.restore.plan import plan_restore
 from tests.builders import T0, names, record, series
 
 NOW = T0 + timedelta(days=30)

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.record import BackupKind, BackupRecord, BackupStatus, RecordSource
+from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource
+from backup_keeper.kinds import BackupKind
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import RetentionPolicy
 from tests.builders import T0, names, record, series

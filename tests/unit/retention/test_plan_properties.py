@@ -10,13 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.record import (
-    ORDER_KEY,
-    BackupKind,
-    BackupRecord,
-    BackupStatus,
-    RecordSource,
-)
+from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus, RecordSource
+from backup_keeper.kinds import BackupKind
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import KEEP_RULES, RetentionPolicy
 

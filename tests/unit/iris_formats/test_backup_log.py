@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backup_keeper.iris.backup_log import parse_backup_log
+from backup_keeper.iris_formats.backup_log import parse_backup_log
 
 FULL = """\
 Backing up to device: /usr/irissys/mgr/Backup/FullDBList_20261122_002.cbk
