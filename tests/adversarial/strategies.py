@@ -32,7 +32,7 @@ after five per failing case): off by default, where the examples drawn are alrea
 printed whole; ``BACKUP_KEEPER_ADVERSARIAL_SHRINK=1`` turns it on to find the smallest one. The
 example database replays a shrunk failure first on the next run either way."""
 
-INSIDE_REFS = ("honest[0].cbk", "honest[1].cbk", "honest[-1].cbk", "honest[0].log")
+INSIDE_REFS: tuple[str, ...] = ("honest[0].cbk", "honest[1].cbk", "honest[-1].cbk", "honest[0].log")
 INSIDE_REFS += ("honest[-1].log", "honest[1].json", "notes.log")
 OUTSIDE_REFS = (
     "../outside/victim.txt",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,13 +50,13 @@ GOOD_FULL = Honest("F", 10, completed=True, sidecar=False)
 NO_PID_NAMESPACE = "needs root and unshare to run the CLI as pid 1, which fixes its temp names"
 
 
-def report_of(run: Run) -> dict:  # type: ignore[type-arg]
+def report_of(run: Run) -> dict[str, Any]:
     report = check_run(run)
     assert isinstance(report, dict), run.show()
     return report
 
 
-def said(report: dict, *words: str) -> bool:  # type: ignore[type-arg]
+def said(report: dict[str, Any], *words: str) -> bool:
     """Whether some warning or error of ``report`` names one of ``words``."""
     return any(w in line for line in report["warnings"] + report["errors"] for w in words)
 

@@ -72,8 +72,8 @@ class _Scan:
             switched = _is_sys(self.source, value)
             return switched, in_sys or switched
         if kind == "command_zn":
-            value = next((c for c in node.children if c.type == "expression"), None)
-            switched = value is not None and _is_sys(self.source, value)
+            target = next((c for c in node.children if c.type == "expression"), None)
+            switched = target is not None and _is_sys(self.source, target)
             return switched, in_sys or switched
         if in_sys and self._is_own_call(node):
             self._note(node, "own class called while $namespace is %SYS")

@@ -49,7 +49,8 @@ def on_disk(directory: Path) -> tuple[str, ...]:
 
 
 def via_cli(setup: Setup) -> tuple[str, str]:
-    args = ["backup", "--kind", "full", "--dir", setup.directory, "--iris", "fake", "--json"]
+    args: list[str | Path] = ["backup", "--kind", "full", "--dir", setup.directory]
+    args += ["--iris", "fake", "--json"]
     args += ["--keep-last", "7", "--failed-older-than", "7d"]  # the operation's defaults
     args += ["--config", setup.config] if setup.config else []
     done = cli(*args, env={"BACKUP_KEEPER_FAKE_STATE": str(setup.fake_state)})

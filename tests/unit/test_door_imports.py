@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "backup_keeper"
-LAYERS = ("backup_keeper.door", "backup_keeper.jobs", "backup_keeper.settings")
+LAYERS: tuple[str, ...] = ("backup_keeper.door", "backup_keeper.jobs", "backup_keeper.settings")
 LAYERS += ("backup_keeper.report",)
 FRAMEWORKS = {"typer", "rich", "iop", "pydantic"}
 DOORS = sorted([*PACKAGE.joinpath("cli").glob("*.py"), *PACKAGE.joinpath("interop").glob("*.py")])

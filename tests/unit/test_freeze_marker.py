@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,7 +103,9 @@ UNREADABLE += [_foreign_format]
 
 
 @pytest.mark.parametrize("plant", UNREADABLE, ids=lambda f: f.__name__.strip("_"))
-def test_a_marker_that_cannot_be_read_is_unreadable_never_none(tmp_path: Path, plant) -> None:  # type: ignore[no-untyped-def]
+def test_a_marker_that_cannot_be_read_is_unreadable_never_none(
+    tmp_path: Path, plant: Callable[[Path], object]
+) -> None:
     directory = tmp_path / "backups"
     directory.mkdir()
     plant(directory)

@@ -9,6 +9,7 @@ from hypothesis import settings
 
 
 def test_the_loaded_profile_is_derandomized_exactly_in_ci() -> None:
+    assert settings.default is not None
     assert settings.default.derandomize is bool(os.environ.get("CI"))
     assert settings.get_profile("ci").derandomize is True
     assert settings.get_profile("dev").derandomize is False

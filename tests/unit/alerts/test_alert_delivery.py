@@ -67,7 +67,9 @@ def test_a_failed_backup_sends_one_email_and_one_webhook_and_a_repeat_inside_the
         recipients, mail = smtp.mailbox.messages[0]
         assert recipients == ["ops@example.org", "dba@example.org"]
         assert mail["Subject"].startswith("[backup-keeper] ERROR backup-failed on IRIS (backup):")
-        text = mail.get_payload(decode=True).decode()
+        payload = mail.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        text = payload.decode()
         assert "Instance: IRIS" in text and "What to do next: Read the backup log" in text
         assert "IRIS backup log:" in text
         assert len(hook.received) == 1

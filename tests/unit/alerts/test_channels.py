@@ -3,6 +3,7 @@ and the events and texts the notifier builds."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,8 +84,8 @@ def test_ens_alert_channel_hands_the_text_to_the_production() -> None:
 
 
 def report(
-    job: str, status: JobStatus, *, errors: list[str] = (), warnings: list[str] = ()
-) -> JobReport:  # type: ignore[assignment]
+    job: str, status: JobStatus, *, errors: Sequence[str] = (), warnings: Sequence[str] = ()
+) -> JobReport:
     r = JobReport(job=job, started=NOW, status=status, summary=f"{job} {status}")
     r.errors, r.warnings = list(errors), list(warnings)
     return r
@@ -209,6 +210,7 @@ def test_the_smtp_password_can_come_from_iris_credentials(tmp_path: Path) -> Non
         )
         assert problems == []
         assert notifier.send(alert_test_notice("IRIS"))["email"] == "delivered"
+        assert settings.email is not None and settings.email.password is not None
         missing = settings.model_copy(
             update={
                 "email": settings.email.model_copy(
@@ -218,7 +220,7 @@ def test_the_smtp_password_can_come_from_iris_credentials(tmp_path: Path) -> Non
                         )
                     }
                 )
-            }  # type: ignore[union-attr]
+            }
         )
         _, problems = build_notifier(
             missing,

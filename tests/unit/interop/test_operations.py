@@ -29,10 +29,10 @@ from tests.unit.interop.production import AlertRequest, BusinessHost, Production
 __all__ = ["production"]
 
 
-def make(cls: type, tmp_path: Path, **settings: object) -> tuple[Any, list[str]]:
+def make(cls: type[Any], tmp_path: Path, **settings: object) -> tuple[Any, list[str]]:
     """The operation as IRIS makes it (``__new__``, settings copied on), its business host
     recording the Ens alerts it raises; needs the ``production`` fixture."""
-    op = cls.__new__(cls)  # IRIS never runs __init__
+    op: Any = object.__new__(cls)  # IRIS never runs __init__
     op._iris_port = FakeIris(tmp_path / "iris")
     op.iris_handle = BusinessHost()
     for key, value in settings.items():
@@ -116,7 +116,7 @@ def test_dispatch_routes_each_message_type_to_its_handler(
 
 
 @pytest.mark.parametrize("cls", [BackupOperation, ExternalBackupOperation, PurgeOperation])
-def test_portal_settings_have_categories_descriptions_and_no_secrets(cls: type) -> None:
+def test_portal_settings_have_categories_descriptions_and_no_secrets(cls: type[Any]) -> None:
     props = {p[0]: p for p in cls._get_properties()}
     assert "_iris_port" not in props and "iris_port" not in props
     for name, (_, _, _, _, category, description, _) in props.items():

@@ -69,7 +69,7 @@ def make_service(
         )
     sent: list[tuple[str, object]] = []
     logged: list[str] = []
-    service.send_request_async = lambda target, request: sent.append((target, request))  # type: ignore[method-assign]
+    service.send_request_async = lambda target, request: sent.append((target, request))
     service.log_warning = lambda message, to_console=None: logged.append(message)  # type: ignore[method-assign]
     service.log_error = lambda message, to_console=None: logged.append(message)  # type: ignore[method-assign]
     return service, sent, logged

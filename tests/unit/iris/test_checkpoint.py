@@ -53,7 +53,9 @@ def test_odd_nodes_are_kept_raw_and_never_taken_for_what_they_are_not() -> None:
     )
     assert checkpoint is not None
     assert checkpoint.number is None and checkpoint.journals == () and checkpoint.truncated
-    assert [node["subscripts"] for node in checkpoint.as_record()["raw"]] == [  # type: ignore[index,union-attr]
+    raw = checkpoint.as_record()["raw"]
+    assert isinstance(raw, list)
+    assert [node["subscripts"] for node in raw if isinstance(node, dict)] == [
         [],
         ["node1"],
         ["node1", "1972", "more"],
@@ -62,5 +64,6 @@ def test_odd_nodes_are_kept_raw_and_never_taken_for_what_they_are_not() -> None:
 
 
 def test_no_checkpoint_answer_is_no_checkpoint() -> None:
-    for answer in (None, {}, [], "17"):
+    answers: tuple[object, ...] = (None, {}, [], "17")
+    for answer in answers:
         assert parse_checkpoint(answer) is None

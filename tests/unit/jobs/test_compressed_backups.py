@@ -122,7 +122,7 @@ def test_purge_removes_compressed_backups_with_their_manifest(
     report = run_purge(
         PurgeSettings(directories=[target], retention={"keep_last": 1}),
         clock=fixed_clock(NOW + timedelta(days=2)),
-    )  # type: ignore[arg-type]
+    )
     assert report.status is JobStatus.OK, report.errors
     assert not files[0].exists() and not files[1].exists()
     assert not (target / (files[0].name.removesuffix(".zst") + ".json")).exists()

@@ -306,7 +306,7 @@ def test_old_snapshot_records_are_purged_as_records_only(fake: FakeIris, catalog
         )
     assert len(records(catalog_dir)) == 3
     purged = run_purge(
-        PurgeSettings(directories=[catalog_dir], retention={"keep_last": 1}),  # type: ignore[arg-type]
+        PurgeSettings(directories=[catalog_dir], retention={"keep_last": 1}),
         clock=fixed_clock(NOW),
     )
     assert purged.status is JobStatus.OK, purged.errors

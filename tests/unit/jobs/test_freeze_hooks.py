@@ -158,7 +158,7 @@ def test_a_failing_frozen_check_during_recovery_keeps_a_dead_runs_markers(
 class FreezesThenFails(FakeIris):
     """ExternalFreeze that suspends the write daemon and then reports an error."""
 
-    def external_freeze(self, **kwargs: object) -> FreezeResult:  # type: ignore[override]
+    def external_freeze(self, **kwargs: object) -> FreezeResult:
         super().external_freeze(**kwargs)  # type: ignore[arg-type]
         raise IrisError("ERROR #5001: freeze reported an error after suspending")
 

@@ -498,7 +498,7 @@ class ServerSideLog(FakeIris):
 
     def online_backup(
         self, kind: BackupKind, *, description: str, file: str, log_file: str, quiet_timeout: int
-    ):  # type: ignore[no-untyped-def]
+    ) -> BackupOutcome:
         server_log = self.server_disk / Path(log_file).name
         return super().online_backup(
             kind,
@@ -538,19 +538,18 @@ def test_leftover_temporary_files_of_a_killed_run_are_reported(
 def test_the_summary_counts_the_old_backups_really_purged_not_those_planned(
     fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backup_keeper.jobs import purge
-    from backup_keeper.purge.executor import Outcome, PurgeTarget
+    from backup_keeper.purge.executor import Outcome, PurgeTarget, delete_targets
 
     for day in (3, 2, 1):
         backup(fake, target, clock=fixed_clock(NOW - timedelta(days=day)))
-    original = purge.delete_targets
+    original = delete_targets
 
     def grow_one_first(targets: list[PurgeTarget], **kwargs: object) -> Outcome:
         with Path(targets[0].path).open("ab") as handle:
             handle.write(b"appended while the purge ran")
         return original(targets, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(purge, "delete_targets", grow_one_first)
+    monkeypatch.setattr("backup_keeper.jobs.purge.delete_targets", grow_one_first)
     report = backup(fake, target, retention=RetentionPolicy(keep_last=2).model_dump())
     assert len(report.delete) == 2 and len(cbks(target)) == 3
     assert report.summary.endswith("; 1 of 2 old backup(s) purged")
@@ -629,7 +628,7 @@ class ListRefusedAfter(FakeIris):
 def test_a_narrowing_that_fails_half_way_is_undone(tmp_path: Path, target: Path) -> None:
     iris = ListRefusedAfter(tmp_path / "iris", refuse_from=1, times=1, partial=True)
     with_read_only_irisapp(iris, ["IRISAPP", "USER"])
-    report = backup(iris, target, read_only="exclude")  # type: ignore[arg-type]
+    report = backup(iris, target, read_only="exclude")
     assert report.status is JobStatus.FAILED
     assert iris.backup_database_list() == ["IRISAPP", "USER"]
     assert iris.backup_history() == []
@@ -638,7 +637,7 @@ def test_a_narrowing_that_fails_half_way_is_undone(tmp_path: Path, target: Path)
 def test_a_restore_of_the_list_that_fails_once_is_tried_again(tmp_path: Path, target: Path) -> None:
     iris = ListRefusedAfter(tmp_path / "iris", refuse_from=2, times=1, partial=True)
     with_read_only_irisapp(iris, ["USER", "IRISAPP"])
-    report = backup(iris, target, read_only="exclude")  # type: ignore[arg-type]
+    report = backup(iris, target, read_only="exclude")
     assert report.status is JobStatus.OK, report.errors
     assert iris.backup_database_list() == ["USER", "IRISAPP"]
     assert any("restored on attempt 2" in w for w in report.warnings), report.warnings
@@ -649,7 +648,7 @@ def test_a_list_that_cannot_be_restored_fails_the_job_and_says_what_it_was(
 ) -> None:
     iris = ListRefusedAfter(tmp_path / "iris", refuse_from=2, times=99, partial=False)
     with_read_only_irisapp(iris, ["USER", "IRISAPP"])
-    report = backup(iris, target, read_only="exclude")  # type: ignore[arg-type]
+    report = backup(iris, target, read_only="exclude")
     assert report.status is JobStatus.FAILED
     assert any(
         "backup database list could not be restored" in e and "['USER', 'IRISAPP']" in e

@@ -12,7 +12,7 @@ import pytest
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeDatabase, FakeIris
 from backup_keeper.jobs import run_online_backup, run_restore, run_restore_plan
-from backup_keeper.report import JobStatus
+from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, RestorePlanSettings, RestoreSettings
 from tests.unit.jobs.foreign import broken_chain
 
@@ -45,7 +45,9 @@ def chain(tmp_path: Path) -> tuple[FakeIris, Path, list[Path]]:
     return fake, target, take_chain(fake, target, ["full", "incremental"])
 
 
-def restore(target: Path, fake: FakeIris, mapping: dict[str, str], journals: bool = True):  # type: ignore[no-untyped-def]
+def restore(
+    target: Path, fake: FakeIris, mapping: dict[str, str], journals: bool = True
+) -> JobReport:
     settings = RestoreSettings(directories=[target], directory_map=mapping, apply_journals=journals)
     return run_restore(settings, iris=fake, clock=fixed_clock(NOW + timedelta(hours=6)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -100,9 +101,8 @@ def test_a_lock_file_replaced_while_being_locked_is_locked_again_by_its_new_name
 ) -> None:
     """Two runs creating the lock file at once: the one that locked the file no longer named
     so must not believe it holds the lock."""
-    from backup_keeper.purge import lock
 
-    real_flock = lock.fcntl.flock
+    real_flock = fcntl.flock
     replaced: list[int] = []
 
     def flock_then_replace(fd: int, operation: int) -> None:
@@ -112,7 +112,7 @@ def test_a_lock_file_replaced_while_being_locked_is_locked_again_by_its_new_name
             (tmp_path / "new").write_bytes(b"")
             (tmp_path / "new").replace(tmp_path / LOCK_NAME)
 
-    monkeypatch.setattr(lock.fcntl, "flock", flock_then_replace)
+    monkeypatch.setattr(fcntl, "flock", flock_then_replace)
     with take_purge_locks([tmp_path], wait=0, shared=False):
         named = (tmp_path / LOCK_NAME).stat()
         assert named.st_ino != replaced[0]

@@ -115,7 +115,7 @@ hostile_names = st.one_of(
         st.sampled_from([".cbk", ".cbk.zst", ".log", ".snapshot.json", ""]),
     ),
     st.sampled_from([ABOVE, "..", ".", "/", "x.log", "x.cbk.json"]),
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=12),
 )
 
 

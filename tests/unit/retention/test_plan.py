@@ -122,7 +122,7 @@ def test_calendar_rules_count_in_the_instance_zone() -> None:
 def test_weekly_monthly_yearly_keep_newest_per_period(
     rule: str, step: timedelta, expected: list[str]
 ) -> None:
-    result = run(series("F" * 12, step=step), **{rule: 2})
+    result = run(series("F" * 12, step=step), None, **{rule: 2})
     assert kept(result) == expected
 
 
