@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -17,8 +17,6 @@ from pydantic import BaseModel
 from backup_keeper.cli.render import printable
 from backup_keeper.door import (
     DEFAULT_CALL_TIMEOUT,
-    AlertNotifier,
-    AlertSettings,
     Clock,
     IrisError,
     IrisPort,
@@ -35,6 +33,9 @@ from backup_keeper.settings import (
     plausible_moment,
     validate_settings,
 )
+
+if TYPE_CHECKING:
+    from backup_keeper.door import AlertNotifier, AlertSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
