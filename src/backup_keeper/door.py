@@ -27,7 +27,6 @@ from backup_keeper.iris.bounded import (
     parse_call_timeout,
 )
 from backup_keeper.iris.port import IrisError, IrisPort
-from backup_keeper.purge.executor import RECOVERED
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import UnsafeName, write_atomic
 from backup_keeper.settings import (
@@ -46,15 +45,18 @@ if TYPE_CHECKING:
     from backup_keeper.alerts.settings import AlertSettings
     from backup_keeper.iris.embedded import send_ens_alert
     from backup_keeper.notify import Notifier
+    from backup_keeper.purge.executor import RECOVERED
 
 _LAZY = {
     "AlertNotifier": "backup_keeper.alerts.notifier",
     "AlertSettings": "backup_keeper.alerts.settings",
     "instance_name": "backup_keeper.alerts.build",
     "send_ens_alert": "backup_keeper.iris.embedded",
+    "RECOVERED": "backup_keeper.purge.executor",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
-in apprise, and a command that sends no alert (``--help``, ``catalog``) must not pay for it.
+in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
+``catalog``) must not pay for them.
 The ``TYPE_CHECKING`` imports name the same things for the type checker."""
 
 __all__ = [

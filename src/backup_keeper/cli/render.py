@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from backup_keeper.door import RECOVERED
+from backup_keeper import door
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry, escape_surrogates
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -101,7 +101,7 @@ def _recovered(report: JobReport) -> list[tuple[str, ...]]:
     return [
         (labels.get(a.outcome, "NOT deleted"), _shown_path(a.path, report), "-", "-", "-", a.detail)
         for a in report.actions
-        if a.detail.startswith(RECOVERED)
+        if a.detail.startswith(door.RECOVERED)
     ]
 
 
