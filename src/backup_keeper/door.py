@@ -38,6 +38,7 @@ from backup_keeper.settings import (
     validate_settings,
 )
 from backup_keeper.small_files import TooLarge, read_small
+from backup_keeper.timezones import resolve_zone
 
 if TYPE_CHECKING:
     from backup_keeper.alerts.build import instance_name
@@ -84,14 +85,15 @@ __all__ = [
     "read_small",
     "refused",
     "relay_alert",
+    "resolve_zone",
     "run_named_job",
     "send_ens_alert",
     "system_clock",
     "write_atomic",
 ]
 """Besides the door layer's own functions, the few names of lower layers a door needs (the
-port and its errors, the clock, the scheduler's state file), named here so that every arrow
-from a door into the core passes through this one module."""
+port and its errors, the clock, the instance's zone, the scheduler's state file), named here so
+that every arrow from a door into the core passes through this one module."""
 
 IrisChoice = Literal["embedded", "native", "fake"]
 EnsSend = Callable[[str], None]
