@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-import blake3
 from pydantic import BaseModel, ConfigDict, Field
 
 Algorithm = Literal["blake3", "sha256"]
@@ -31,6 +30,8 @@ class Checksum(BaseModel):
 def file_checksum(path: Path, algorithm: Algorithm = "blake3") -> Checksum:
     """Hash the whole file at ``path``; raises OSError when it cannot be read."""
     if algorithm == "blake3":
+        import blake3  # noqa: PLC0415 - loaded when a file is hashed, not when a command starts
+
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(str(path))
         return Checksum(algorithm="blake3", hex=hasher.hexdigest())

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from backup_keeper.alerts.build import build_notifier, instance_name
-from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind
-from backup_keeper.alerts.notifier import AlertNotifier
-from backup_keeper.alerts.settings import AlertSettings, load_alert_settings
+from backup_keeper import jobs
 from backup_keeper.clock import Clock, fixed_clock, system_clock
 from backup_keeper.iris.bounded import (
     DEFAULT_CALL_TIMEOUT,
@@ -28,19 +26,7 @@ from backup_keeper.iris.bounded import (
     bounded,
     parse_call_timeout,
 )
-from backup_keeper.iris.embedded import EmbeddedIris, send_ens_alert
-from backup_keeper.iris.fake import FakeIris
-from backup_keeper.iris.native import NativeIris
 from backup_keeper.iris.port import IrisError, IrisPort
-from backup_keeper.jobs import (
-    run_external_backup,
-    run_freshness_check,
-    run_online_backup,
-    run_purge,
-)
-from backup_keeper.jobs.alert_test import AlertTestSettings, run_alert_test
-from backup_keeper.notify import Notifier
-from backup_keeper.purge.executor import RECOVERED
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import UnsafeName, write_atomic
 from backup_keeper.settings import (
@@ -52,6 +38,27 @@ from backup_keeper.settings import (
     validate_settings,
 )
 from backup_keeper.small_files import TooLarge, read_small
+from backup_keeper.timezones import resolve_zone
+
+if TYPE_CHECKING:
+    from backup_keeper.alerts.build import instance_name
+    from backup_keeper.alerts.notifier import AlertNotifier
+    from backup_keeper.alerts.settings import AlertSettings
+    from backup_keeper.iris.embedded import send_ens_alert
+    from backup_keeper.notify import Notifier
+    from backup_keeper.purge.executor import RECOVERED
+
+_LAZY = {
+    "AlertNotifier": "backup_keeper.alerts.notifier",
+    "AlertSettings": "backup_keeper.alerts.settings",
+    "instance_name": "backup_keeper.alerts.build",
+    "send_ens_alert": "backup_keeper.iris.embedded",
+    "RECOVERED": "backup_keeper.purge.executor",
+}
+"""Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
+in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
+``catalog``) must not pay for them.
+The ``TYPE_CHECKING`` imports name the same things for the type checker."""
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
@@ -78,46 +85,66 @@ __all__ = [
     "read_small",
     "refused",
     "relay_alert",
+    "resolve_zone",
     "run_named_job",
     "send_ens_alert",
     "system_clock",
     "write_atomic",
 ]
 """Besides the door layer's own functions, the few names of lower layers a door needs (the
-port and its errors, the clock, the scheduler's state file), named here so that every arrow
-from a door into the core passes through this one module."""
+port and its errors, the clock, the instance's zone, the scheduler's state file), named here so
+that every arrow from a door into the core passes through this one module."""
 
 IrisChoice = Literal["embedded", "native", "fake"]
 EnsSend = Callable[[str], None]
 """Raises one ``Ens.AlertRequest`` with this text (only a production's operations have one)."""
-JobCall = Callable[[Any, IrisPort, Notifier | None], JobReport]
+JobCall = Callable[[Any, IrisPort, "Notifier | None"], JobReport]
 
 
 @dataclass(frozen=True)
 class DoorJob:
     """A job as the doors know it. ``tests_alerts``: the job takes the alert settings as its
     own (``alert-test``), so the door builds no notifier for it and refuses nothing a channel
-    does: finding what does not work is the job."""
+    does: finding what does not work is the job. ``settings_model`` is a function so that a
+    model that lives with its job (``alert-test``'s, beside the alert channels) loads only when
+    that job runs."""
 
-    model: type[BaseModel]
+    settings_model: Callable[[], type[BaseModel]]
     call: JobCall
     tests_alerts: bool = False
+
+    @property
+    def model(self) -> type[BaseModel]:
+        return self.settings_model()
+
+
+def _alert_test_model() -> type[BaseModel]:
+    from backup_keeper.jobs.alert_test import AlertTestSettings  # noqa: PLC0415 - apprise
+
+    return AlertTestSettings
+
+
+def _run_alert_test(settings: Any, iris: IrisPort, notifier: Notifier | None) -> JobReport:
+    from backup_keeper.jobs.alert_test import run_alert_test  # noqa: PLC0415 - apprise
+
+    return run_alert_test(settings, iris=iris)
 
 
 JOBS: dict[str, DoorJob] = {
     "backup": DoorJob(
-        BackupSettings, lambda s, iris, n: run_online_backup(s, iris=iris, notifier=n)
+        lambda: BackupSettings,
+        lambda s, iris, n: jobs.run_online_backup(s, iris=iris, notifier=n),
     ),
     "snapshot": DoorJob(
-        ExternalBackupSettings, lambda s, iris, n: run_external_backup(s, iris=iris, notifier=n)
+        lambda: ExternalBackupSettings,
+        lambda s, iris, n: jobs.run_external_backup(s, iris=iris, notifier=n),
     ),
-    "purge": DoorJob(PurgeSettings, lambda s, iris, n: run_purge(s, notifier=n)),
+    "purge": DoorJob(lambda: PurgeSettings, lambda s, iris, n: jobs.run_purge(s, notifier=n)),
     "check-freshness": DoorJob(
-        FreshnessSettings, lambda s, iris, n: run_freshness_check(s, iris=iris, notifier=n)
+        lambda: FreshnessSettings,
+        lambda s, iris, n: jobs.run_freshness_check(s, iris=iris, notifier=n),
     ),
-    "alert-test": DoorJob(
-        AlertTestSettings, lambda s, iris, n: run_alert_test(s, iris=iris), tests_alerts=True
-    ),
+    "alert-test": DoorJob(_alert_test_model, _run_alert_test, tests_alerts=True),
 }
 """Every job a task or an operation can run, by the name the CLI gives it."""
 
@@ -154,6 +181,11 @@ def run_named_job(
 def load_alerts(config: str | Path | None) -> AlertSettings:
     """The ``[alerts]`` table of ``config``; none given (None, "") is messages.log only.
     SettingsError names what is wrong with the file."""
+    from backup_keeper.alerts.settings import (  # noqa: PLC0415 - see _LAZY
+        AlertSettings,
+        load_alert_settings,
+    )
+
     if config is None or not str(config).strip():
         return AlertSettings()
     return load_alert_settings(Path(config))
@@ -170,6 +202,8 @@ def notifier_for(
     a misconfigured alert is found before the night it is needed, and the job is refused
     rather than run with alerts nobody would receive. Secrets are redacted from the process's
     logs as they are read (``build_notifier``), once per process."""
+    from backup_keeper.alerts.build import build_notifier, instance_name  # noqa: PLC0415
+
     notifier, problems = build_notifier(
         alerts,
         instance=instance_name(iris),
@@ -190,6 +224,10 @@ def relay_alert(
     per channel "delivered" or why not, and what kept a channel from being used. An alert is
     never refused: with a bad alerts file it still reaches messages.log. ``ens_alert`` is left
     out: Ens.Alert must not send alerts to itself."""
+    from backup_keeper.alerts.build import build_notifier, instance_name  # noqa: PLC0415
+    from backup_keeper.alerts.events import AlertEvent, AlertSeverity, EventKind  # noqa: PLC0415
+    from backup_keeper.alerts.settings import AlertSettings  # noqa: PLC0415
+
     iris = bounded(iris)
     problems: list[str] = []
     try:
@@ -228,11 +266,17 @@ def alert_state_dir(settings: BaseModel) -> Path | None:
 def open_port(choice: IrisChoice, timeout: float | None = None) -> IrisPort:
     """The adapter ``choice`` names, every call bounded by ``timeout`` (default: the
     environment's, else DEFAULT_CALL_TIMEOUT). IrisError when it cannot start (not inside
-    IRIS, no connection settings)."""
+    IRIS, no connection settings). Each adapter loads when chosen."""
     if choice == "fake":
+        from backup_keeper.iris.fake import FakeIris  # noqa: PLC0415
+
         return bounded(FakeIris(), timeout)
     if choice == "native":
+        from backup_keeper.iris.native import NativeIris  # noqa: PLC0415
+
         return bounded(NativeIris.from_environment(), timeout)
+    from backup_keeper.iris.embedded import EmbeddedIris  # noqa: PLC0415
+
     return bounded(EmbeddedIris(), timeout)
 
 
@@ -256,3 +300,13 @@ def compact(settings: Mapping[str, Any]) -> dict[str, Any]:
         elif value not in ("", None):
             out[key] = value
     return out
+
+
+def __getattr__(name: str) -> object:
+    """A name of ``_LAZY``, loaded from its home on first use; anything else is no attribute."""
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    found: object = getattr(import_module(home), name)
+    globals()[name] = found
+    return found

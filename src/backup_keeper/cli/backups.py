@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from backup_keeper import jobs
 from backup_keeper.cli import common
 from backup_keeper.cli.render import printable, render_backup
-from backup_keeper.jobs import run_external_backup, run_freeze, run_online_backup, run_thaw
 from backup_keeper.report import JobReport, JobStatus, report_json
 from backup_keeper.settings import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -93,7 +93,9 @@ def backup(
     settings = common.settings(BackupSettings, data, "backup", json)
     port = common.port(iris, "backup", json)
     notifier = common.notifier(config, port, settings, "backup", json)
-    common.finish(run_online_backup(settings, iris=port, notifier=notifier), json, render_backup)
+    common.finish(
+        jobs.run_online_backup(settings, iris=port, notifier=notifier), json, render_backup
+    )
 
 
 CatalogDir = Annotated[
@@ -156,7 +158,9 @@ def snapshot(
     settings = common.settings(ExternalBackupSettings, data, "snapshot", json)
     port = common.port(iris, "snapshot", json)
     notifier = common.notifier(config, port, settings, "snapshot", json)
-    common.finish(run_external_backup(settings, iris=port, notifier=notifier), json, render_backup)
+    common.finish(
+        jobs.run_external_backup(settings, iris=port, notifier=notifier), json, render_backup
+    )
 
 
 @common.app.command()
@@ -176,7 +180,7 @@ def freeze(
     )
     port = common.port(iris, "freeze", json)
     notifier = common.notifier(config, port, settings, "freeze", json)
-    finish_hook(run_freeze(settings, iris=port, notifier=notifier), json)
+    finish_hook(jobs.run_freeze(settings, iris=port, notifier=notifier), json)
 
 
 @common.app.command()
@@ -193,7 +197,7 @@ def thaw(
     )
     port = common.port(iris, "thaw", json)
     notifier = common.notifier(config, port, settings, "thaw", json)
-    finish_hook(run_thaw(settings, iris=port, notifier=notifier), json)
+    finish_hook(jobs.run_thaw(settings, iris=port, notifier=notifier), json)
 
 
 def hook_settings(

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from backup_keeper import jobs
 from backup_keeper.cli import common
 from backup_keeper.cli.backups import CatalogDir, hook_settings
 from backup_keeper.cli.render import printable, render_alert_test, render_summary
-from backup_keeper.jobs import run_doctor, run_freshness_check
-from backup_keeper.jobs.alert_test import NO_CHANNEL, AlertTestSettings, run_alert_test
 from backup_keeper.settings import (
     DEFAULT_FREEZE_TIMEOUT,
     DEFAULT_WD_SUSPEND_LIMIT,
@@ -31,7 +30,7 @@ def doctor(
     )
     port = common.port(iris, "doctor", json)
     notifier = common.notifier(config, port, settings, "doctor", json)
-    common.finish(run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
+    common.finish(jobs.run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
 
 
 @common.app.command("check-freshness")
@@ -58,7 +57,7 @@ def check_freshness(
     settings = common.settings(FreshnessSettings, data, "check-freshness", json)
     port = common.port(iris, "check-freshness", json) if iris else None
     notifier = common.notifier(config, port, settings, "check-freshness", json)
-    report = run_freshness_check(settings, iris=port, notifier=notifier)
+    report = jobs.run_freshness_check(settings, iris=port, notifier=notifier)
     common.finish(report, json, render_summary)
 
 
@@ -72,6 +71,13 @@ def alert_test(
     json: common.JsonFlag = False,
 ) -> None:
     """Send a test notice through every configured channel; print delivered or why not."""
+    # the channels (apprise) load here, not when the command line starts
+    from backup_keeper.jobs.alert_test import (  # noqa: PLC0415
+        NO_CHANNEL,
+        AlertTestSettings,
+        run_alert_test,
+    )
+
     alerts = common.alert_settings(config, "alert-test", json)
     port = common.port(iris, "alert-test", json) if iris else None
     report = run_alert_test(AlertTestSettings(alerts=alerts), iris=port)

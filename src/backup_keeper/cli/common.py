@@ -5,20 +5,20 @@ from --config, refusing bad input, printing the report)."""
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
 
-from backup_keeper.cli.render import printable
+from backup_keeper.cli.render import printable, styles
 from backup_keeper.door import (
     DEFAULT_CALL_TIMEOUT,
-    AlertNotifier,
-    AlertSettings,
     Clock,
     IrisError,
     IrisPort,
@@ -35,6 +35,11 @@ from backup_keeper.settings import (
     plausible_moment,
     validate_settings,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from backup_keeper.door import AlertNotifier, AlertSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -242,5 +247,33 @@ def refuse(job: str, problems: list[str], json: bool) -> int:
 
 
 def finish(report: JobReport, json: bool, render: Callable[[JobReport], str]) -> NoReturn:
-    typer.echo(report_json(report) if json else render(report))
+    if json:
+        typer.echo(report_json(report))  # never coloured: a script parses it
+    else:
+        show(render(report), report)
     raise typer.Exit(EXIT_OK if report.status is not JobStatus.FAILED else EXIT_FAILED)
+
+
+def show(text: str, report: JobReport) -> None:
+    """The text of a report, coloured only on a terminal that takes colour (rich decides:
+    ``NO_COLOR`` set, ``TERM=dumb`` or not a terminal is plain text, byte for byte what a pipe
+    gets). Rich loads only then, so a cron run or a pipe never pays for it."""
+    console = _colour_console()
+    if console is None:
+        typer.echo(text)
+        return
+    from rich.text import Text  # noqa: PLC0415 - with the console, on a terminal only
+
+    for line, style in styles(text, report):
+        console.print(Text(line, style=style))
+
+
+def _colour_console() -> Console | None:
+    if not (sys.stdout.isatty() or os.environ.get("FORCE_COLOR")):
+        return None
+    from rich.console import Console  # noqa: PLC0415 - see show
+
+    console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
+    if not console.is_terminal or console.no_color or console.color_system is None:
+        return None
+    return console

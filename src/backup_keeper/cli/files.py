@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from backup_keeper import jobs
 from backup_keeper.cli import common
 from backup_keeper.cli.render import render_catalog, render_purge, render_restore, render_verify
 from backup_keeper.door import compact
-from backup_keeper.jobs import run_catalog, run_purge, run_restore, run_restore_plan, run_verify
 from backup_keeper.settings import (
     CatalogSettings,
     PurgeSettings,
@@ -32,7 +32,7 @@ def catalog(
         CatalogSettings, {"directories": directories, "timezone": timezone}, "catalog", json
     )
     port = common.port(iris, "catalog", json) if iris else None
-    common.finish(run_catalog(settings, iris=port), json, render_catalog)
+    common.finish(jobs.run_catalog(settings, iris=port), json, render_catalog)
 
 
 @common.app.command()
@@ -77,7 +77,7 @@ def purge(
     settings = common.settings(PurgeSettings, data, "purge", json)
     # a dry run writes nothing, not even the alerts' dedupe state (door.alert_state_dir)
     notifier = common.notifier(config, None, settings, "purge", json)
-    common.finish(run_purge(settings, clock=clock, notifier=notifier), json, render_purge)
+    common.finish(jobs.run_purge(settings, clock=clock, notifier=notifier), json, render_purge)
 
 
 @common.app.command()
@@ -97,7 +97,7 @@ def verify(
     settings = common.settings(VerifySettings, compact(data), "verify", json)
     port = common.port(iris, "verify", json) if iris else None
     notifier = common.notifier(config, port, settings, "verify", json)
-    common.finish(run_verify(settings, iris=port, notifier=notifier), json, render_verify)
+    common.finish(jobs.run_verify(settings, iris=port, notifier=notifier), json, render_verify)
 
 
 @common.app.command("restore-plan")
@@ -114,7 +114,7 @@ def restore_plan(
     data = {"directories": directories, "at": at, "timezone": timezone}
     settings = common.settings(RestorePlanSettings, compact(data), "restore-plan", json)
     port = common.port(iris, "restore-plan", json) if iris else None
-    common.finish(run_restore_plan(settings, iris=port), json, render_restore)
+    common.finish(jobs.run_restore_plan(settings, iris=port), json, render_restore)
 
 
 @common.app.command()
@@ -154,7 +154,7 @@ def restore(
         problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
         common.bad_input("restore", [problem], json)
     port = common.port(iris, "restore", json)
-    common.finish(run_restore(settings, iris=port), json, render_restore)
+    common.finish(jobs.run_restore(settings, iris=port), json, render_restore)
 
 
 def _directory_map(entries: list[str], json: bool) -> dict[str, str]:

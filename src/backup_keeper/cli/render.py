@@ -1,13 +1,26 @@
-"""Human-readable tables for reports. Plain aligned text, so it reads the same in a terminal,
-a cron mail and a Task Manager output file."""
+"""Human-readable reports. Every command's text has one shape: a heading saying what was looked
+at (directories, the IRIS adapter, the time zone the times are in), the table, one summary line
+(``<status>: <summary>``). Plain aligned text, so it reads the same in a terminal, a cron mail
+and a Task Manager output file; on a terminal ``styles`` says which lines to colour (the door
+prints them; JSON and logs are never coloured)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 from pathlib import PurePath
 
-from backup_keeper.door import RECOVERED
-from backup_keeper.report import FileOutcome, JobReport, RecordEntry, escape_surrogates
+from backup_keeper import door
+from backup_keeper.report import (
+    FileOutcome,
+    JobReport,
+    JobStatus,
+    RecordEntry,
+    escape_surrogates,
+)
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+_STATUS_STYLE = {JobStatus.OK: "green", JobStatus.SKIPPED: "yellow", JobStatus.FAILED: "bold red"}
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _CONTROLS = {
@@ -27,10 +40,39 @@ def printable(text: str) -> str:
     return escape_surrogates(text).translate(_CONTROLS)
 
 
-def _when(entry: RecordEntry) -> str:
+def human_size(size: int | None) -> str:
+    """``1536`` -> ``1.5 KiB``: binary units, one decimal from KiB up; ``-`` when unknown."""
+    if size is None or size < 0:
+        return "-"
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{size} B" if unit == 0 else f"{value:.1f} {_UNITS[unit]}"
+
+
+def report_zone(report: JobReport) -> tzinfo:
+    """The zone the job read local dates in (``--timezone``, else this machine's): the
+    instance's, so a time reads as the instance's clock said it."""
+    name = report.options.get("timezone")
+    try:
+        return door.resolve_zone(name if isinstance(name, str) else None)
+    except ValueError:
+        return UTC
+
+
+def zone_name(zone: tzinfo) -> str:
+    key = getattr(zone, "key", None)
+    return key if isinstance(key, str) else str(zone.tzname(None) or zone)
+
+
+def local_time(moment: datetime, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _when(entry: RecordEntry, zone: tzinfo) -> str:
     if entry.local_day is not None:
-        return f"{entry.local_day.isoformat()} (local day)"
-    return entry.time.strftime("%Y-%m-%d %H:%M:%SZ")
+        return f"{entry.local_day.isoformat()} (day)"
+    return local_time(entry.time, zone)
 
 
 def _shown_path(path: str, report: JobReport) -> str:
@@ -55,27 +97,35 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 
 def render_catalog(report: JobReport) -> str:
+    zone = report_zone(report)
     rows = [
         (
             _shown_path(e.path, report),
             e.kind,
-            _when(e),
+            _when(e, zone),
             e.status,
+            human_size(e.size),
             e.source,
             " -> ".join(PurePath(p).name for p in e.chain)
             or ("-" if e.chain_complete else "INCOMPLETE"),
         )
         for e in report.records
     ]
-    body = table(rows, ("FILE", "KIND", "TIME", "STATUS", "SOURCE", "NEEDS FIRST"))
-    return _framed(report, body)
+    body = table(rows, ("FILE", "KIND", "TIME", "STATUS", "SIZE", "SOURCE", "NEEDS FIRST"))
+    return _framed(report, body, _total(report.records))
+
+
+def _total(entries: Sequence[RecordEntry]) -> str:
+    return f"{human_size(sum(max(e.size, 0) for e in entries))} in all"
 
 
 def render_purge(report: JobReport) -> str:
+    """The purge's own summary already says how much it deleted (or would)."""
     return _framed(report, _decisions(report))
 
 
 def _decisions(report: JobReport) -> str:
+    zone = report_zone(report)
     rows: list[tuple[str, ...]] = []
     gone = {a.path for a in report.actions if a.outcome is FileOutcome.DELETED}
     groups = (("delete", report.delete), ("keep", report.keep), ("unmanaged", report.unmanaged))
@@ -85,7 +135,7 @@ def _decisions(report: JobReport) -> str:
                 _label(action, e.path, report.dry_run, gone),
                 _shown_path(e.path, report),
                 e.kind,
-                _when(e),
+                _when(e, zone),
                 e.status,
                 "; ".join(e.reasons),
             )
@@ -101,7 +151,7 @@ def _recovered(report: JobReport) -> list[tuple[str, ...]]:
     return [
         (labels.get(a.outcome, "NOT deleted"), _shown_path(a.path, report), "-", "-", "-", a.detail)
         for a in report.actions
-        if a.detail.startswith(RECOVERED)
+        if a.detail.startswith(door.RECOVERED)
     ]
 
 
@@ -117,6 +167,7 @@ def render_backup(report: JobReport) -> str:
             f"kind:        {kind}",
             f"result:      {details.result or '-'}",
             f"file:        {details.file or '-'}",
+            f"size:        {human_size(details.size)}",
             f"log:         {details.log or '-'}",
             f"checksum:    {details.checksum or '-'}",
             f"journal:     {details.journal_required or '-'} (first file a restore applies)",
@@ -152,17 +203,19 @@ def _option(value: object) -> str:
 
 def render_verify(report: JobReport) -> str:
     rows = [
-        (_shown_path(e.path, report), e.kind, e.status, "; ".join(e.reasons))
+        (_shown_path(e.path, report), e.kind, human_size(e.size), e.status, "; ".join(e.reasons))
         for e in report.records
     ]
-    return _framed(report, table(rows, ("FILE", "KIND", "STATUS", "RESULT")))
+    body = table(rows, ("FILE", "KIND", "SIZE", "STATUS", "RESULT"))
+    return _framed(report, body, _total(report.records))
 
 
 def render_restore(report: JobReport) -> str:
     plan = report.restore
     if plan is None or not plan.files:
         return _framed(report, "no restore plan")
-    lines = [f"restores to: {plan.restores_to.isoformat() if plan.restores_to else '-'}", ""]
+    moment = plan.restores_to
+    lines = [f"restores to: {local_time(moment, report_zone(report)) if moment else '-'}", ""]
     lines += [f"  {n}. {f.path} ({f.kind})" for n, f in enumerate(plan.files, start=1)]
     lines += ["", f"databases: {', '.join(plan.databases) or '-'}"]
     lines += [f"journal restore starts at: {plan.journal_start or '-'}", "", "steps:"]
@@ -178,19 +231,46 @@ def _label(action: str, path: str, dry_run: bool, gone: set[str]) -> str:
     return "deleted" if path in gone else "NOT deleted"
 
 
-def _framed(report: JobReport, body: str) -> str:
+def heading(report: JobReport, looked_at: str | None = None) -> str:
+    """``catalog of /backups (iris fake; times in Europe/Paris)``: what was looked at, through
+    which adapter, and the zone every time below is in."""
+    where = looked_at or ", ".join(report.directories) or "-"
+    details = [f"iris {report.iris}"] if report.iris else []
+    details += ["dry run"] if report.dry_run else []
+    details.append(f"times in {zone_name(report_zone(report))}")
+    return f"{report.job} of {where} ({'; '.join(details)})"
+
+
+def _framed(report: JobReport, body: str, totals: str = "", looked_at: str | None = None) -> str:
     """``body`` (already printable: built by ``table`` or escaped line by line) between the
-    heading and the findings, each of which is one escaped line whatever names it quotes."""
-    head = f"{report.job} of {', '.join(report.directories)}"
-    parts = [printable(head), "", body, ""]
+    heading and the findings, each of which is one escaped line whatever names it quotes; the
+    last line is the one summary, with ``totals`` (sizes) when the body has them."""
+    parts = [printable(heading(report, looked_at)), "", body, ""]
     parts += [printable(f"warning: {w}") for w in report.warnings]
     parts += [printable(f"error: {e}") for e in report.errors]
-    parts.append(printable(f"{report.status}: {report.summary}"))
+    summary = f"{report.summary}; {totals}" if totals else report.summary
+    parts.append(printable(f"{report.status}: {summary}"))
     return "\n".join(parts)
 
 
 def render_alert_test(report: JobReport) -> str:
-    """One line per channel, names aligned: ``email  delivered``, or why not."""
+    """One row per channel: ``email  delivered``, or why not."""
     rows = [line.partition(": ")[::2] for line in report.checked]
-    width = max((len(name) for name, _ in rows), default=0)
-    return "\n".join(printable(f"{name.ljust(width)}  {outcome}") for name, outcome in rows)
+    body = table(rows, ("CHANNEL", "OUTCOME"))
+    return _framed(report, body, looked_at="the configured alert channels")
+
+
+def styles(text: str, report: JobReport) -> list[tuple[str, str]]:
+    """Each line of ``text`` (a ``_framed`` rendering of ``report``) with the style a terminal
+    shows it in ("" for none): the heading bold, warnings yellow, errors red, the summary by
+    status. Known by position, never by what a line says: a file name cannot restyle a row."""
+    lines = text.split("\n")
+    found = [""] * len(lines)
+    found[0] = "bold"
+    end = len(lines) - 1
+    found[end] = _STATUS_STYLE.get(report.status, "")
+    errors_from = end - len(report.errors)
+    warnings_from = errors_from - len(report.warnings)
+    for index in range(max(warnings_from, 1), end):
+        found[index] = "yellow" if index < errors_from else "red"
+    return list(zip(lines, found, strict=True))

@@ -223,10 +223,10 @@ url = {{ env = "BK_MISSING_HOOK" }}
             env={**os.environ, **env},
         )
         assert len(smtp.mailbox.messages) == 1 and len(hook.received) == 1
-    lines = dict(
-        line.split(None, 1)
-        for line in done.stdout.replace("apprise json", "apprise-json").splitlines()
-    )
+    shown = done.stdout.replace("apprise json", "apprise-json").splitlines()
+    assert shown[0].startswith("alert-test of the configured alert channels")
+    assert shown[2].split() == ["CHANNEL", "OUTCOME"]
+    lines = dict(line.split(None, 1) for line in shown[3 : shown.index("", 3)])
     assert done.returncode == 1  # one channel could not be built
     assert lines["email"].strip() == "delivered"
     assert lines["apprise-json"].strip() == "delivered"

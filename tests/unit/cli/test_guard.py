@@ -16,8 +16,9 @@ from tests.unit.cli.test_app import cli
 
 
 def main_with(patch: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The console-script entry point, after ``patch`` (Python source) replaced a job."""
-    imports = "import backup_keeper.cli.app as cli\nimport backup_keeper.cli.files as app\n"
+    """The console-script entry point, after ``patch`` (Python source) replaced a job (the
+    commands look their job up in ``backup_keeper.jobs`` when they run)."""
+    imports = "import backup_keeper.cli.app as cli\nimport backup_keeper.jobs as app\n"
     source = f"import os, signal, time\n{imports}{patch}\ncli.main()\n"
     return subprocess.run(
         [sys.executable, "-c", source, *map(str, args)],
