@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, NoReturn, TypeVar
 import typer
 from pydantic import BaseModel
 
+from backup_keeper.cli.progress import progress_for
 from backup_keeper.cli.render import printable
 from backup_keeper.door import (
     DEFAULT_CALL_TIMEOUT,
@@ -22,6 +23,7 @@ from backup_keeper.door import (
     Clock,
     IrisError,
     IrisPort,
+    Progress,
     fixed_clock,
     load_alerts,
     notifier_for,
@@ -45,6 +47,8 @@ class RunOptions:
 
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     """Every IRIS call's bound, from the global ``--iris-call-timeout``."""
+    progress: bool = True
+    """Off with the global ``--no-progress``."""
 
 
 OPTIONS = RunOptions()
@@ -239,6 +243,11 @@ def refuse(job: str, problems: list[str], json: bool) -> int:
     for problem in problems:
         typer.echo(printable(f"  - {problem}"), err=True)
     return EXIT_BAD_INPUT
+
+
+def progress(json: bool) -> Progress:
+    """How this run shows the progress of long work (see cli/progress.py)."""
+    return progress_for(enabled=OPTIONS.progress, json=json)
 
 
 def finish(report: JobReport, json: bool, render: Callable[[JobReport], str]) -> NoReturn:
