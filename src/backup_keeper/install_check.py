@@ -25,6 +25,7 @@ RUNTIME_IMPORTS: Mapping[str, str] = {
     "pydantic": "pydantic",
     "pydantic_core": "pydantic",
     "typer": "typer",
+    "rich": "rich",
     "blake3": "blake3",
     "iris": "iris-embedded-python-wrapper",
     "apprise": "apprise",
