@@ -10,6 +10,8 @@ given the same settings cannot differ (tests/unit/test_door.py runs all three)."
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
@@ -27,6 +29,7 @@ from backup_keeper.iris.bounded import (
     parse_call_timeout,
 )
 from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.progress import NO_PROGRESS, Progress, Unit
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import UnsafeName, write_atomic
 from backup_keeper.settings import (
@@ -63,6 +66,7 @@ The ``TYPE_CHECKING`` imports name the same things for the type checker."""
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
     "JOBS",
+    "NO_PROGRESS",
     "RECOVERED",
     "TIMEOUT_ENV",
     "AlertNotifier",
@@ -72,7 +76,10 @@ __all__ = [
     "IrisChoice",
     "IrisError",
     "IrisPort",
+    "LogProgress",
+    "Progress",
     "TooLarge",
+    "Unit",
     "UnsafeName",
     "alert_state_dir",
     "compact",
@@ -98,7 +105,7 @@ that every arrow from a door into the core passes through this one module."""
 IrisChoice = Literal["embedded", "native", "fake"]
 EnsSend = Callable[[str], None]
 """Raises one ``Ens.AlertRequest`` with this text (only a production's operations have one)."""
-JobCall = Callable[[Any, IrisPort, "Notifier | None"], JobReport]
+JobCall = Callable[[Any, IrisPort, "Notifier | None", Progress], JobReport]
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,9 @@ def _alert_test_model() -> type[BaseModel]:
     return AlertTestSettings
 
 
-def _run_alert_test(settings: Any, iris: IrisPort, notifier: Notifier | None) -> JobReport:
+def _run_alert_test(
+    settings: Any, iris: IrisPort, notifier: Notifier | None, progress: Progress
+) -> JobReport:
     from backup_keeper.jobs.alert_test import run_alert_test  # noqa: PLC0415 - apprise
 
     return run_alert_test(settings, iris=iris)
@@ -133,16 +142,18 @@ def _run_alert_test(settings: Any, iris: IrisPort, notifier: Notifier | None) ->
 JOBS: dict[str, DoorJob] = {
     "backup": DoorJob(
         lambda: BackupSettings,
-        lambda s, iris, n: jobs.run_online_backup(s, iris=iris, notifier=n),
+        lambda s, iris, n, p: jobs.run_online_backup(s, iris=iris, notifier=n, progress=p),
     ),
     "snapshot": DoorJob(
         lambda: ExternalBackupSettings,
-        lambda s, iris, n: jobs.run_external_backup(s, iris=iris, notifier=n),
+        lambda s, iris, n, p: jobs.run_external_backup(s, iris=iris, notifier=n),
     ),
-    "purge": DoorJob(lambda: PurgeSettings, lambda s, iris, n: jobs.run_purge(s, notifier=n)),
+    "purge": DoorJob(
+        lambda: PurgeSettings, lambda s, iris, n, p: jobs.run_purge(s, notifier=n, progress=p)
+    ),
     "check-freshness": DoorJob(
         lambda: FreshnessSettings,
-        lambda s, iris, n: jobs.run_freshness_check(s, iris=iris, notifier=n),
+        lambda s, iris, n, p: jobs.run_freshness_check(s, iris=iris, notifier=n),
     ),
     "alert-test": DoorJob(_alert_test_model, _run_alert_test, tests_alerts=True),
 }
@@ -156,8 +167,10 @@ def run_named_job(
     iris: IrisPort,
     alerts_config: str | Path | None,
     ens_send: EnsSend | None = None,
+    progress: Progress | None = None,
 ) -> JobReport:
     """Validate ``settings`` for ``job``, build its notifier from ``alerts_config`` and run it.
+    A task or a production has no terminal: ``progress`` defaults to :class:`LogProgress`.
     Bad settings, a bad alerts file or a channel that cannot be built are a refused report
     listing every problem (nothing was done), never an exception: a task or an operation must
     always get a report. Every IRIS call is bounded (BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else
@@ -170,12 +183,12 @@ def run_named_job(
         alerts = load_alerts(alerts_config)
         if entry.tests_alerts:
             parsed = validate_settings(entry.model, {"alerts": alerts, **settings})
-            return entry.call(parsed, iris, None)
+            return entry.call(parsed, iris, None, NO_PROGRESS)
         parsed = validate_settings(entry.model, settings)
         notifier = notifier_for(alerts, iris=iris, settings=parsed, ens_send=ens_send)
     except SettingsError as exc:
         return refused(job, exc.problems)
-    return entry.call(parsed, iris, notifier)
+    return entry.call(parsed, iris, notifier, LogProgress() if progress is None else progress)
 
 
 def load_alerts(config: str | Path | None) -> AlertSettings:
@@ -310,3 +323,65 @@ def __getattr__(name: str) -> object:
     found: object = getattr(import_module(home), name)
     globals()[name] = found
     return found
+
+
+PROGRESS_LOG_EVERY = 10.0
+"""Seconds between two progress lines in a log: alive, without drowning what matters."""
+progress_log = logging.getLogger("backup_keeper.jobs")
+"""The jobs' own logger: their progress is read where their start and end are (``-v``)."""
+
+
+class LogProgress:
+    """Progress for a door with no terminal (a task, a production, cron, ``--json``): one INFO
+    line on the jobs' logger at most every ``every`` seconds of ``stopwatch``, and one when a
+    step that lasted that long ends. A short step says nothing; nothing goes to stdout."""
+
+    def __init__(
+        self,
+        *,
+        every: float = PROGRESS_LOG_EVERY,
+        stopwatch: Callable[[], float] = time.monotonic,
+        logger: logging.Logger = progress_log,
+    ) -> None:
+        self._every, self._stopwatch, self._log = every, stopwatch, logger
+        self._task, self._unit = "", "bytes"
+        self._total: int | None = None
+        self._done, self._began, self._said = 0, 0.0, 0.0
+
+    def start(self, task: str, total: int | None, unit: Unit) -> None:
+        self._task, self._total, self._unit, self._done = task, total, unit, 0
+        self._began = self._said = self._stopwatch()
+
+    def advance(self, amount: int) -> None:
+        self._done += amount
+        now = self._stopwatch()
+        if now - self._said >= self._every:
+            self._said = now
+            self._log.info("%s", self._line(now))
+
+    def finish(self) -> None:
+        now = self._stopwatch()
+        if now - self._began >= self._every:
+            self._log.info(
+                "%s: done, %s in %.0f s", self._task, self._amount(self._done), now - self._began
+            )
+
+    def _line(self, now: float) -> str:
+        elapsed = now - self._began
+        rate = self._done / elapsed if elapsed > 0 else 0.0
+        text = f"{self._task}: {self._amount(self._done)}"
+        if self._total:
+            text += f" of {self._amount(self._total)} ({100 * self._done / self._total:.0f}%)"
+        text += f", {self._amount(rate)}/s"
+        if self._total and rate > 0 and self._done < self._total:
+            text += f", about {(self._total - self._done) / rate:.0f} s left"
+        return text
+
+    def _amount(self, value: float) -> str:
+        if self._unit != "bytes":
+            return f"{value:,.0f} {self._unit}"
+        for unit in ("B", "KiB", "MiB", "GiB"):
+            if value < 1024:
+                return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            value /= 1024
+        return f"{value:.1f} TiB"

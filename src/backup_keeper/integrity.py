@@ -12,6 +12,7 @@ from backup_keeper.catalog.manifest import Manifest, ManifestError, read_manifes
 from backup_keeper.catalog.record import BackupRecord, RecordSource
 from backup_keeper.checksum import file_checksum
 from backup_keeper.kinds import BackupKind
+from backup_keeper.progress import NO_PROGRESS, Progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +64,9 @@ def problem_with(record: BackupRecord, *, rehash: bool = True) -> str | None:
     return check(record, rehash=rehash).problem
 
 
-def check(record: BackupRecord, *, rehash: bool = True) -> Check:
-    """Present, a regular readable file, the manifest's size, then its checksum."""
+def check(record: BackupRecord, *, rehash: bool = True, progress: Progress = NO_PROGRESS) -> Check:
+    """Present, a regular readable file, the manifest's size, then its checksum (advancing
+    ``progress`` by the bytes hashed)."""
     if record.path.endswith(SNAPSHOT_RECORD_SUFFIX):
         return Check(None)  # an external backup: the snapshot lives in the storage system
     path = Path(record.path)
@@ -72,7 +74,7 @@ def check(record: BackupRecord, *, rehash: bool = True) -> Check:
     manifest = manifest_of(record)
     if problem is not None or manifest is None:
         return Check(problem)
-    return _content_check(path, manifest, rehash=rehash)
+    return _content_check(path, manifest, rehash=rehash, progress=progress)
 
 
 def _file_problem(path: Path) -> str | None:
@@ -87,7 +89,7 @@ def _file_problem(path: Path) -> str | None:
     return None if os.access(path, os.R_OK) else "unreadable"
 
 
-def _content_check(path: Path, manifest: Manifest, *, rehash: bool) -> Check:
+def _content_check(path: Path, manifest: Manifest, *, rehash: bool, progress: Progress) -> Check:
     """Size, then checksum; for a compressed backup, of the .zst as stored."""
     compressed = path.name.endswith(".zst")
     expected_size = manifest.stored_size if compressed else manifest.size
@@ -102,7 +104,7 @@ def _content_check(path: Path, manifest: Manifest, *, rehash: bool) -> Check:
     if not rehash or expected_sum is None:
         return Check(None)
     try:
-        actual = file_checksum(path, expected_sum.algorithm)
+        actual = file_checksum(path, expected_sum.algorithm, progress=progress)
     except OSError as exc:
         return Check(f"unreadable: {exc.strerror}")
     if actual.hex != expected_sum.hex:

@@ -6,7 +6,9 @@ from pathlib import Path
 import blake3
 import pytest
 
-from backup_keeper.checksum import Checksum, file_checksum
+from backup_keeper import checksum
+from backup_keeper.checksum import Algorithm, Checksum, file_checksum
+from tests.progress_recorder import RecordingProgress
 
 
 @pytest.fixture
@@ -41,3 +43,16 @@ def test_empty_file_and_missing_file(tmp_path: Path) -> None:
     assert file_checksum(empty, "sha256") == expected
     with pytest.raises(OSError):
         file_checksum(tmp_path / "missing.cbk")
+
+
+@pytest.mark.parametrize("algorithm", ["blake3", "sha256"])
+def test_hashing_advances_progress_by_every_byte_read(
+    volume: Path, algorithm: Algorithm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checksum, "_BLAKE3_CHUNK", 1 << 20)  # several chunks, as a large file
+    recorder = RecordingProgress()
+    recorder.start("checksum", volume.stat().st_size, "bytes")
+    file_checksum(volume, algorithm, progress=recorder)
+    assert recorder.steps[0].done == volume.stat().st_size
+    expected = (blake3.blake3 if algorithm == "blake3" else hashlib.sha256)(volume.read_bytes())
+    assert file_checksum(volume, algorithm).hex == expected.hexdigest()

@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "gc_pause",
                 "snapshot_command",
                 "freeze_marker",
+                "progress",
                 "settings",
             }
         ),

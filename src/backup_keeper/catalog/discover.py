@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.history import mark_foreign_breaks
@@ -27,6 +28,7 @@ from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.iris_formats.backup_log import FINISHED_MARKER
 from backup_keeper.kinds import BackupKind
 from backup_keeper.processes import alive
+from backup_keeper.progress import NO_PROGRESS, Progress, step
 from backup_keeper.safe_files import is_temp_name
 from backup_keeper.small_files import read_tail
 
@@ -49,6 +51,10 @@ _SIDECAR, _FILE_NAME, _UNMANAGED = (
 )
 _DAY = TimePrecision.DAY
 _NAMED_IN_A_WARNING = 10
+_T = TypeVar("_T")
+_PROGRESS_EVERY = 1024
+"""Files described between two progress reports: one call per file would cost as much as the
+catalog's own work at 100,000 files."""
 """How many file names one grouped warning lists before "and N more"."""
 _PID_TEMP = re.compile(
     r"\..+\.(?:tmp|restore)-(?P<pid>[0-9]{1,10})|\.backup-keeper-probe-(?P<probe>[0-9]{1,10})",
@@ -85,6 +91,7 @@ def discover(
     *,
     now: datetime | None = None,
     history: Sequence[HistoryEntry] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Catalog:
     """Read each directory's ``.cbk`` files and what describes them.
 
@@ -92,11 +99,12 @@ def discover(
     record's path is the one the purge will act on. Given ``now`` (the job's clock), backups
     dated after it are warned about: see :func:`dated_after_warnings`. Given the instance's
     ``history``, chains a backup outside these directories broke are marked so
-    (:mod:`.history`); without it the catalog is what the files alone say.
+    (:mod:`.history`); without it the catalog is what the files alone say. ``progress``
+    counts the files described, directory by directory.
     """
     catalog = Catalog(records=[])
     for directory in directories:
-        _discover_one(str(directory), zone, catalog)
+        _discover_one(str(directory), zone, catalog, progress)
     catalog.records = link_chains(catalog.records)
     if history is not None:
         mark_foreign_breaks(catalog.records, history)
@@ -198,19 +206,28 @@ def _pid_hint(name: str) -> str:
     )
 
 
-def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:
+def _discover_one(directory: str, zone: tzinfo, catalog: Catalog, progress: Progress) -> None:
     """Paths are joined as strings: pathlib costs more than the I/O at 100,000 files."""
     listing = _list(directory)
+    total = len(listing.backups) + len(listing.compressed) + len(listing.snapshots)
+    with step(progress, f"catalog {directory}", total + len(listing.odd_backups), "files"):
+        _describe_all(directory, zone, catalog, listing, progress)
+
+
+def _describe_all(
+    directory: str, zone: tzinfo, catalog: Catalog, listing: _Listing, progress: Progress
+) -> None:
     unreadable: list[tuple[str, str]] = []
     records, warnings = catalog.records, catalog.warnings
-    for name, st in listing.backups.items():
+    for name, st in _counted(listing.backups.items(), progress):
         records.append(_record_for(directory, name, st, listing, zone, warnings, unreadable))
-    for name, st in listing.compressed.items():
+    for name, st in _counted(listing.compressed.items(), progress):
         records.append(_compressed_record(directory, name, st, listing, warnings))
-    for name, st in listing.snapshots.items():
+    for name, st in _counted(listing.snapshots.items(), progress):
         records.append(_snapshot_record(directory, name, st, warnings))
     for name, (st, why) in listing.odd_backups.items():
         records.append(_unmanaged(f"{directory}/{name}", st, why))
+    progress.advance(len(listing.odd_backups))
     backups, odd, compressed = listing.backups, listing.odd_backups, listing.compressed
     orphans = [
         sidecar
@@ -224,6 +241,16 @@ def _discover_one(directory: str, zone: tzinfo, catalog: Catalog) -> None:
     if unreadable:
         warnings.append(_unreadable_warning(directory, unreadable))
     warnings += _temp_warnings(directory, listing.temps)
+
+
+def _counted(items: Iterable[_T], progress: Progress) -> Iterator[_T]:
+    """``items``, advancing ``progress`` every :data:`_PROGRESS_EVERY` of them and at the end."""
+    count = 0
+    for count, item in enumerate(items, start=1):
+        yield item
+        if not count % _PROGRESS_EVERY:
+            progress.advance(_PROGRESS_EVERY)
+    progress.advance(count % _PROGRESS_EVERY)
 
 
 def _unreadable_warning(directory: str, unreadable: list[tuple[str, str]]) -> str:

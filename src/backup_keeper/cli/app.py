@@ -58,8 +58,16 @@ def main_options(
             f"(default {DEFAULT_CALL_TIMEOUT:g}; the backup itself is bounded by --timeout).",
         ),
     ] = None,
+    no_progress: Annotated[
+        bool,
+        typer.Option(
+            "--no-progress",
+            help="No progress bar (on a terminal) nor progress lines (-v, elsewhere).",
+        ),
+    ] = False,
 ) -> None:
-    """Global options; logs go to stderr so that --json output stays clean."""
+    """Global options; logs and progress go to stderr so that --json output stays clean."""
+    OPTIONS.progress = not no_progress
     OPTIONS.call_timeout = (
         DEFAULT_CALL_TIMEOUT if iris_call_timeout is None else parse_call_timeout(iris_call_timeout)
     )

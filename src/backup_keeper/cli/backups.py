@@ -93,9 +93,9 @@ def backup(
     settings = common.settings(BackupSettings, data, "backup", json)
     port = common.port(iris, "backup", json)
     notifier = common.notifier(config, port, settings, "backup", json)
-    common.finish(
-        jobs.run_online_backup(settings, iris=port, notifier=notifier), json, render_backup
-    )
+    progress = common.progress(json)
+    report = jobs.run_online_backup(settings, iris=port, notifier=notifier, progress=progress)
+    common.finish(report, json, render_backup)
 
 
 CatalogDir = Annotated[

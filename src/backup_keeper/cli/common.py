@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 import typer
 from pydantic import BaseModel
 
+from backup_keeper.cli.progress import progress_for
 from backup_keeper.cli.render import printable, styles
 from backup_keeper.door import (
     DEFAULT_CALL_TIMEOUT,
     Clock,
     IrisError,
     IrisPort,
+    Progress,
     fixed_clock,
     load_alerts,
     notifier_for,
@@ -50,6 +52,8 @@ class RunOptions:
 
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     """Every IRIS call's bound, from the global ``--iris-call-timeout``."""
+    progress: bool = True
+    """Off with the global ``--no-progress``."""
 
 
 OPTIONS = RunOptions()
@@ -244,6 +248,11 @@ def refuse(job: str, problems: list[str], json: bool) -> int:
     for problem in problems:
         typer.echo(printable(f"  - {problem}"), err=True)
     return EXIT_BAD_INPUT
+
+
+def progress(json: bool) -> Progress:
+    """How this run shows the progress of long work (see cli/progress.py)."""
+    return progress_for(enabled=OPTIONS.progress, json=json)
 
 
 def finish(report: JobReport, json: bool, render: Callable[[JobReport], str]) -> NoReturn:

@@ -32,7 +32,8 @@ def catalog(
         CatalogSettings, {"directories": directories, "timezone": timezone}, "catalog", json
     )
     port = common.port(iris, "catalog", json) if iris else None
-    common.finish(jobs.run_catalog(settings, iris=port), json, render_catalog)
+    report = jobs.run_catalog(settings, iris=port, progress=common.progress(json))
+    common.finish(report, json, render_catalog)
 
 
 @common.app.command()
@@ -77,7 +78,10 @@ def purge(
     settings = common.settings(PurgeSettings, data, "purge", json)
     # a dry run writes nothing, not even the alerts' dedupe state (door.alert_state_dir)
     notifier = common.notifier(config, None, settings, "purge", json)
-    common.finish(jobs.run_purge(settings, clock=clock, notifier=notifier), json, render_purge)
+    report = jobs.run_purge(
+        settings, clock=clock, notifier=notifier, progress=common.progress(json)
+    )
+    common.finish(report, json, render_purge)
 
 
 @common.app.command()
@@ -97,7 +101,8 @@ def verify(
     settings = common.settings(VerifySettings, compact(data), "verify", json)
     port = common.port(iris, "verify", json) if iris else None
     notifier = common.notifier(config, port, settings, "verify", json)
-    common.finish(jobs.run_verify(settings, iris=port, notifier=notifier), json, render_verify)
+    report = jobs.run_verify(settings, iris=port, notifier=notifier, progress=common.progress(json))
+    common.finish(report, json, render_verify)
 
 
 @common.app.command("restore-plan")
@@ -154,7 +159,8 @@ def restore(
         problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
         common.bad_input("restore", [problem], json)
     port = common.port(iris, "restore", json)
-    common.finish(jobs.run_restore(settings, iris=port), json, render_restore)
+    report = jobs.run_restore(settings, iris=port, progress=common.progress(json))
+    common.finish(report, json, render_restore)
 
 
 def _directory_map(entries: list[str], json: bool) -> dict[str, str]:

@@ -13,16 +13,22 @@ from backup_keeper.gc_pause import gc_paused
 from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.jobs import lifecycle
+from backup_keeper.progress import NO_PROGRESS, Progress
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import CatalogSettings
 from backup_keeper.timezones import resolve_zone
 
 
 def run_catalog(
-    settings: CatalogSettings, *, clock: Clock = system_clock, iris: IrisPort | None = None
+    settings: CatalogSettings,
+    *,
+    clock: Clock = system_clock,
+    iris: IrisPort | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> JobReport:
+    """``progress`` counts the files described, directory by directory."""
     with gc_paused():
-        return _run_catalog(settings, clock, iris)
+        return _run_catalog(settings, clock, iris, progress)
 
 
 def instance_history(iris: IrisPort | None, report: JobReport) -> list[HistoryEntry] | None:
@@ -51,7 +57,9 @@ def foreign_break_warnings(records: Sequence[BackupRecord]) -> list[str]:
     ]
 
 
-def _run_catalog(settings: CatalogSettings, clock: Clock, iris: IrisPort | None) -> JobReport:
+def _run_catalog(
+    settings: CatalogSettings, clock: Clock, iris: IrisPort | None, progress: Progress
+) -> JobReport:
     report = lifecycle.begin(
         "catalog",
         clock=clock,
@@ -66,6 +74,7 @@ def _run_catalog(settings: CatalogSettings, clock: Clock, iris: IrisPort | None)
             resolve_zone(settings.timezone),
             now=report.started,
             history=history,
+            progress=progress,
         )
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")

@@ -6,10 +6,12 @@ notifier is told."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,7 @@ from backup_keeper.jobs.purge import run_purge, what_was_purged
 from backup_keeper.kinds import BackupKind
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier
+from backup_keeper.progress import NO_PROGRESS, Progress, step
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, PurgeSettings
 from backup_keeper.small_files import TooLarge, read_small
@@ -53,6 +56,8 @@ from backup_keeper.timezones import resolve_zone
 LOCK_NAME = INSTANCE_LOCK
 LOG_LIMIT = 16 << 20
 """Largest IRIS backup log read (one is a few kilobytes; a larger one is not IRIS's)."""
+WAIT_SLICE = 0.5
+"""Seconds between two looks at the .cbk IRIS is writing, while the job waits for it."""
 
 
 class _Stop(Exception):
@@ -66,8 +71,11 @@ class _Run:
     report: JobReport
     details: BackupDetails
     clock: Clock
+    progress: Progress = NO_PROGRESS
     base: tuple[BackupRecord | None] | None = None
     """The base :func:`_base_in` chose, once chosen."""
+    estimate: int | None = None
+    """IRIS's estimate of the .cbk's size, once asked."""
 
     def fail(self, message: str) -> _Stop:
         self.report.errors.append(message)
@@ -80,9 +88,11 @@ def run_online_backup(
     iris: IrisPort,
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
+    progress: Progress = NO_PROGRESS,
 ) -> JobReport:
     """Take one online backup as ``settings`` say, through ``iris``; never raises for IRIS's or
-    the disk's failures: they are in the report, and ``notifier`` is told of failures."""
+    the disk's failures: they are in the report, and ``notifier`` is told of failures.
+    ``progress`` hears of the long steps: IRIS writing the .cbk, checksums, compression."""
     report = lifecycle.begin(
         "backup",
         clock=clock,
@@ -92,7 +102,7 @@ def run_online_backup(
     )
     details = BackupDetails(requested_kind=settings.kind, kind=settings.kind)
     report.backup = details
-    run = _Run(settings, iris, report, details, clock)
+    run = _Run(settings, iris, report, details, clock, progress)
     return lifecycle.conclude(
         report, lambda: _locked(run), clock=clock, notifier=notifier, what="backup"
     )
@@ -301,6 +311,7 @@ def _restore_list(run: _Run, original: list[str]) -> None:
 
 def _check_space(run: _Run, kind: BackupKind, directory: Path) -> None:
     estimate = run.iris.size_estimate(kind).bytes_for_file
+    run.estimate = estimate
     needed = int(estimate * run.settings.free_space_margin)
     free = shutil.disk_usage(directory).free
     if free < needed:
@@ -343,7 +354,7 @@ def _run_backup(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> BackupOutc
 
     worker = threading.Thread(target=call, name="iris-online-backup", daemon=True)
     worker.start()
-    worker.join(run.settings.timeout)
+    _wait(run, worker, cbk)
     if not box:
         try:
             run.iris.abort_backup()
@@ -360,6 +371,28 @@ def _run_backup(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> BackupOutc
             raise run.fail(describe_fault(result))
         raise result
     return result
+
+
+def _wait(run: _Run, worker: threading.Thread, cbk: Path) -> None:
+    """Wait for IRIS at most ``timeout``, telling ``progress`` how much of the .cbk it has
+    written so far against its own estimate (the only sign of life IRIS gives meanwhile)."""
+    deadline = time.monotonic() + run.settings.timeout
+    seen = 0
+    with step(run.progress, f"IRIS writing {cbk.name}", run.estimate, "bytes") as progress:
+        while worker.is_alive() and (left := deadline - time.monotonic()) > 0:
+            worker.join(min(left, WAIT_SLICE))
+            size = _size_now(cbk)
+            if size > seen:
+                progress.advance(size - seen)
+                seen = size
+
+
+def _size_now(path: Path) -> int:
+    """How big the file is now; 0 while it is not there (or cannot be looked at): a progress
+    figure, never a verdict."""
+    with contextlib.suppress(OSError):
+        return path.stat().st_size
+    return 0
 
 
 def _judge(run: _Run, outcome: BackupOutcome, cbk: Path, log: Path) -> None:
@@ -429,7 +462,8 @@ def _describe(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> None:
 
 def _write_description(run: _Run, kind: BackupKind, cbk: Path, log: Path) -> None:
     size = cbk.stat().st_size
-    checksum = file_checksum(cbk, run.settings.checksum)
+    with step(run.progress, f"checksum {cbk.name}", size, "bytes") as progress:
+        checksum = file_checksum(cbk, run.settings.checksum, progress=progress)
     instance = run.iris.instance()
     base = None if kind is BackupKind.FULL else _base_in(cbk.parent, run, kind)
     manifest = Manifest(
@@ -463,14 +497,19 @@ def _compress(run: _Run, cbk: Path) -> None:
     target = cbk.with_name(cbk.name + ".zst")
     made = False
     try:
-        stored_size = compress_file(cbk, target, level=run.settings.compress_level)
+        with step(run.progress, f"compress {cbk.name}", _size_now(cbk), "bytes") as progress:
+            stored_size = compress_file(
+                cbk, target, level=run.settings.compress_level, progress=progress
+            )
         made = True
         manifest = read_manifest(cbk.with_name(cbk.name + ".json"), expected_file=cbk.name)
+        with step(run.progress, f"checksum {target.name}", stored_size, "bytes") as progress:
+            stored_checksum = file_checksum(target, run.settings.checksum, progress=progress)
         compressed = manifest.model_copy(
             update={
                 "compression": "zstd",
                 "stored_size": stored_size,
-                "stored_checksum": file_checksum(target, run.settings.checksum),
+                "stored_checksum": stored_checksum,
             }
         )
         write_manifest(cbk, compressed)
@@ -519,6 +558,7 @@ def _purge(run: _Run, directory: Path) -> None:
             timezone=run.settings.timezone,
         ),
         clock=run.clock,
+        progress=run.progress,
     )
     report = run.report
     report.keep, report.delete, report.unmanaged = purged.keep, purged.delete, purged.unmanaged

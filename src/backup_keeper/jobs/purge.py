@@ -10,6 +10,8 @@ a warning. An intent that cannot be read or trusted stops its directory's purge.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
+from backup_keeper.progress import NO_PROGRESS, Progress, Tally, step
 from backup_keeper.purge.executor import (
     RECOVERED,
     Outcome,
@@ -76,14 +79,16 @@ def run_purge(
     clock: Clock = system_clock,
     remove: Remove = unlink_in,
     notifier: Notifier | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> JobReport:
     """Purge ``settings.directories`` by ``settings.retention`` as of ``clock()``.
 
     ``remove`` is how a file is deleted; tests pass one that fails to prove the rest still runs.
-    ``notifier`` is told of every outcome and decides what is news.
+    ``notifier`` is told of every outcome and decides what is news. ``progress`` counts the
+    files catalogued, then the files deleted.
     """
     with gc_paused():
-        report = _run_purge(settings, clock, remove)
+        report = _run_purge(settings, clock, remove, progress)
     tell(notifier, report)
     return report
 
@@ -96,7 +101,9 @@ def what_was_purged(report: JobReport) -> str:
     return f"{gone}{f' of {planned}' if gone != planned else ''} old backup(s) purged"
 
 
-def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobReport:
+def _run_purge(
+    settings: PurgeSettings, clock: Clock, remove: Remove, progress: Progress
+) -> JobReport:
     report = lifecycle.begin(
         "purge",
         clock=clock,
@@ -115,18 +122,18 @@ def _run_purge(settings: PurgeSettings, clock: Clock, remove: Remove) -> JobRepo
         report.errors.append(str(exc))
         return lifecycle.end(report, clock=clock, summary="purge not run: nothing deleted")
     with held:
-        return _purge_locked(settings, report, clock, remove)
+        return _purge_locked(settings, report, clock, remove, progress)
 
 
 def _purge_locked(
-    settings: PurgeSettings, report: JobReport, clock: Clock, remove: Remove
+    settings: PurgeSettings, report: JobReport, clock: Clock, remove: Remove, progress: Progress
 ) -> JobReport:
     now = report.started
     dry_run = settings.dry_run
     zone = resolve_zone(settings.timezone)
     intents, blocked = _read_intents(settings.directories, report)
     try:
-        catalog = discover(settings.directories, zone)
+        catalog = discover(settings.directories, zone, progress=progress)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         return lifecycle.end(
@@ -147,8 +154,9 @@ def _purge_locked(
             return lifecycle.end(
                 report, clock=clock, summary="purge failed before deleting: nothing deleted"
             )
-    outcome = _finish_leftovers(interrupted.leftovers, dry_run=dry_run, remove=remove)
-    outcome.extend(delete_targets(targets, dry_run=dry_run, remove=remove))
+    with _deleting(targets, dry_run, remove, progress) as counted:
+        outcome = _finish_leftovers(interrupted.leftovers, dry_run=dry_run, remove=counted)
+        outcome.extend(delete_targets(targets, dry_run=dry_run, remove=counted))
     _fold(report, outcome)
     if not dry_run:
         try:
@@ -158,6 +166,31 @@ def _purge_locked(
     return lifecycle.end(
         report, clock=clock, summary=_summary(report, decided, interrupted, dry_run)
     )
+
+
+@contextmanager
+def _deleting(
+    targets: list[PurgeTarget], dry_run: bool, remove: Remove, progress: Progress
+) -> Iterator[Remove]:
+    """``remove``, counting each file it deletes as a step of ``progress`` whose total is every
+    file the plan names (a dry run deletes nothing, and says so on no bar)."""
+    if dry_run or not targets:
+        yield remove
+        return
+    planned = sum(1 + len(t.companions) for t in targets)
+    with step(progress, "delete", planned, "files"):
+        tally = Tally(progress)
+
+        def counted(name: str, dir_fd: int) -> None:
+            try:
+                remove(name, dir_fd)
+            finally:
+                tally.advance(1)
+
+        try:
+            yield counted
+        finally:
+            tally.top_up(planned)
 
 
 def _read_intents(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePath
 
 from backup_keeper.clock import Clock, system_clock
@@ -23,6 +23,7 @@ from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.restore_plan import make_restore_plan
 from backup_keeper.notify import Notifier
+from backup_keeper.progress import NO_PROGRESS, Progress, step
 from backup_keeper.report import JobReport, RestorePlan
 from backup_keeper.settings import RestoreSettings
 
@@ -35,7 +36,9 @@ def run_restore(
     iris: IrisPort,
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
+    progress: Progress = NO_PROGRESS,
 ) -> JobReport:
+    """``progress`` hears of each file decompressed, then of each wait for ^DBREST."""
     report = lifecycle.begin(
         "restore",
         clock=clock,
@@ -44,11 +47,15 @@ def run_restore(
         iris=iris.adapter_name,
     )
     return lifecycle.conclude(
-        report, lambda: _run(settings, iris, report), clock=clock, notifier=notifier, what="restore"
+        report,
+        lambda: _run(settings, iris, report, progress),
+        clock=clock,
+        notifier=notifier,
+        what="restore",
     )
 
 
-def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport) -> str:
+def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport, progress: Progress) -> str:
     if iris.mirror().role == "primary":
         report.errors.append("refused: this is the mirror primary (restore on a copy instead)")
         return "restore refused on the mirror primary"
@@ -72,7 +79,7 @@ def _run(settings: RestoreSettings, iris: IrisPort, report: JobReport) -> str:
     if problems:
         report.errors += problems
         return "restore refused: " + problems[0]
-    return _restore_files(settings, iris, report, plan)
+    return _restore_files(settings, iris, report, plan, progress)
 
 
 def _map_problems(
@@ -99,18 +106,24 @@ def _map_problems(
 
 
 @contextmanager
-def _readable_volume(path: Path) -> Iterator[Path]:
+def _readable_volume(path: Path, progress: Progress) -> Iterator[Path]:
     """The .cbk ^DBREST can read: a compressed one is decompressed to a temporary file beside
     it first (zstd's frame checksum stops a corrupt one), removed afterwards."""
     if not path.name.endswith(".zst"):
         yield path
         return
-    with decompressed_beside(path) as volume:
+    with ExitStack() as stack:
+        with step(progress, f"decompress {path.name}", path.stat().st_size, "bytes") as counted:
+            volume = stack.enter_context(decompressed_beside(path, progress=counted))
         yield volume
 
 
 def _restore_files(
-    settings: RestoreSettings, iris: IrisPort, report: JobReport, plan: RestorePlan
+    settings: RestoreSettings,
+    iris: IrisPort,
+    report: JobReport,
+    plan: RestorePlan,
+    progress: Progress,
 ) -> str:
     """File by file, nothing applied between them (an incremental needs the databases exactly
     as the file before it left them); any failure (IRIS's, the disk's, a corrupt .zst) stops
@@ -121,7 +134,10 @@ def _restore_files(
     for number, item in enumerate(plan.files, start=1):
         name = PurePath(item.path).name
         try:
-            with _readable_volume(Path(item.path)) as volume:
+            with (
+                _readable_volume(Path(item.path), progress) as volume,
+                step(progress, f"IRIS restoring {name}", None, "bytes"),
+            ):
                 outcome = iris.restore_backup(str(volume), settings.directory_map)
         except Exception as exc:  # noqa: BLE001 - reported with what was restored before it
             restored = ", ".join(done) or "none"

@@ -28,6 +28,7 @@ from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.notify import Notifier, tell
+from backup_keeper.progress import NO_PROGRESS, Progress, Tally, step
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import VerifySettings
 from backup_keeper.timezones import resolve_zone
@@ -48,7 +49,10 @@ def run_verify(
     iris: IrisPort | None = None,
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
+    progress: Progress = NO_PROGRESS,
 ) -> JobReport:
+    """``progress`` counts the files catalogued, then the bytes re-hashed: one bar for every
+    backup verified, whose total is their sizes on disk."""
     report = lifecycle.begin(
         "verify",
         clock=clock,
@@ -59,7 +63,7 @@ def run_verify(
     zone = resolve_zone(settings.timezone)
     history = instance_history(iris, report)
     try:
-        catalog = discover(settings.directories, zone, history=history)
+        catalog = discover(settings.directories, zone, history=history, progress=progress)
     except OSError as exc:
         report.errors.append(f"cannot read backups: {exc}")
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")
@@ -75,13 +79,16 @@ def run_verify(
             report.warnings.append(warning)
     chosen = _sample([r for r in catalog.records if r.managed], settings.sample)
     tally: Counter[str] = Counter()
-    for record in chosen:
-        try:
-            tally[_verify_record(record, iris, report, zone)] += 1
-        except IrisTimeout as exc:  # a hung IRIS: fail once, and stop asking it
-            report.errors.append(f"IRIS: {exc}; volume labels not checked")
-            iris = None
-            tally[_verify_record(record, iris, report, zone)] += 1
+    with step(progress, "verify", sum(r.size for r in chosen), "bytes"):
+        for record in chosen:
+            hashed = Tally(progress)
+            try:
+                tally[_verify_record(record, iris, report, zone, hashed)] += 1
+            except IrisTimeout as exc:  # a hung IRIS: fail once, and stop asking it
+                report.errors.append(f"IRIS: {exc}; volume labels not checked")
+                iris = None
+                tally[_verify_record(record, iris, report, zone, hashed)] += 1
+            hashed.top_up(record.size)
     unmanaged = [r for r in catalog.records if not r.managed]
     _account_for_unmanaged(unmanaged, report)
     summary = _summary(tally, len(unmanaged), len(report.errors))
@@ -91,10 +98,10 @@ def run_verify(
 
 
 def _verify_record(
-    record: BackupRecord, iris: IrisPort | None, report: JobReport, zone: tzinfo
+    record: BackupRecord, iris: IrisPort | None, report: JobReport, zone: tzinfo, hashed: Tally
 ) -> str:
     """Check one managed backup, record what was found; return its outcome for the tally."""
-    checked = check(record)
+    checked = check(record, progress=hashed)
     findings = _findings(record, checked.problem, iris, report, zone)
     report.errors += [f"{record.path}: {f}" for f in findings]
     if findings:

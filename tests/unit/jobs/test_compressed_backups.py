@@ -23,6 +23,7 @@ from backup_keeper.jobs import (
     run_restore_plan,
     run_verify,
 )
+from backup_keeper.progress import NO_PROGRESS, Progress
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import is_temp_name
 from backup_keeper.settings import (
@@ -157,11 +158,11 @@ def test_a_decompression_failing_on_file_2_lists_file_1_and_leaves_nothing(
     real = compression.decompress_file
     calls: list[Path] = []
 
-    def second_fails(source: Path, out: Path) -> int:
+    def second_fails(source: Path, out: Path, progress: Progress = NO_PROGRESS) -> int:
         calls.append(source)
         if len(calls) == 2:
             raise failure
-        return real(source, out)
+        return real(source, out, progress=progress)
 
     monkeypatch.setattr(compression, "decompress_file", second_fails)
     recorder = Recorder()
