@@ -140,7 +140,7 @@ def _purge_locked(
             report, clock=clock, summary="purge failed before planning: nothing deleted"
         )
     report.warnings += catalog.warnings
-    decided = plan(catalog.records, settings.retention, now, zone)
+    decided = plan(catalog.records, settings.retention, now, zone, ordered=True)
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
