@@ -520,8 +520,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "executor-backup-deleted-last",
         "purge/executor.py",
-        "return [target.name, *sorted(target.companions, key=_log_last)]",
-        "return [*sorted(target.companions, key=_log_last), target.name]",
+        "return [target.name, *companions]",
+        "return [*companions, target.name]",
         PURGE,
     ),
     m(
