@@ -3,8 +3,9 @@
 Half the files have sidecar manifests, half are IRIS-named with their ``.log`` (as IRIS's own
 tasks leave them), all in one directory. The baseline, measured in the same run on the same
 directory, is ``find DIR -name '*.cbk' -mtime +7``: the one-liner most sites purge with today.
-Target: at most 3x the baseline. Second part: planning 1,000,000 in-memory records, target
-under 2 s on the project's machine size (2 cores).
+The ratio to it is printed as information; the target is at most 2x the floor the benchmark
+also measures (the reading no purge can skip). Second part: linking and planning 1,000,000
+in-memory records, target under 1 s on the project's machine size (2 cores).
 
 Run: ``.venv/bin/python bench/purge_scale.py [--files N] [--records N]``
 """
@@ -161,7 +162,7 @@ def bench_directory(files: int, repeats: int) -> None:
         floor = times["list"] + times["read"] + times["validate"]
         print(f"find -name '*.cbk' -mtime +7      : {base * 1000:8.1f} ms")
         print(f"catalog + plan + dry-run purge     : {times['ours'] * 1000:8.1f} ms")
-        print(f"ratio (target <= 3.0)              : {times['ours'] / base:8.2f}x")
+        print(f"ratio to find (information)        : {times['ours'] / base:8.2f}x")
         print("floor: the reading no purge can skip, without any planning or report:")
         for key, label in (
             ("list", "list names, lstat each .cbk"),
@@ -170,6 +171,7 @@ def bench_directory(files: int, repeats: int) -> None:
         ):
             print(f"  {label:<33}: {times[key] * 1000:8.1f} ms ({times[key] / base:4.2f}x)")
         print(f"  {'floor total':<33}: {floor * 1000:8.1f} ms ({floor / base:4.2f}x)")
+        print(f"ours / floor (target <= 2.0)       : {times['ours'] / floor:8.2f}x")
         cached = times["stat_all"]
         print(
             f"  {'with a stat-checked cache instead':<33}: {cached * 1000:8.1f} ms "
@@ -198,11 +200,11 @@ def bench_planning(count: int) -> None:
         t0 = time.perf_counter()
         linked = link_chains(records)
         t1 = time.perf_counter()
-        result = plan(linked, policy, NOW, ZoneInfo("UTC"))
+        result = plan(linked, policy, NOW, ZoneInfo("UTC"), ordered=True)
         t2 = time.perf_counter()
     print(f"link chains, {count:,} records       : {(t1 - t0) * 1000:8.1f} ms")
     print(f"plan, {count:,} records              : {(t2 - t1) * 1000:8.1f} ms")
-    print(f"link + plan (target < 2000 ms)       : {(t2 - t0) * 1000:8.1f} ms")
+    print(f"link + plan (target < 1000 ms)       : {(t2 - t0) * 1000:8.1f} ms")
     print(f"  kept {len(result.keep):,}, deleted {len(result.delete):,}")
 
 

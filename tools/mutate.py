@@ -76,7 +76,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "chain-failed-backup-is-a-base",
         "catalog/chains.py",
-        "if record.status not in USABLE_STATUSES:",
+        "if record.status not in usable:",
         "if False:",
         CHAINS,
     ),
@@ -90,7 +90,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "chain-incremental-needs-only-its-parent",
         "catalog/chains.py",
-        "record.chain = (*last_usable.chain, last_usable.path)",
+        "record.chain = last_usable.chain + (last_usable.path,)",
         "record.chain = (last_usable.path,)",
         CHAINS,
     ),
@@ -520,8 +520,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "executor-backup-deleted-last",
         "purge/executor.py",
-        "return [target.name, *sorted(target.companions, key=_log_last)]",
-        "return [*sorted(target.companions, key=_log_last), target.name]",
+        "return [target.name, *companions]",
+        "return [*companions, target.name]",
         PURGE,
     ),
     m(

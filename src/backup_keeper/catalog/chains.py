@@ -13,11 +13,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import attrgetter
 
-from backup_keeper.catalog.record import ORDER_KEY, USABLE_STATUSES, BackupRecord
+from backup_keeper.catalog.record import (
+    ORDER_KEY,
+    USABLE_STATUSES,
+    BackupRecord,
+    RecordSource,
+)
 from backup_keeper.kinds import CHAIN_STARTS, BackupKind
 
 _CUMULATIVE = BackupKind.CUMULATIVE
+_UNMANAGED = RecordSource.UNMANAGED
+_INSTANCE = attrgetter("instance")
+_PARENT = attrgetter("parent_name")
 
 
 def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
@@ -27,10 +36,13 @@ def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     a million of them only to set two fields would be waste.
     """
     ordered = sorted(records, key=ORDER_KEY)
+    managed = [r for r in ordered if r.source is not _UNMANAGED]
+    if len(set(map(_INSTANCE, managed))) <= 1:  # one instance, the usual case: no regrouping
+        _link_group(managed)
+        return ordered
     groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
-    for record in ordered:
-        if record.managed:
-            groups[record.instance].append(record)
+    for record in managed:
+        groups[record.instance].append(record)
     for group in groups.values():
         _link_group(group)
     return ordered
@@ -45,16 +57,17 @@ def _link_group(group: list[BackupRecord]) -> None:
     # only manifests record parents; skip the name set when none does (a million IRIS files)
     names = (
         {r.path.rpartition("/")[2].removesuffix(".zst") for r in group}
-        if any(r.parent_name for r in group)
+        if any(map(_PARENT, group))
         else None
     )
+    usable, starts = USABLE_STATUSES, CHAIN_STARTS  # bound locally for the million-record loop
     for record in group:
-        if record.status not in USABLE_STATUSES:
+        if record.status not in usable:
             record.chain = ()
             record.chain_complete = True
             continue
         kind = record.kind
-        if kind in CHAIN_STARTS:
+        if kind in starts:
             record.chain, record.chain_complete = (), True
             last_full = record
         elif kind is _CUMULATIVE:
@@ -65,7 +78,7 @@ def _link_group(group: list[BackupRecord]) -> None:
         elif last_usable is None or not last_usable.chain_complete:
             record.chain, record.chain_complete = (), False
         else:
-            record.chain = (*last_usable.chain, last_usable.path)
+            record.chain = last_usable.chain + (last_usable.path,)  # noqa: RUF005 - no list
             record.chain_complete = True
         if names is not None:
             _check_parent(record, names)

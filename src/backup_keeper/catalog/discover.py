@@ -141,13 +141,19 @@ def _list(directory: str) -> _Listing:
     """One pass over the directory; tests ordered by how often they hit (backups, sidecars,
     logs), because at 100,000 files each needless ``endswith`` shows."""
     listing = _Listing()
+    backups, add_sidecar = listing.backups, listing.sidecars.add
+    is_regular = stat.S_ISREG
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
             if name.endswith(BACKUP_SUFFIX):
-                _list_backup(listing, entry)
+                st = entry.stat(follow_symlinks=False)
+                if is_regular(st.st_mode):
+                    backups[name] = st
+                else:
+                    _list_odd_backup(listing, name, st)
             elif name.endswith(SIDECAR_SUFFIX):
-                listing.sidecars.add(name)
+                add_sidecar(name)
             elif name.endswith(LOG_SUFFIX):
                 regular = entry.is_file(follow_symlinks=False)
                 (listing.logs if regular else listing.odd_logs).add(name)
@@ -162,14 +168,11 @@ def _list(directory: str) -> _Listing:
     return listing
 
 
-def _list_backup(listing: _Listing, entry: os.DirEntry[str]) -> None:
-    st = entry.stat(follow_symlinks=False)
-    if stat.S_ISREG(st.st_mode):
-        listing.backups[entry.name] = st
-    elif stat.S_ISLNK(st.st_mode):
-        listing.odd_backups[entry.name] = (st, "a symbolic link: never followed, never deleted")
+def _list_odd_backup(listing: _Listing, name: str, st: os.stat_result) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        listing.odd_backups[name] = (st, "a symbolic link: never followed, never deleted")
     else:
-        listing.odd_backups[entry.name] = (st, "not a regular file")
+        listing.odd_backups[name] = (st, "not a regular file")
 
 
 def _is_our_temp(name: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 
 from backup_keeper.catalog.discover import discover
@@ -48,6 +49,7 @@ from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import PurgeSettings
 from backup_keeper.timezones import resolve_zone
 
+_SIZE = attrgetter("size")
 Leftovers = dict[Path, tuple[datetime, list[IntentEntry]]]
 """Per directory, when the interrupted purge started and the entries the plan does not delete."""
 
@@ -140,7 +142,7 @@ def _purge_locked(
             report, clock=clock, summary="purge failed before planning: nothing deleted"
         )
     report.warnings += catalog.warnings
-    decided = plan(catalog.records, settings.retention, now, zone)
+    decided = plan(catalog.records, settings.retention, now, zone, ordered=True)
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
@@ -302,7 +304,7 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     went = {a.path for a in report.actions if a.outcome is done}
     gone = [e for e in report.delete if e.path in went]
     planned = len(decided.delete)
-    size = _human_size(sum(e.size for e in gone))
+    size = _human_size(sum(map(_SIZE, gone)))
     if dry_run:
         verb = f"would delete {len(gone)}" + (f" of {planned}" if len(gone) != planned else "")
     else:

@@ -17,15 +17,18 @@ Every decision carries the reasons for it, in words an administrator can act on.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
+from operator import attrgetter
 from pathlib import PurePath
 
 from backup_keeper.catalog.record import (
     ORDER_KEY,
+    USABLE_STATUSES,
     BackupRecord,
     BackupStatus,
     RecordSource,
@@ -44,6 +47,8 @@ _UNREADABLE_REASON = (
     "and not counted as completed"
 )
 _NAMED_IN_A_WARNING = 10
+_TIME = attrgetter("time")
+_INSTANCE = attrgetter("instance")
 
 
 class Action(StrEnum):
@@ -96,42 +101,71 @@ class _Ledger:
 
 
 def plan(
-    records: Iterable[BackupRecord], policy: RetentionPolicy, now: datetime, zone: tzinfo
+    records: Iterable[BackupRecord],
+    policy: RetentionPolicy,
+    now: datetime,
+    zone: tzinfo,
+    *,
+    ordered: bool = False,
 ) -> Plan:
     """Decide the fate of every record. Pure: no I/O, no clock, same input -> same plan.
 
     ``records`` must have their chains linked (the catalog does it). ``zone`` is the instance's
-    local zone, which the calendar rules count days, weeks, months and years in.
+    local zone, which the calendar rules count days, weeks, months and years in. ``ordered``
+    says ``records`` are already in :data:`ORDER_KEY` order, as :func:`link_chains` returns
+    them (and so a catalog holds them): a million records are then not sorted a second time.
     """
-    ordered = sorted(records, key=ORDER_KEY)
-    groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
+    by_order = records if ordered and isinstance(records, list) else sorted(records, key=ORDER_KEY)
     result = Plan()
-    for record in ordered:
-        if record.source is _UNMANAGED:
-            result.unmanaged.append(Decision(record, Action.UNMANAGED, _UNMANAGED_REASONS))
-        else:
-            groups[record.instance].append(record)
+    unmanaged_action = Action.UNMANAGED
+    result.unmanaged = [
+        Decision(r, unmanaged_action, _UNMANAGED_REASONS)
+        for r in by_order
+        if r.source is _UNMANAGED
+    ]
+    managed = (
+        by_order if not result.unmanaged else [r for r in by_order if r.source is not _UNMANAGED]
+    )
     reasons: dict[str, list[str]] = {}
     deletes: dict[str, str] = {}
-    for group in groups.values():
+    for group in _by_instance(managed):
         ledger = _plan_group(group, policy, now, zone)
         reasons |= ledger.reasons
         deletes |= ledger.deletes
         result.warnings += ledger.warnings
-    not_kept = (_not_kept_reason(policy),)
-    keep_action, delete_action = Action.KEEP, Action.DELETE
-    keep, delete = result.keep, result.delete
-    for record in ordered:
-        if record.source is _UNMANAGED:
-            continue
-        path = record.path
-        kept = reasons.get(path)
-        if kept is not None:
-            keep.append(Decision(record, keep_action, tuple(kept)))
-        else:
-            why = deletes.get(path)
-            delete.append(Decision(record, delete_action, not_kept if why is None else (why,)))
+    _decide(managed, reasons, deletes, (_not_kept_reason(policy),), result)
     return result
+
+
+def _by_instance(managed: list[BackupRecord]) -> list[list[BackupRecord]]:
+    """Each instance's backups, oldest first; one instance (the usual case) costs no copy."""
+    if len(set(map(_INSTANCE, managed))) <= 1:
+        return [managed] if managed else []
+    groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
+    for record in managed:
+        groups[record.instance].append(record)
+    return list(groups.values())
+
+
+def _decide(
+    managed: list[BackupRecord],
+    reasons: dict[str, list[str]],
+    deletes: dict[str, str],
+    not_kept: tuple[str, ...],
+    result: Plan,
+) -> None:
+    """One decision per managed record, oldest first; a loop with its names bound locally,
+    as it runs once per backup of a million-record plan."""
+    keep_action, delete_action = Action.KEEP, Action.DELETE
+    keep, delete = result.keep.append, result.delete.append
+    why_deleted = {path: (why,) for path, why in deletes.items()}
+    get_kept, get_deleted = reasons.get, why_deleted.get
+    for record in managed:
+        kept = get_kept(record.path)
+        if kept is not None:
+            keep(Decision(record, keep_action, tuple(kept)))
+        else:
+            delete(Decision(record, delete_action, get_deleted(record.path, not_kept)))
 
 
 def _name(record: BackupRecord) -> str:
@@ -168,22 +202,23 @@ def _plan_group(
     zone: tzinfo,
 ) -> _Ledger:
     ledger = _Ledger()
-    past: list[BackupRecord] = []
-    restorable: list[BackupRecord] = []
-    unrestorable: list[BackupRecord] = []
-    future: list[BackupRecord] = []
-    for record in group:
-        if record.time > now:
-            ledger.keep(record, f"dated after now ({now.isoformat()}): never removed")
-            future.append(record)
-            continue
-        past.append(record)
-        if record.status is _UNREADABLE:
-            ledger.keep(record, _UNREADABLE_REASON)
-        else:
-            (restorable if record.restorable else unrestorable).append(record)
+    # oldest first, so what is dated after now is the group's tail
+    cut = bisect_right(group, now, key=_TIME)
+    past, future = group[:cut], group[cut:]
     if future:
+        why_future = f"dated after now ({now.isoformat()}): never removed"
+        for record in future:
+            ledger.keep(record, why_future)
         ledger.warnings.append(_future_warning(future, now))
+    # ``restorable`` inlined (every record here is managed): this runs once per backup
+    restorable = [r for r in past if r.chain_complete and r.status in USABLE_STATUSES]
+    unrestorable: list[BackupRecord] = []
+    if len(restorable) != len(past):
+        for record in past:
+            if record.status is _UNREADABLE:
+                ledger.keep(record, _UNREADABLE_REASON)
+            elif not (record.chain_complete and record.status in USABLE_STATUSES):
+                unrestorable.append(record)
     _apply_keep_last(restorable, policy, ledger)
     _apply_keep_within(restorable, policy, now, ledger)
     _apply_periods(restorable, policy, zone, ledger)

@@ -7,16 +7,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backup_keeper.catalog.record import BackupRecord, RecordSource
 from backup_keeper.kinds import BackupKind
 from backup_keeper.purge.executor import (
     RECOVERED,
     PurgeTarget,
+    _deletable,
     delete_leftovers,
     delete_targets,
     targets_from_plan,
 )
+from backup_keeper.purge.intent import check_backup_name
 from backup_keeper.report import FileOutcome
 from backup_keeper.retention.plan import Action, Decision
 from tests.builders import T0, record
@@ -281,3 +285,19 @@ def test_a_planned_backup_that_cannot_be_examined_is_skipped(tmp_path: Path) -> 
     outcome = delete_targets(targets, dry_run=False)
     assert [a.outcome for a in outcome.actions] == [FileOutcome.SKIPPED]
     assert "cannot be examined (File name too long)" in outcome.warnings[0]
+
+
+@given(
+    st.text(alphabet=st.sampled_from("aZ09_.+-/\\\x00é\udcff"), max_size=8),
+    st.sampled_from([".cbk", ".cbk.zst", ".snapshot.json", ".cbk.json", ".log", ""]),
+)
+def test_the_quick_name_check_accepts_only_what_the_full_check_accepts(
+    stem: str, suffix: str
+) -> None:
+    name = stem + suffix
+    try:
+        check_backup_name(name)
+    except ValueError:
+        assert not _deletable(name)
+    else:
+        assert _deletable(name)

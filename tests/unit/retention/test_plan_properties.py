@@ -237,3 +237,20 @@ def test_a_backup_that_cannot_be_read_never_makes_another_one_deletable(
     _, delete_honest, _ = by_action(decide(honest, policy, now))
     _, delete_all, _ = by_action(decide(records, policy, now))
     assert delete_all <= delete_honest, sorted(delete_all - delete_honest)
+
+
+@given(histories(), policies(), nows)
+def test_a_plan_trusting_the_catalogs_order_is_the_plan_that_sorts(
+    records: list[BackupRecord], policy: RetentionPolicy, now: datetime
+) -> None:
+    linked = link_chains(records)
+    sorting, trusting = (
+        plan(linked, policy, now, ZONE),
+        plan(linked, policy, now, ZONE, ordered=True),
+    )
+
+    def flat(p: Plan) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [(d.record.path, d.action, d.reasons) for d in [*p.keep, *p.delete, *p.unmanaged]]
+
+    assert flat(trusting) == flat(sorting)
+    assert trusting.warnings == sorting.warnings
