@@ -49,7 +49,7 @@ _SIDECAR, _FILE_NAME, _UNMANAGED = (
     RecordSource.FILE_NAME,
     RecordSource.UNMANAGED,
 )
-_DAY = TimePrecision.DAY
+_DAY, _EXACT = TimePrecision.DAY, TimePrecision.EXACT
 _NAMED_IN_A_WARNING = 10
 _T = TypeVar("_T")
 _PROGRESS_EVERY = 1024
@@ -311,19 +311,25 @@ def _record_for(
         status = _UNREADABLE
         unreadable.append((log, _NOT_REGULAR))
         note = f"IRIS log cannot be read ({_NOT_REGULAR}): {_UNREADABLE_EFFECT}"
+    # Positional, in field order (path, kind, status, source, time, size, mtime_ns, precision,
+    # sequence, day, instance, chain, chain_complete, note, companions): keyword passing costs
+    # half as much again as the record itself, once per backup.
     return BackupRecord(
-        path=path,
-        kind=parsed.kind,
-        status=status,
-        source=_FILE_NAME,
-        time=start,
-        precision=_DAY,
-        sequence=parsed.sequence,
-        day=parsed.day,
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
-        note=note,
-        companions=log_companions,
+        path,
+        parsed.kind,
+        status,
+        _FILE_NAME,
+        start,
+        st.st_size,
+        st.st_mtime_ns,
+        _DAY,
+        parsed.sequence,
+        parsed.day,
+        None,
+        (),
+        True,
+        note,
+        log_companions,
     )
 
 
@@ -380,18 +386,24 @@ def _described(
     if expected_size is not None and expected_size != st.st_size:
         note = f"size on disk {st.st_size} differs from the manifest's {expected_size}"
         warnings.append(f"{path}: {note}")
+    # Positional, in field order, as in :func:`_record_for`; then parent_name.
     return BackupRecord(
-        path=path,
-        kind=manifest.kind,
-        status=manifest.status,
-        source=_SIDECAR,
-        time=started,
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
-        instance=manifest.instance,
-        note=note,
-        companions=tuple(companions),
-        parent_name=manifest.chain_parent,
+        path,
+        manifest.kind,
+        manifest.status,
+        _SIDECAR,
+        started,
+        st.st_size,
+        st.st_mtime_ns,
+        _EXACT,
+        0,
+        None,
+        manifest.instance,
+        (),
+        True,
+        note,
+        tuple(companions),
+        manifest.chain_parent,
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import errno
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from backup_keeper.catalog.discover import Catalog, discover, leftover_temp_warnings
+from backup_keeper.catalog.manifest import Manifest, write_manifest
 from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource, TimePrecision
 from backup_keeper.kinds import BackupKind
 from tests.builders import NEVER_ALIVE_PID, T0, write_iris_backup, write_managed_backup
@@ -434,3 +435,61 @@ def test_leftover_temp_files_of_an_unreadable_directory_are_no_warning_and_no_er
     tmp_path: Path,
 ) -> None:
     assert leftover_temp_warnings(tmp_path / "missing") == []
+
+
+def test_every_field_of_a_discovered_record_is_the_one_a_keyword_built_record_has(
+    tmp_path: Path,
+) -> None:
+    """The catalog builds records positionally (once per backup, keywords cost): a field added
+    or reordered in ``BackupRecord`` must not shift a value into its neighbour."""
+    write_iris_backup(tmp_path, "FullDBList", "20261101", 7)
+    full = write_managed_backup(tmp_path, "keeper_full.cbk", BackupKind.FULL, T0)
+    child = tmp_path / "keeper_incremental.cbk"
+    child.write_bytes(b"an incremental")
+    (tmp_path / "keeper_incremental.log").write_text("Backup pass 1 complete\n")
+    write_manifest(
+        child,
+        Manifest(
+            file=child.name,
+            kind=BackupKind.INCREMENTAL,
+            status=BackupStatus.WARNING,
+            started=T0 + timedelta(hours=1),
+            size=len(b"an incremental") + 1,
+            instance="IRIS",
+            tool_version="0.1.0",
+            chain_parent=full.name,
+        ),
+    )
+    catalog = discover([tmp_path], PARIS)
+    iris = find(catalog, "FullDBList_20261101_007.cbk")
+    iris_st = os.lstat(iris.path)
+    assert iris == BackupRecord(
+        path=f"{tmp_path}/FullDBList_20261101_007.cbk",
+        kind=BackupKind.FULL,
+        status=BackupStatus.COMPLETED,
+        source=RecordSource.FILE_NAME,
+        time=datetime(2026, 10, 31, 23, 0, tzinfo=UTC),
+        precision=TimePrecision.DAY,
+        sequence=7,
+        day=date(2026, 11, 1),
+        size=iris_st.st_size,
+        mtime_ns=iris_st.st_mtime_ns,
+        companions=(f"{tmp_path}/FullDBList_20261101_007.log",),
+    )
+    managed = find(catalog, child.name)
+    managed_st = os.lstat(child)
+    assert managed == BackupRecord(
+        path=str(child),
+        kind=BackupKind.INCREMENTAL,
+        status=BackupStatus.WARNING,
+        source=RecordSource.SIDECAR,
+        time=T0 + timedelta(hours=1),
+        size=managed_st.st_size,
+        mtime_ns=managed_st.st_mtime_ns,
+        instance="IRIS",
+        note=f"size on disk {managed_st.st_size} differs from the manifest's "
+        f"{managed_st.st_size + 1}",
+        chain=(str(full),),
+        companions=(f"{child}.json", f"{tmp_path}/keeper_incremental.log"),
+        parent_name=full.name,
+    )
