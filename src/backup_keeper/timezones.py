@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ZONEINFO_MARKER = "zoneinfo/"
+_MOMENT = "%Y-%m-%d %H:%M:%S"
 
 
 def resolve_zone(name: str | None) -> tzinfo:
@@ -50,3 +51,20 @@ def machine_zone() -> tzinfo:
     zone = datetime.now().astimezone().tzinfo
     assert zone is not None  # astimezone() always attaches one
     return zone
+
+
+def zone_name(zone: tzinfo) -> str:
+    """``Asia/Tokyo`` for an IANA zone, else what the zone calls itself (``UTC``, ``+0300``)."""
+    key = getattr(zone, "key", None)
+    return key if isinstance(key, str) else str(zone.tzname(None) or zone)
+
+
+def format_moment(moment: datetime, zone: tzinfo) -> str:
+    """``2026-11-23 11:00:00 JST``: a moment as the instance's clock showed it, with the zone
+    it is in, so a time in a message reads like the same time in a table. A naive moment is
+    taken as already in ``zone`` (IRIS writes its local times without one)."""
+    try:
+        local = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+    except (OverflowError, ValueError):  # a moment at the edge of what a datetime can hold
+        return moment.isoformat()
+    return f"{local.strftime(_MOMENT)} {local.tzname() or zone_name(zone)}"

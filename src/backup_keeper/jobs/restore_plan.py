@@ -14,7 +14,7 @@ from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.report import JobReport, RestorePlan
 from backup_keeper.restore.plan import plan_restore
 from backup_keeper.settings import RestorePlanSettings
-from backup_keeper.timezones import resolve_zone
+from backup_keeper.timezones import format_moment, resolve_zone
 
 
 def make_restore_plan(
@@ -62,5 +62,6 @@ def run_restore_plan(
             report, clock=clock, summary="no restorable backup: " + report.errors[0]
         )
     assert plan.restores_to is not None
-    summary = f"restore {len(plan.files)} file(s) to {plan.restores_to.isoformat()}"
+    when = format_moment(plan.restores_to, resolve_zone(settings.timezone))
+    summary = f"restore {len(plan.files)} file(s) to {when}"
     return lifecycle.end(report, clock=clock, summary=summary)

@@ -23,13 +23,23 @@ def test_a_backup_dated_2099_is_a_warning_and_never_what_the_plan_restores_to(
 ) -> None:
     write_managed_backup(tmp_path, "good.cbk", BackupKind.FULL, T0)
     write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
-    report = run_restore_plan(RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    report = run_restore_plan(
+        RestorePlanSettings(directories=[tmp_path], timezone="UTC"), clock=fixed_clock(NOW)
+    )
     assert report.status is JobStatus.OK
-    assert report.summary == f"restore 1 file(s) to {T0.isoformat()}"
+    assert report.summary == "restore 1 file(s) to 2026-11-01 02:00:00 UTC"
     assert report.restore is not None and report.restore.restores_to == T0
     assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings), (
         report.warnings
     )
+
+
+def test_the_plan_says_when_it_restores_to_in_the_instances_zone(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "a.cbk", BackupKind.FULL, T0)
+    settings = RestorePlanSettings(directories=[tmp_path], timezone="Asia/Tokyo")
+    report = run_restore_plan(settings, clock=fixed_clock(NOW))
+    assert report.summary == "restore 1 file(s) to 2026-11-01 11:00:00 JST"
+    assert report.restore is not None and report.restore.restores_to == T0
 
 
 def test_the_plan_follows_the_jobs_clock_not_the_wall(tmp_path: Path) -> None:

@@ -218,7 +218,11 @@ def test_the_label_date_is_read_in_the_instances_local_time(tmp_path: Path) -> N
     assert right.status is JobStatus.OK, right.errors
     wrong = run_verify(VerifySettings(directories=[directory], timezone="UTC"), iris=fake)
     assert wrong.status is JobStatus.FAILED
-    assert any("the volume label's date 2026-11-22 11:00" in e for e in wrong.errors), wrong.errors
+    assert any(
+        "the volume label's date 2026-11-22 11:00:00 UTC is not the manifest's "
+        "2026-11-22 02:00:00 UTC" in e
+        for e in wrong.errors
+    ), wrong.errors
 
 
 def test_a_label_date_that_cannot_be_read_is_said_not_skipped(tmp_path: Path) -> None:
