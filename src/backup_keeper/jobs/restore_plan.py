@@ -27,10 +27,9 @@ def make_restore_plan(
     dated after it is never a restore point. The catalog's warnings ride on the plan. Given the
     instance's ``history``, a chain a foreign backup broke is never restored."""
     moment = system_clock() if now is None else now
-    catalog = discover(
-        settings.directories, resolve_zone(settings.timezone), now=moment, history=history
-    )
-    plan = plan_restore(catalog.records, settings.at, problem_with, now=moment)
+    zone = resolve_zone(settings.timezone)
+    catalog = discover(settings.directories, zone, now=moment, history=history)
+    plan = plan_restore(catalog.records, settings.at, problem_with, now=moment, zone=zone)
     plan.warnings = catalog.warnings
     return plan
 

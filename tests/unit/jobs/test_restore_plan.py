@@ -42,6 +42,27 @@ def test_the_plan_says_when_it_restores_to_in_the_instances_zone(tmp_path: Path)
     assert report.restore is not None and report.restore.restores_to == T0
 
 
+def test_a_fallback_and_the_future_are_dated_in_the_instances_zone(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(FOREIGN_NOW))
+    backups = tmp_path / "a"
+    backups.mkdir()
+    broken_chain(fake, backups)
+    write_managed_backup(backups, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    later = FOREIGN_NOW + timedelta(days=1)
+    settings = RestorePlanSettings(directories=[backups], timezone="Asia/Tokyo")
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    assert report.restore is not None and report.restore.fallback is not None
+    assert report.restore.fallback.startswith(
+        "restoring to 2026-11-22 13:00:00 JST, the newest moment that can be restored: "
+    ), report.restore.fallback
+    only_future = tmp_path / "b"
+    only_future.mkdir()
+    write_managed_backup(only_future, "f.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    settings = RestorePlanSettings(directories=[only_future], timezone="Asia/Tokyo")
+    failed = run_restore_plan(settings, clock=fixed_clock(later))
+    assert "dated after now (2026-11-23 11:00:00 JST)" in failed.summary, failed.summary
+
+
 def test_the_plan_follows_the_jobs_clock_not_the_wall(tmp_path: Path) -> None:
     write_managed_backup(tmp_path, "a.cbk", BackupKind.FULL, T0)
     write_managed_backup(tmp_path, "b.cbk", BackupKind.FULL, T0 + timedelta(hours=2))
