@@ -248,6 +248,19 @@ def test_an_interrupted_purge_is_told_in_the_instances_zone(tmp_path: Path) -> N
     ]
 
 
+def test_purge_reasons_and_warnings_give_times_in_the_instances_zone(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "a.cbk", BackupKind.FULL, NOW - timedelta(hours=1))
+    write_managed_backup(tmp_path, "z.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = purge(tmp_path, dry_run=True, zone="Asia/Tokyo", keep_within="1d")
+    reasons = {names([e.path])[0]: e.reasons for e in report.keep}
+    assert "keep_within 1d: newer than 2026-11-19 21:00:00 JST" in reasons["a.cbk"]
+    assert "dated after now (2026-11-20 21:00:00 JST): never removed" in reasons["z.cbk"]
+    assert any(
+        w.startswith("1 backup(s) dated after now (2026-11-20 21:00:00 JST)")
+        for w in (report.warnings)
+    ), report.warnings
+
+
 def test_interrupted_purge_after_the_backup_went_removes_only_leftovers(tmp_path: Path) -> None:
     write_managed_backup(tmp_path, "b.cbk", BackupKind.FULL, T0)
     (tmp_path / "a.log").write_text("left over")
