@@ -69,7 +69,7 @@ def run_verify(
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")
         tell(notifier, report)
         return report
-    report.warnings += dated_after_warnings(catalog.records, report.started)
+    report.warnings += dated_after_warnings(catalog.records, report.started, zone)
     for warning in catalog.warnings:
         if warning.endswith(_ORPHAN):
             report.errors.append(

@@ -11,6 +11,7 @@ from backup_keeper.jobs import run_restore_plan
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import RestorePlanSettings
+from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import T0, write_managed_backup
 from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, broken_chain
 from tests.unit.jobs.foreign import NOW as FOREIGN_NOW
@@ -55,6 +56,15 @@ def test_a_fallback_and_the_future_are_dated_in_the_instances_zone(tmp_path: Pat
     assert report.restore.fallback.startswith(
         "restoring to 2026-11-22 13:00:00 JST, the newest moment that can be restored: "
     ), report.restore.fallback
+    assert report.restore.fallback.endswith(f"{FOREIGN} at 2026-11-22 14:00:00 JST")
+    assert any(
+        w.endswith(
+            "forged.cbk: dated 2099-01-01 09:00:00 JST, after now (2026-11-23 11:00:00 JST)"
+            ": a clock or its sidecar is wrong; it is kept, never counted as fresh and never the "
+            "default restore point"
+        )
+        for w in report.warnings
+    ), report.warnings
     only_future = tmp_path / "b"
     only_future.mkdir()
     write_managed_backup(only_future, "f.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
@@ -101,6 +111,6 @@ def test_with_iris_the_plan_never_restores_a_chain_a_full_elsewhere_broke(tmp_pa
     assert [f.path for f in report.restore.files] == [str(full), str(first)]
     assert report.restore.problems == [
         f"{second.name} cannot be restored: chain broken by a foreign backup {FOREIGN} at "
-        f"{FOREIGN_AT.isoformat()}"
+        f"{format_moment(FOREIGN_AT, machine_zone())}"
     ]
     assert report.restore.fallback is not None and FOREIGN in report.restore.fallback

@@ -20,6 +20,7 @@ from backup_keeper.jobs import run_online_backup, run_verify
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, VerifySettings
+from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import write_iris_backup, write_managed_backup
 from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, broken_chain
 
@@ -249,5 +250,5 @@ def test_with_iris_verify_fails_the_chain_a_full_elsewhere_broke(tmp_path: Path)
     assert report.status is JobStatus.FAILED
     assert report.errors == [
         f"{second}: incomplete chain: chain broken by a foreign backup {FOREIGN} at "
-        f"{FOREIGN_AT.isoformat()}"
+        f"{format_moment(FOREIGN_AT, machine_zone())}"
     ]
