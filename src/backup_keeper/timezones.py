@@ -31,6 +31,15 @@ def resolve_zone(name: str | None) -> tzinfo:
         ) from exc
 
 
+def zone_named(name: object) -> tzinfo:
+    """The zone a report's ``timezone`` option names, this machine's when it names none (or
+    one that is unknown, which settings validation refuses before any job runs)."""
+    try:
+        return resolve_zone(name if isinstance(name, str) else None)
+    except ValueError:
+        return machine_zone()
+
+
 def machine_zone() -> tzinfo:
     """This machine's zone, as a real IANA zone when it can be found (so DST is right)."""
     from_env = os.environ.get("TZ", "").lstrip(":")

@@ -13,7 +13,7 @@ from backup_keeper.clock import Clock
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
-from backup_keeper.timezones import machine_zone, resolve_zone
+from backup_keeper.timezones import zone_named
 
 log = logging.getLogger("backup_keeper.jobs")
 
@@ -65,11 +65,7 @@ def end(report: JobReport, *, clock: Clock, summary: str) -> JobReport:
 def zone_of(report: JobReport) -> tzinfo:
     """The zone the job's text gives its times in: its ``timezone`` option (the instance's),
     else this machine's, as the CLI's tables do, so text and table agree."""
-    name = report.options.get("timezone")
-    try:
-        return resolve_zone(name if isinstance(name, str) else None)
-    except ValueError:  # settings validation refuses an unknown zone before any job runs
-        return machine_zone()
+    return zone_named(report.options.get("timezone"))
 
 
 def conclude(
