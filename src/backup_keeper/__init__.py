@@ -8,7 +8,7 @@ Imports point one way: each unit (a subpackage or a top-level module) imports on
 layer or a lower one, and no two core units import each other (tests/unit/test_import_rules.py
 enforces this list). Bottom first:
 
-1. foundation: clock, durations, timezones, processes, safe_files, small_files, compression,
+1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
    gc_pause, snapshot_command, freeze_marker, progress, settings
 2. vocabulary: kinds, iris_formats, checksum
 3. sources: catalog, iris (neither imports the other)

@@ -40,8 +40,9 @@ from backup_keeper.settings import (
     SettingsError,
     validate_settings,
 )
+from backup_keeper.sizes import human_size
 from backup_keeper.small_files import TooLarge, read_small
-from backup_keeper.timezones import resolve_zone
+from backup_keeper.timezones import format_moment, resolve_zone, zone_name
 
 if TYPE_CHECKING:
     from backup_keeper.alerts.build import instance_name
@@ -84,6 +85,8 @@ __all__ = [
     "alert_state_dir",
     "compact",
     "fixed_clock",
+    "format_moment",
+    "human_size",
     "instance_name",
     "load_alerts",
     "notifier_for",
@@ -97,6 +100,7 @@ __all__ = [
     "send_ens_alert",
     "system_clock",
     "write_atomic",
+    "zone_name",
 ]
 """Besides the door layer's own functions, the few names of lower layers a door needs (the
 port and its errors, the clock, the instance's zone, the scheduler's state file), named here so

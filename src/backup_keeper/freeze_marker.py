@@ -21,7 +21,7 @@ import errno
 import os
 import secrets
 import socket
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from backup_keeper.processes import alive
 from backup_keeper.safe_files import directory_fd, write_atomic
 from backup_keeper.small_files import TooLarge, read_small
+from backup_keeper.timezones import format_moment, machine_zone
 
 MARKER_NAME = ".backup-keeper-freeze.json"
 MARKER_LIMIT = 1 << 16
@@ -58,9 +59,11 @@ class FreezeMarker(BaseModel):
             return not alive(self.pid)
         return now >= self.expires
 
-    def describe(self) -> str:
+    def describe(self, zone: tzinfo | None = None) -> str:
+        """Who froze, since when (in ``zone``, the instance's; this machine's when not given)."""
         who = f"pid {self.pid} on {self.host}" if self.pid else f"the freeze hook on {self.host}"
-        return f"{who}, since {self.started.isoformat()} (label {self.label or '-'})"
+        since = format_moment(self.started, zone or machine_zone())
+        return f"{who}, since {since} (label {self.label or '-'})"
 
 
 def new_run_id() -> str:
@@ -110,7 +113,7 @@ def _parse(raw: bytes | str, where: str) -> FreezeMarker:
         raise UnreadableMarker(f"{where} is not a backup-keeper freeze marker") from exc
 
 
-def clear_marker(directory: Path, ours: FreezeMarker) -> str | None:
+def clear_marker(directory: Path, ours: FreezeMarker, zone: tzinfo | None = None) -> str | None:
     """Remove the marker file if it is ``ours``; otherwise say why it was left (another run's,
     or unreadable). None when no marker of ours remains."""
     try:
@@ -120,7 +123,7 @@ def clear_marker(directory: Path, ours: FreezeMarker) -> str | None:
     if current is None:
         return None
     if current != ours:
-        return f"{marker_path(directory)} now belongs to {current.describe()}"
+        return f"{marker_path(directory)} now belongs to {current.describe(zone)}"
     with directory_fd(directory) as fd, contextlib.suppress(FileNotFoundError):
         os.unlink(MARKER_NAME, dir_fd=fd)
     return None

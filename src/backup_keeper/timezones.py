@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ZONEINFO_MARKER = "zoneinfo/"
+_MOMENT = "%Y-%m-%d %H:%M:%S"
 
 
 def resolve_zone(name: str | None) -> tzinfo:
@@ -28,6 +29,15 @@ def resolve_zone(name: str | None) -> tzinfo:
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
         ) from exc
+
+
+def zone_named(name: object) -> tzinfo:
+    """The zone a report's ``timezone`` option names, this machine's when it names none (or
+    one that is unknown, which settings validation refuses before any job runs)."""
+    try:
+        return resolve_zone(name if isinstance(name, str) else None)
+    except ValueError:
+        return machine_zone()
 
 
 def machine_zone() -> tzinfo:
@@ -50,3 +60,20 @@ def machine_zone() -> tzinfo:
     zone = datetime.now().astimezone().tzinfo
     assert zone is not None  # astimezone() always attaches one
     return zone
+
+
+def zone_name(zone: tzinfo) -> str:
+    """``Asia/Tokyo`` for an IANA zone, else what the zone calls itself (``UTC``, ``+0300``)."""
+    key = getattr(zone, "key", None)
+    return key if isinstance(key, str) else str(zone.tzname(None) or zone)
+
+
+def format_moment(moment: datetime, zone: tzinfo) -> str:
+    """``2026-11-23 11:00:00 JST``: a moment as the instance's clock showed it, with the zone
+    it is in, so a time in a message reads like the same time in a table. A naive moment is
+    taken as already in ``zone`` (IRIS writes its local times without one)."""
+    try:
+        local = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+    except (OverflowError, ValueError):  # a moment at the edge of what a datetime can hold
+        return moment.isoformat()
+    return f"{local.strftime(_MOMENT)} {local.tzname() or zone_name(zone)}"

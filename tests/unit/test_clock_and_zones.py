@@ -8,6 +8,7 @@ import pytest
 
 from backup_keeper import timezones
 from backup_keeper.clock import fixed_clock, system_clock
+from backup_keeper.timezones import format_moment, zone_name
 
 
 def test_fixed_clock_is_frozen_and_normalised_to_utc() -> None:
@@ -49,3 +50,25 @@ def test_machine_zone_prefers_tz_then_localtime_link_then_offset(
     plain.write_text("not a link")
     monkeypatch.setattr(timezones, "Path", lambda _: plain)
     assert timezones.machine_zone().utcoffset(datetime.now()) is not None
+
+
+def test_a_moment_is_written_in_the_zone_with_the_zone_shown() -> None:
+    moment = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    assert format_moment(moment, ZoneInfo("Europe/Paris")) == "2026-11-23 02:00:00 CET"
+    assert format_moment(moment, ZoneInfo("Asia/Tokyo")) == "2026-11-23 10:00:00 JST"
+    assert format_moment(moment, UTC) == "2026-11-23 01:00:00 UTC"
+
+
+def test_a_naive_moment_is_taken_as_already_in_the_zone() -> None:
+    naive = datetime(2026, 11, 23, 2, 0)
+    assert format_moment(naive, ZoneInfo("Asia/Tokyo")) == "2026-11-23 02:00:00 JST"
+
+
+def test_a_moment_no_zone_can_hold_is_written_as_it_is() -> None:
+    edge = datetime(1, 1, 1, tzinfo=UTC)
+    assert format_moment(edge, ZoneInfo("America/New_York")) == edge.isoformat()
+
+
+def test_a_zone_is_named_by_its_iana_key_else_by_what_it_calls_itself() -> None:
+    assert zone_name(ZoneInfo("Asia/Tokyo")) == "Asia/Tokyo"
+    assert zone_name(UTC) == "UTC"

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -154,3 +155,10 @@ def test_a_marker_of_another_host_or_a_hook_is_stale_only_once_expired() -> None
     for other in (marker(host="elsewhere.example.org", pid=os.getpid()), marker()):
         assert not other.is_stale(NOW + timedelta(minutes=59))
         assert other.is_stale(NOW + timedelta(hours=1))
+
+
+def test_a_marker_says_since_when_in_the_zone_it_is_given() -> None:
+    hook = marker(label="vmware")
+    assert hook.describe(ZoneInfo("Asia/Tokyo")).endswith(
+        ", since 2026-11-22 12:00:00 JST (label vmware)"
+    )

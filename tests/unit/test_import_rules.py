@@ -4,7 +4,7 @@ A unit is a subpackage of ``backup_keeper`` (``catalog``, ``iris``, ``jobs``, ..
 top-level modules (``report``, ``settings``, ``checksum``, ...). Every unit sits in one layer;
 a unit may import from its own layer or any layer below, never from one above. Bottom first:
 
-1. foundation: clock, durations, timezones, processes, safe_files, small_files, compression,
+1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
    gc_pause, snapshot_command, freeze_marker, settings -- no knowledge of backups.
 2. vocabulary: kinds, iris_formats, checksum -- what a backup is and what IRIS writes about
    one; both sides of the port read these, so neither owns them.
@@ -37,6 +37,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             {
                 "clock",
                 "durations",
+                "sizes",
                 "timezones",
                 "processes",
                 "safe_files",

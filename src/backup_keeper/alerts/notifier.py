@@ -17,6 +17,7 @@ from backup_keeper.alerts.secrets import redact
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import UnsafeName
+from backup_keeper.timezones import format_moment, zone_named
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +114,13 @@ class AlertNotifier:
         return error
 
     def _recovered(self, report: JobReport, since: datetime, now: datetime) -> AlertEvent:
+        zone = zone_named(report.options.get("timezone"))  # the job's, as its own text is
         return AlertEvent(
             kind=EventKind.RECOVERED,
             severity=AlertSeverity.INFO,
             instance=self.instance,
             job=report.job,
-            summary=f"{report.job} works again (failing since {since:%Y-%m-%d %H:%M}Z): "
+            summary=f"{report.job} works again (failing since {format_moment(since, zone)}): "
             + report.summary,
             time=now,
             report=report,

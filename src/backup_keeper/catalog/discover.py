@@ -31,6 +31,7 @@ from backup_keeper.processes import alive
 from backup_keeper.progress import NO_PROGRESS, Progress, step
 from backup_keeper.safe_files import is_temp_name
 from backup_keeper.small_files import read_tail
+from backup_keeper.timezones import format_moment, machine_zone
 
 BACKUP_SUFFIX = ".cbk"
 LOG_SUFFIX = ".log"
@@ -107,18 +108,23 @@ def discover(
         _discover_one(str(directory), zone, catalog, progress)
     catalog.records = link_chains(catalog.records)
     if history is not None:
-        mark_foreign_breaks(catalog.records, history)
+        mark_foreign_breaks(catalog.records, history, zone)
     if now is not None:
-        catalog.warnings += dated_after_warnings(catalog.records, now)
+        catalog.warnings += dated_after_warnings(catalog.records, now, zone)
     return catalog
 
 
-def dated_after_warnings(records: Sequence[BackupRecord], now: datetime) -> list[str]:
+def dated_after_warnings(
+    records: Sequence[BackupRecord], now: datetime, zone: tzinfo | None = None
+) -> list[str]:
     """One warning per managed backup dated after ``now``: a wrong clock or a forged sidecar.
     Such a backup is kept by the planner, yet never proves freshness nor is a default restore
-    point, so every job that reads the catalog says so."""
+    point, so every job that reads the catalog says so. Times are in ``zone``, the
+    instance's (this machine's when None)."""
+    shown = zone or machine_zone()
     return [
-        f"{r.path}: dated {r.time.isoformat()}, after now ({now.isoformat()}): a clock or its "
+        f"{r.path}: dated {format_moment(r.time, shown)}, after now "
+        f"({format_moment(now, shown)}): a clock or its "
         "sidecar is wrong; it is kept, never counted as fresh and never the default restore point"
         for r in records
         if r.time > now and r.managed

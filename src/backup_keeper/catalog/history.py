@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import PurePath
 
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.kinds import CHAIN_STARTS, BackupKind
+from backup_keeper.timezones import format_moment, machine_zone
 
 USABLE_HISTORY = ("completed", "warning")
 """``Backup.Task:History`` statuses of a backup that worked (CR Backup.General, Status)."""
@@ -41,11 +43,12 @@ class ForeignBackup:
 
     entry: HistoryEntry
 
-    def describe(self) -> str:
+    def describe(self, zone: tzinfo | None = None) -> str:
+        """What the backup was and when, in ``zone`` (the instance's; this machine's if None)."""
         what = self.entry.device or self.entry.description or self.entry.log_file or "(unnamed)"
         if not self.entry.device:
             what = f"{self.entry.kind} backup '{what}'"
-        return f"{what} at {self.entry.time.isoformat()}"
+        return f"{what} at {format_moment(self.entry.time, zone or machine_zone())}"
 
 
 def oldest_first(history: Sequence[HistoryEntry]) -> list[HistoryEntry]:
@@ -90,16 +93,18 @@ def base_in_history(history: list[HistoryEntry], index: int, kind: BackupKind) -
     return None
 
 
-def mark_foreign_breaks(records: list[BackupRecord], history: Sequence[HistoryEntry]) -> int:
+def mark_foreign_breaks(
+    records: list[BackupRecord], history: Sequence[HistoryEntry], zone: tzinfo | None = None
+) -> int:
     """Break, in place, the chain of every record (oldest first, already linked) whose base in
     the instance's history is not in ``records``, and of every record whose chain holds a broken
-    one. Returns how many records were marked."""
+    one. Returns how many records were marked. The notes give times in ``zone``."""
     ordered = oldest_first(history)
     known = {record_key(r) for r in records if r.managed}
     position = {history_key(h): i for i, h in enumerate(ordered) if history_key(h)}
     broken: dict[str, str] = {}
     for record in records:
-        foreign = _foreign_base(record, ordered, position, known)
+        foreign = _foreign_base(record, ordered, position, known, zone)
         why = None if foreign is None else f"{BROKEN} {foreign}"
         if why is None:
             hit = next((p for p in record.chain if p in broken), None)
@@ -117,6 +122,7 @@ def _foreign_base(
     ordered: list[HistoryEntry],
     position: dict[str, int],
     known: set[str],
+    zone: tzinfo | None,
 ) -> str | None:
     if not record.managed or record.kind in CHAIN_STARTS or not record.status.usable:
         return None
@@ -126,4 +132,4 @@ def _foreign_base(
     base = base_in_history(ordered, index, record.kind)
     if base is None or history_key(ordered[base]) in known:
         return None
-    return ForeignBackup(ordered[base]).describe()
+    return ForeignBackup(ordered[base]).describe(zone)

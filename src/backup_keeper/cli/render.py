@@ -19,7 +19,6 @@ from backup_keeper.report import (
     escape_surrogates,
 )
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _STATUS_STYLE = {JobStatus.OK: "green", JobStatus.SKIPPED: "yellow", JobStatus.FAILED: "bold red"}
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -40,14 +39,9 @@ def printable(text: str) -> str:
     return escape_surrogates(text).translate(_CONTROLS)
 
 
-def human_size(size: int | None) -> str:
-    """``1536`` -> ``1.5 KiB``: binary units, one decimal from KiB up; ``-`` when unknown."""
-    if size is None or size < 0:
-        return "-"
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value, unit = value / 1024, unit + 1
-    return f"{size} B" if unit == 0 else f"{value:.1f} {_UNITS[unit]}"
+human_size = door.human_size
+"""One way to write a size for the tables and the jobs' summary lines alike."""
+zone_name = door.zone_name
 
 
 def report_zone(report: JobReport) -> tzinfo:
@@ -58,11 +52,6 @@ def report_zone(report: JobReport) -> tzinfo:
         return door.resolve_zone(name if isinstance(name, str) else None)
     except ValueError:
         return UTC
-
-
-def zone_name(zone: tzinfo) -> str:
-    key = getattr(zone, "key", None)
-    return key if isinstance(key, str) else str(zone.tzname(None) or zone)
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:

@@ -118,7 +118,11 @@ def _steps(
     if iris.is_frozen():
         try:
             marker = current_marker(directory, iris)
-            who = marker.describe() if marker else "something other than backup-keeper"
+            who = (
+                marker.describe(lifecycle.zone_of(report))
+                if marker
+                else "something other than backup-keeper"
+            )
         except UnreadableMarker as problem:
             who = f"someone unknown ({problem})"
         report.errors.append(f"the instance is already frozen, by {who}; nothing was done")

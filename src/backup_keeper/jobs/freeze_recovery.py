@@ -25,6 +25,7 @@ from backup_keeper.freeze_marker import (
     read_marker,
 )
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
+from backup_keeper.jobs.lifecycle import zone_of
 from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.report import JobReport
 
@@ -88,18 +89,17 @@ def recover_frozen(
         return
     if marker is None:
         return
+    who = marker.describe(zone_of(report))
     if not marker.is_stale(now):
-        report.warnings.append(f"a freeze by {marker.describe()} is still in progress")
+        report.warnings.append(f"a freeze by {who} is still in progress")
         return
     if not iris.is_frozen():
         release_markers(directory, iris, marker, report)
-        report.warnings.append(
-            f"stale freeze marker of {marker.describe()} cleared: the instance was not frozen"
-        )
+        report.warnings.append(f"stale freeze marker of {who} cleared: the instance was not frozen")
         return
     if running_backup:
         report.warnings.append(
-            f"a stale freeze marker of {marker.describe()} is there and the write daemon is "
+            f"a stale freeze marker of {who} is there and the write daemon is "
             f"suspended, but a backup-keeper backup is running ({INSTANCE_LOCK} is held) and "
             f"{SUSPENDED_BY_BACKUP}: nothing thawed; the marker is judged again by the next run"
         )
@@ -110,10 +110,11 @@ def recover_frozen(
 def _thaw_left_behind(
     directory: Path, iris: IrisPort, report: JobReport, marker: FreezeMarker
 ) -> None:
+    who = marker.describe(zone_of(report))
     why = confirmed_thaw(iris, log_file="", namespace=marker.sharded_namespace)
     if why is not None:
         message = (
-            f"CRITICAL: the instance was left frozen by {marker.describe()} and could not be "
+            f"CRITICAL: the instance was left frozen by {who} and could not be "
             f"thawed ({why}); thaw it now (iris stat <instance> -W resumes the write daemon)"
         )
         report.errors.append(message)
@@ -121,7 +122,7 @@ def _thaw_left_behind(
         return
     release_markers(directory, iris, marker, report)
     message = (
-        f"CRITICAL: the instance was left frozen by {marker.describe()}; it has been thawed "
+        f"CRITICAL: the instance was left frozen by {who}; it has been thawed "
         "now. The snapshot taken during that freeze must not be trusted."
     )
     report.warnings.append(message)
@@ -191,7 +192,7 @@ def release_markers(
     each only if it is still ``marker``. A copy left behind is a warning, never a failure: the
     instance is running, and a stale marker is cleared by the next run."""
     try:
-        why = clear_marker(directory, marker)
+        why = clear_marker(directory, marker, zone_of(report))
     except OSError as exc:
         why = f"it cannot be removed: {exc.strerror}"
     if why is not None:
@@ -201,9 +202,8 @@ def release_markers(
         if inside == marker:
             iris.set_freeze_marker(None)
         elif inside is not None:
-            report.warnings.append(
-                f"freeze marker inside IRIS left in place: it belongs to {inside.describe()}"
-            )
+            held = inside.describe(zone_of(report))
+            report.warnings.append(f"freeze marker inside IRIS left in place: it belongs to {held}")
     except (IrisError, UnreadableMarker) as exc:
         report.warnings.append(f"freeze marker inside IRIS left in place: {exc}")
 

@@ -21,7 +21,7 @@ from backup_keeper.kinds import BackupKind
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
 from backup_keeper.settings import FreshnessSettings
-from backup_keeper.timezones import resolve_zone
+from backup_keeper.timezones import format_moment, resolve_zone
 
 _GOOD_HISTORY = {"completed", "warning"}
 
@@ -57,8 +57,8 @@ def run_freshness_check(
         report.errors.append(f"cannot read backups: {exc}")
         seen = []
     else:
-        report.errors += _findings(seen, settings, now)
-        report.checked += _checked(seen, settings, now)
+        report.errors += _findings(seen, settings, now, zone)
+        report.checked += _checked(seen, settings, now, zone)
     summary = "; ".join(report.errors) if report.errors else "backups are fresh"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
@@ -99,7 +99,8 @@ def _from_history(iris: IrisPort | None, zone: tzinfo, report: JobReport) -> lis
             continue
         if when > report.started:
             report.warnings.append(
-                f"{where}: dated {when.isoformat()}, after now ({report.started.isoformat()}): "
+                f"{where}: dated {format_moment(when, zone)}, after now "
+                f"({format_moment(report.started, zone)}): "
                 "a clock is wrong; never counted as fresh"
             )
             continue
@@ -107,7 +108,9 @@ def _from_history(iris: IrisPort | None, zone: tzinfo, report: JobReport) -> lis
     return seen
 
 
-def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
+def _findings(
+    seen: list[_Seen], settings: FreshnessSettings, now: datetime, zone: tzinfo
+) -> list[str]:
     findings: list[str] = []
     limit = settings.max_age
     if seen:
@@ -115,7 +118,7 @@ def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> 
         if not newest.good:
             what = "'s IRIS log cannot be read" if newest.unreadable else " failed"
             findings.append(
-                f"the newest backup{what}: {newest.where} at {newest.time:%Y-%m-%d %H:%M}Z"
+                f"the newest backup{what}: {newest.where} at {format_moment(newest.time, zone)}"
             )
     for kind in map(BackupKind, settings.kinds):
         good = [s for s in seen if s.kind is kind and s.good]
@@ -133,7 +136,9 @@ def _findings(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> 
     return findings
 
 
-def _checked(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> list[str]:
+def _checked(
+    seen: list[_Seen], settings: FreshnessSettings, now: datetime, zone: tzinfo
+) -> list[str]:
     """Per kind, the newest completed backup found and its age: what the verdict rests on."""
     in_history = sum(1 for s in seen if s.where.startswith("IRIS history"))
     lines = [f"backups seen: {len(seen) - in_history} in the directories, {in_history} in IRIS"]
@@ -144,7 +149,7 @@ def _checked(seen: list[_Seen], settings: FreshnessSettings, now: datetime) -> l
             continue
         newest = max(good, key=lambda s: s.time)
         lines.append(
-            f"{kind}: newest completed {newest.time:%Y-%m-%d %H:%M}Z, "
+            f"{kind}: newest completed {format_moment(newest.time, zone)}, "
             f"{format_duration(now - newest.time)} old: {newest.where}"
         )
     return lines

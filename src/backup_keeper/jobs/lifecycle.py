@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Any
 
 from backup_keeper import __version__
@@ -12,6 +13,7 @@ from backup_keeper.clock import Clock
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
+from backup_keeper.timezones import zone_named
 
 log = logging.getLogger("backup_keeper.jobs")
 
@@ -58,6 +60,12 @@ def end(report: JobReport, *, clock: Clock, summary: str) -> JobReport:
         report.duration_ms,
     )
     return report
+
+
+def zone_of(report: JobReport) -> tzinfo:
+    """The zone the job's text gives its times in: its ``timezone`` option (the instance's),
+    else this machine's, as the CLI's tables do, so text and table agree."""
+    return zone_named(report.options.get("timezone"))
 
 
 def conclude(

@@ -224,8 +224,9 @@ def _history_refusal(run: _Run, directory: Path, kind: BackupKind) -> str | None
             f"{Path(base.path).name}, where this directory's chain ends, is the one IRIS "
             "would build on"
         )
+    foreign = ForeignBackup(ordered[last]).describe(lifecycle.zone_of(run.report))
     return (
-        f"the instance's last {what} is {ForeignBackup(ordered[last]).describe()}, not "
+        f"the instance's last {what} is {foreign}, not "
         f"{Path(base.path).name} where this directory's chain ends: this {kind} would rest "
         "on a backup this directory does not hold"
     )

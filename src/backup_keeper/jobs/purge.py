@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from operator import attrgetter
 from pathlib import Path
 
@@ -47,7 +47,8 @@ from backup_keeper.purge.lock import LockError, take_purge_locks
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import PurgeSettings
-from backup_keeper.timezones import resolve_zone
+from backup_keeper.sizes import human_size
+from backup_keeper.timezones import format_moment, resolve_zone
 
 _SIZE = attrgetter("size")
 Leftovers = dict[Path, tuple[datetime, list[IntentEntry]]]
@@ -147,7 +148,7 @@ def _purge_locked(
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
     targets = [t for t in targets if t.directory not in blocked]
-    interrupted = _interrupted(intents, targets, report, dry_run=dry_run)
+    interrupted = _interrupted(intents, targets, report, dry_run=dry_run, zone=zone)
     if not dry_run:
         try:
             _write_intents(targets, interrupted.leftovers, now)
@@ -157,7 +158,9 @@ def _purge_locked(
                 report, clock=clock, summary="purge failed before deleting: nothing deleted"
             )
     with _deleting(targets, dry_run, remove, progress) as counted:
-        outcome = _finish_leftovers(interrupted.leftovers, dry_run=dry_run, remove=counted)
+        outcome = _finish_leftovers(
+            interrupted.leftovers, dry_run=dry_run, remove=counted, zone=zone
+        )
         outcome.extend(delete_targets(targets, dry_run=dry_run, remove=counted))
     _fold(report, outcome)
     if not dry_run:
@@ -220,6 +223,7 @@ def _interrupted(
     report: JobReport,
     *,
     dry_run: bool,
+    zone: tzinfo,
 ) -> _Interrupted:
     """Sort an interrupted purge's entries: those the plan deletes anyway are marked in the
     report; the rest are left for :func:`delete_leftovers` to judge on disk."""
@@ -229,7 +233,7 @@ def _interrupted(
     planned = {(t.directory, forms(t.name)[0]): t.path for t in targets}
     entries = {e.path: e for e in report.delete}
     for directory, intent in intents.items():
-        started = intent.created.isoformat()
+        started = format_moment(intent.created, zone)
         report.warnings.append(
             f"{directory}: a purge started at {started} was interrupted; "
             + ("it would be finished" if dry_run else "finishing it")
@@ -250,14 +254,16 @@ def _interrupted(
     return found
 
 
-def _finish_leftovers(leftovers: Leftovers, *, dry_run: bool, remove: Remove) -> Outcome:
+def _finish_leftovers(
+    leftovers: Leftovers, *, dry_run: bool, remove: Remove, zone: tzinfo
+) -> Outcome:
     outcome = Outcome()
     for directory, (started, entries) in leftovers.items():
         outcome.extend(
             delete_leftovers(
                 directory,
                 [e.name for e in entries],
-                note=f"{RECOVERED} {started.isoformat()}",
+                note=f"{RECOVERED} {format_moment(started, zone)}",
                 dry_run=dry_run,
                 remove=remove,
             )
@@ -304,7 +310,7 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     went = {a.path for a in report.actions if a.outcome is done}
     gone = [e for e in report.delete if e.path in went]
     planned = len(decided.delete)
-    size = _human_size(sum(map(_SIZE, gone)))
+    size = human_size(sum(map(_SIZE, gone)))
     if dry_run:
         verb = f"would delete {len(gone)}" + (f" of {planned}" if len(gone) != planned else "")
     else:
@@ -321,11 +327,3 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     if report.warnings:
         text += f"; {len(report.warnings)} warning(s)"
     return ("dry run: " if dry_run else "") + text
-
-
-def _human_size(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")

@@ -14,7 +14,7 @@ from backup_keeper.jobs.catalog import instance_history
 from backup_keeper.report import JobReport, RestorePlan
 from backup_keeper.restore.plan import plan_restore
 from backup_keeper.settings import RestorePlanSettings
-from backup_keeper.timezones import resolve_zone
+from backup_keeper.timezones import format_moment, resolve_zone
 
 
 def make_restore_plan(
@@ -27,10 +27,9 @@ def make_restore_plan(
     dated after it is never a restore point. The catalog's warnings ride on the plan. Given the
     instance's ``history``, a chain a foreign backup broke is never restored."""
     moment = system_clock() if now is None else now
-    catalog = discover(
-        settings.directories, resolve_zone(settings.timezone), now=moment, history=history
-    )
-    plan = plan_restore(catalog.records, settings.at, problem_with, now=moment)
+    zone = resolve_zone(settings.timezone)
+    catalog = discover(settings.directories, zone, now=moment, history=history)
+    plan = plan_restore(catalog.records, settings.at, problem_with, now=moment, zone=zone)
     plan.warnings = catalog.warnings
     return plan
 
@@ -62,5 +61,6 @@ def run_restore_plan(
             report, clock=clock, summary="no restorable backup: " + report.errors[0]
         )
     assert plan.restores_to is not None
-    summary = f"restore {len(plan.files)} file(s) to {plan.restores_to.isoformat()}"
+    when = format_moment(plan.restores_to, resolve_zone(settings.timezone))
+    summary = f"restore {len(plan.files)} file(s) to {when}"
     return lifecycle.end(report, clock=clock, summary=summary)

@@ -31,7 +31,7 @@ from backup_keeper.notify import Notifier, tell
 from backup_keeper.progress import NO_PROGRESS, Progress, Tally, step
 from backup_keeper.report import JobReport, RecordEntry
 from backup_keeper.settings import VerifySettings
-from backup_keeper.timezones import resolve_zone
+from backup_keeper.timezones import format_moment, resolve_zone
 
 LABEL_TIME_TOLERANCE = timedelta(minutes=10)
 """The label holds when IRIS started writing the volume; the manifest, when the job started."""
@@ -69,7 +69,7 @@ def run_verify(
         report = lifecycle.end(report, clock=clock, summary="verify failed: unreadable directory")
         tell(notifier, report)
         return report
-    report.warnings += dated_after_warnings(catalog.records, report.started)
+    report.warnings += dated_after_warnings(catalog.records, report.started, zone)
     for warning in catalog.warnings:
         if warning.endswith(_ORPHAN):
             report.errors.append(
@@ -212,7 +212,7 @@ def _label_findings(
         label_time = label.time if label.time.tzinfo else label.time.replace(tzinfo=zone)
         if abs(label_time - started) > LABEL_TIME_TOLERANCE:
             findings.append(
-                f"the volume label's date {label_time:%Y-%m-%d %H:%M} is not the manifest's "
-                f"{started:%Y-%m-%d %H:%M}"
+                f"the volume label's date {format_moment(label_time, zone)} is not the "
+                f"manifest's {format_moment(started, zone)}"
             )
     return findings

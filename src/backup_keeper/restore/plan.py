@@ -8,23 +8,30 @@ be read is not trusted: that backup may be one the chain needs."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import PurePath
 
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus
 from backup_keeper.integrity import manifest_of
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import RestoreFile, RestorePlan
+from backup_keeper.timezones import format_moment
 
 Check = Callable[[BackupRecord], str | None]
 _NAMED_IN_A_PROBLEM = 10
 
 
 def plan_restore(
-    records: Sequence[BackupRecord], at: datetime | None, check: Check, *, now: datetime
+    records: Sequence[BackupRecord],
+    at: datetime | None,
+    check: Check,
+    *,
+    now: datetime,
+    zone: tzinfo = UTC,
 ) -> RestorePlan:
     """Plan the restore of the newest backup at or before ``at`` (default: the newest), never
-    one dated after ``now``, the job's clock."""
+    one dated after ``now``, the job's clock. What the plan says in words gives its times in
+    ``zone``, the instance's."""
     plan = RestorePlan(requested_at=at)
     future = [r for r in records if r.managed and r.time > now]
     candidates = [
@@ -45,23 +52,25 @@ def plan_restore(
             _fill(plan, target, by_path)
             if index:
                 plan.fallback = (
-                    f"restoring to {target.time.isoformat()}, the newest moment that can be "
+                    f"restoring to {format_moment(target.time, zone)}, the newest moment that "
+                    "can be "
                     f"restored: {plan.problems[0]}"
                 )
             return plan
         plan.problems.append(problem)
     if not candidates:
-        plan.problems.append("no completed backup at or before that moment" + _future(future, now))
+        nothing = "no completed backup at or before that moment"
+        plan.problems.append(nothing + _future(future, now, zone))
     return plan
 
 
-def _future(future: list[BackupRecord], now: datetime) -> str:
+def _future(future: list[BackupRecord], now: datetime, zone: tzinfo) -> str:
     if not future:
         return ""
     listed = ", ".join(PurePath(r.path).name for r in future[:_NAMED_IN_A_PROBLEM])
     more = len(future) - _NAMED_IN_A_PROBLEM
     return (
-        f"; {len(future)} backup(s) dated after now ({now.isoformat()}) are never restore "
+        f"; {len(future)} backup(s) dated after now ({format_moment(now, zone)}) are never restore "
         f"points: {listed}" + (f" and {more} more" if more > 0 else "")
     )
 

@@ -37,6 +37,7 @@ from backup_keeper.catalog.record import (
 from backup_keeper.durations import format_duration
 from backup_keeper.retention.periods import PERIOD_RULES
 from backup_keeper.settings import RetentionPolicy
+from backup_keeper.timezones import format_moment
 
 _ONE_DAY = timedelta(days=1)
 _UNMANAGED = RecordSource.UNMANAGED
@@ -206,10 +207,10 @@ def _plan_group(
     cut = bisect_right(group, now, key=_TIME)
     past, future = group[:cut], group[cut:]
     if future:
-        why_future = f"dated after now ({now.isoformat()}): never removed"
+        why_future = f"dated after now ({format_moment(now, zone)}): never removed"
         for record in future:
             ledger.keep(record, why_future)
-        ledger.warnings.append(_future_warning(future, now))
+        ledger.warnings.append(_future_warning(future, now, zone))
     # ``restorable`` inlined (every record here is managed): this runs once per backup
     restorable = [r for r in past if r.chain_complete and r.status in USABLE_STATUSES]
     unrestorable: list[BackupRecord] = []
@@ -220,7 +221,7 @@ def _plan_group(
             elif not (record.chain_complete and record.status in USABLE_STATUSES):
                 unrestorable.append(record)
     _apply_keep_last(restorable, policy, ledger)
-    _apply_keep_within(restorable, policy, now, ledger)
+    _apply_keep_within(restorable, policy, now, zone, ledger)
     _apply_periods(restorable, policy, zone, ledger)
     _close_chains(ledger)
     _apply_safety_floor(restorable, ledger)
@@ -233,12 +234,12 @@ def _plan_group(
     return ledger
 
 
-def _future_warning(future: list[BackupRecord], now: datetime) -> str:
+def _future_warning(future: list[BackupRecord], now: datetime, zone: tzinfo) -> str:
     """One line, not one per backup: a what-if plan "as of" last month sees a month of them."""
     listed = ", ".join(_name(r) for r in future[:_NAMED_IN_A_WARNING])
     more = len(future) - _NAMED_IN_A_WARNING
     return (
-        f"{len(future)} backup(s) dated after now ({now.isoformat()}): {listed}"
+        f"{len(future)} backup(s) dated after now ({format_moment(now, zone)}): {listed}"
         + (f" and {more} more" if more > 0 else "")
         + ": kept, and left out of every rule (a wrong clock or sidecar, or a plan as of the past)"
     )
@@ -310,7 +311,11 @@ def _apply_keep_last(
 
 
 def _apply_keep_within(
-    restorable: list[BackupRecord], policy: RetentionPolicy, now: datetime, ledger: _Ledger
+    restorable: list[BackupRecord],
+    policy: RetentionPolicy,
+    now: datetime,
+    zone: tzinfo,
+    ledger: _Ledger,
 ) -> None:
     if policy.keep_within is None:
         return
@@ -322,7 +327,8 @@ def _apply_keep_within(
         for record in restorable:
             ledger.keep(record, why)
         return
-    why = f"keep_within {format_duration(policy.keep_within)}: newer than {cutoff.isoformat()}"
+    window = format_duration(policy.keep_within)
+    why = f"keep_within {window}: newer than {format_moment(cutoff, zone)}"
     for record in reversed(restorable):
         if record.time <= floor:
             break

@@ -96,7 +96,7 @@ def test_the_first_success_after_a_failure_sends_recovered(
             notifier = make_notifier(tmp_path, fake, smtp.port, hook.port, at, min_severity="info")
             outcomes.append(
                 run_online_backup(
-                    BackupSettings(directory=target, kind="full"),
+                    BackupSettings(directory=target, kind="full", timezone="Asia/Tokyo"),
                     iris=fake,
                     notifier=notifier,
                     clock=fixed_clock(at),
@@ -105,9 +105,10 @@ def test_the_first_success_after_a_failure_sends_recovered(
         assert outcomes == [JobStatus.FAILED, JobStatus.OK, JobStatus.OK]
         subjects = [mail["Subject"] for _, mail in smtp.mailbox.messages]
         assert len(subjects) == 2
-        assert subjects[1].startswith(
-            "[backup-keeper] INFO recovered on IRIS (backup): backup works again"
-        )
+        assert " ".join(subjects[1].split()).startswith(
+            "[backup-keeper] INFO recovered on IRIS (backup): backup works again "
+            "(failing since 2026-11-22 11:00:00 JST)"
+        ), subjects[1]
         assert len(hook.received) == 1  # the webhook only takes errors and worse
 
 

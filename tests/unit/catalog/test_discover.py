@@ -398,7 +398,9 @@ def test_backups_dated_after_now_are_warned_about_when_now_is_given(tmp_path: Pa
     assert discover([tmp_path], PARIS).warnings == []
     warnings = discover([tmp_path], PARIS, now=T0).warnings
     assert len(warnings) == 2
-    assert warnings[0].startswith(f"{tmp_path / 'future.cbk'}: dated 2099-01-01T00:00:00+00:00")
+    assert warnings[0].startswith(
+        f"{tmp_path / 'future.cbk'}: dated 2099-01-01 01:00:00 CET, after now (2026-11-01 03:00:00 CET)"
+    )
     assert "FullDBList_20991231_001.cbk" in warnings[1]
     assert all("after now" in w and "never counted as fresh" in w for w in warnings)
 

@@ -10,6 +10,7 @@ from backup_keeper.catalog.history import BROKEN, mark_foreign_breaks
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.kinds import BackupKind
+from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import T0, record
 
 HOUR = timedelta(hours=1)
@@ -48,7 +49,9 @@ def test_a_full_elsewhere_between_two_incrementals_breaks_the_second_and_what_re
     f, i1, i2, c = records
     assert f.restorable and i1.restorable
     assert not i2.restorable
-    assert i2.note == f"{BROKEN} /elsewhere/B.cbk at {(T0 + 3 * HOUR).isoformat()}"
+    assert (
+        i2.note == f"{BROKEN} /elsewhere/B.cbk at {format_moment((T0 + 3 * HOUR), machine_zone())}"
+    )
     assert not c.restorable and c.note is not None and "/elsewhere/B.cbk" in c.note
 
 
@@ -93,7 +96,10 @@ def test_a_compressed_backup_is_the_cbk_iris_wrote_and_a_foreign_snapshot_breaks
     )
     assert mark_foreign_breaks(records, history) == 1
     assert records[1].restorable
-    assert records[2].note == f"{BROKEN} external backup 'vss' at {snapshot.time.isoformat()}"
+    assert (
+        records[2].note
+        == f"{BROKEN} external backup 'vss' at {format_moment(snapshot.time, machine_zone())}"
+    )
 
 
 def test_this_tools_own_snapshot_in_the_catalog_is_no_foreign_backup() -> None:

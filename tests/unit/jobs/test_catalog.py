@@ -13,6 +13,7 @@ from backup_keeper.jobs import run_catalog
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import CatalogSettings
+from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import T0, write_iris_backup, write_managed_backup
 from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, NOW, broken_chain
 
@@ -74,7 +75,9 @@ def test_with_iris_the_catalog_marks_the_chain_a_full_elsewhere_broke(tmp_path: 
     assert report.status is JobStatus.OK and report.iris == "fake"
     assert [Path(e.path).name for e in report.records] == [full.name, first.name, second.name]
     assert [e.chain_complete for e in report.records] == [True, True, False]
-    why = f"chain broken by a foreign backup {FOREIGN} at {FOREIGN_AT.isoformat()}"
+    why = (
+        f"chain broken by a foreign backup {FOREIGN} at {format_moment(FOREIGN_AT, machine_zone())}"
+    )
     assert why in report.records[2].reasons
     assert report.warnings == [f"{second}: not restorable from these directories: {why}"]
 

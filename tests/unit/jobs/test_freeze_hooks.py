@@ -395,6 +395,22 @@ def test_a_stale_marker_on_a_running_instance_is_cleared_with_a_warning(
     assert markers(directory, fake) == (None, None)
 
 
+def test_a_stale_marker_is_dated_in_the_instances_zone(fake: FakeIris, directory: Path) -> None:
+    stale_job_marker(directory, fake)
+    fake.configure(frozen=False)
+    settings = ExternalBackupSettings(
+        directory=directory, command=["echo", "snap-1"], timezone="Asia/Tokyo"
+    )
+    report = run_external_backup(settings, iris=fake, clock=fixed_clock(NOW))
+    assert any(
+        w.startswith(
+            f"stale freeze marker of pid {NEVER_ALIVE_PID} on {socket.gethostname()}, "
+            "since 2026-11-22 11:55:00 JST (label -) cleared"
+        )
+        for w in report.warnings
+    ), report.warnings
+
+
 @pytest.mark.parametrize("mode", ["raise", "stay_frozen"])
 def test_a_left_frozen_instance_that_will_not_thaw_is_critical_and_keeps_its_markers(
     fake: FakeIris, directory: Path, mode: str

@@ -47,6 +47,14 @@ def test_fresh_backups_pass(tmp_path: Path) -> None:
     assert report.status is JobStatus.OK and report.summary == "backups are fresh"
 
 
+def test_the_checked_lines_give_times_in_the_instances_zone(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "f.cbk", BackupKind.FULL, NOW - timedelta(hours=20))
+    report = check(tmp_path, timezone="Asia/Tokyo")
+    assert f"full: newest completed 2026-11-22 01:00:00 JST, 20h old: {tmp_path / 'f.cbk'}" in (
+        report.checked
+    ), report.checked
+
+
 def test_a_kind_whose_newest_good_backup_is_too_old_fails(tmp_path: Path) -> None:
     write_managed_backup(tmp_path, "f.cbk", BackupKind.FULL, NOW - timedelta(days=3))
     write_managed_backup(tmp_path, "i.cbk", BackupKind.INCREMENTAL, NOW - timedelta(hours=1))
@@ -63,6 +71,13 @@ def test_no_full_at_all_and_a_failed_newest_backup_are_findings(tmp_path: Path) 
     assert report.status is JobStatus.FAILED
     assert report.errors[0].startswith("the newest backup failed:")
     assert "no completed full backup found at all" in report.errors
+
+
+def test_a_failed_newest_backup_is_dated_in_the_instances_zone(tmp_path: Path) -> None:
+    write_iris_backup(tmp_path, "IncrementalDBList", "20261122", 2, finished=False)
+    report = check(tmp_path, timezone="Asia/Tokyo")
+    assert report.errors[0].startswith("the newest backup failed:")
+    assert report.errors[0].endswith(" JST"), report.errors
 
 
 def test_iris_history_counts_too(tmp_path: Path) -> None:

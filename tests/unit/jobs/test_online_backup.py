@@ -23,6 +23,7 @@ from backup_keeper.jobs.online_backup import LOCK_NAME, run_online_backup
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, RetentionPolicy
+from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import directory_state
 from tests.read_only import read_only
 
@@ -672,7 +673,7 @@ def test_a_full_into_another_directory_makes_the_next_incremental_here_a_full_na
     promoted = [w for w in report.warnings if w.startswith("incremental promoted to full")]
     assert promoted == [
         f"incremental promoted to full: the instance's last backup is {foreign} at "
-        f"{NOW.isoformat()}, not backup-keeper_full_20261122T020000Z.cbk where this "
+        f"{format_moment(NOW, machine_zone())}, not backup-keeper_full_20261122T020000Z.cbk where this "
         "directory's chain ends: this incremental would rest on a backup this directory does "
         "not hold"
     ]

@@ -41,10 +41,12 @@ def iris_week(directory: Path) -> None:
         write_iris_backup(directory, task, f"202611{day:02d}", day)
 
 
-def purge(directory: Path | list[Path], *, dry_run: bool = False, **retention: object) -> JobReport:
+def purge(
+    directory: Path | list[Path], *, dry_run: bool = False, zone: str = "UTC", **retention: object
+) -> JobReport:
     dirs = directory if isinstance(directory, list) else [directory]
     settings = PurgeSettings.model_validate(
-        {"directories": dirs, "timezone": "UTC", "dry_run": dry_run, "retention": retention}
+        {"directories": dirs, "timezone": zone, "dry_run": dry_run, "retention": retention}
     )
     return run_purge(settings, clock=fixed_clock(NOW))
 
@@ -164,7 +166,7 @@ def test_a_file_that_cannot_be_deleted_is_an_error_and_the_rest_still_goes(tmp_p
     assert not (tmp_path / "IncrementalDBList_20261103_003.cbk").exists()
     assert not (tmp_path / "IncrementalDBList_20261103_003.log").exists()
     (finished,) = again.delete
-    assert finished.reasons[-1] == f"finishes the purge interrupted at {NOW.isoformat()}"
+    assert finished.reasons[-1] == "finishes the purge interrupted at 2026-11-20 12:00:00 UTC"
     assert not (tmp_path / INTENT_NAME).exists()
 
 
@@ -230,6 +232,33 @@ def test_a_backup_left_without_its_manifest_by_an_older_version_is_kept_and_name
     )
     assert any("was interrupted; finishing it" in w for w in report.warnings)
     assert not (tmp_path / INTENT_NAME).exists()
+
+
+def test_an_interrupted_purge_is_told_in_the_instances_zone(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "b.cbk", BackupKind.FULL, T0)
+    (tmp_path / "a.log").write_text("left over")
+    target = PurgeTarget(tmp_path, "a.cbk", 1, 1, ("a.cbk.json", "a.log"))
+    write_intent(tmp_path, PurgeIntent(created=NOW, entries=[target.as_intent()]))
+    report = purge(tmp_path, zone="Asia/Tokyo", keep_last=1)
+    assert f"{tmp_path}: a purge started at 2026-11-20 21:00:00 JST was interrupted; " in "".join(
+        report.warnings
+    ), report.warnings
+    assert [a.detail for a in report.actions if "a.log" in a.path] == [
+        "left by a purge interrupted at 2026-11-20 21:00:00 JST"
+    ]
+
+
+def test_purge_reasons_and_warnings_give_times_in_the_instances_zone(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "a.cbk", BackupKind.FULL, NOW - timedelta(hours=1))
+    write_managed_backup(tmp_path, "z.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    report = purge(tmp_path, dry_run=True, zone="Asia/Tokyo", keep_within="1d")
+    reasons = {names([e.path])[0]: e.reasons for e in report.keep}
+    assert "keep_within 1d: newer than 2026-11-19 21:00:00 JST" in reasons["a.cbk"]
+    assert "dated after now (2026-11-20 21:00:00 JST): never removed" in reasons["z.cbk"]
+    assert any(
+        w.startswith("1 backup(s) dated after now (2026-11-20 21:00:00 JST)")
+        for w in (report.warnings)
+    ), report.warnings
 
 
 def test_interrupted_purge_after_the_backup_went_removes_only_leftovers(tmp_path: Path) -> None:
@@ -578,7 +607,7 @@ def test_a_purge_killed_after_recording_its_intent_is_finished_listed_and_counte
     assert report.summary.startswith("deleted 7 of 7 backup(s)")
     assert "finished an interrupted purge of 7 backup(s)" in report.summary
     for e in report.delete:
-        assert e.reasons[-1] == f"finishes the purge interrupted at {NOW.isoformat()}"
+        assert e.reasons[-1] == "finishes the purge interrupted at 2026-11-20 12:00:00 UTC"
     table = render_purge(report)
     assert table.count("finishes the purge interrupted") == 7
 

@@ -11,6 +11,7 @@ from backup_keeper.jobs import run_restore_plan
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
 from backup_keeper.settings import RestorePlanSettings
+from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import T0, write_managed_backup
 from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, broken_chain
 from tests.unit.jobs.foreign import NOW as FOREIGN_NOW
@@ -23,13 +24,53 @@ def test_a_backup_dated_2099_is_a_warning_and_never_what_the_plan_restores_to(
 ) -> None:
     write_managed_backup(tmp_path, "good.cbk", BackupKind.FULL, T0)
     write_managed_backup(tmp_path, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
-    report = run_restore_plan(RestorePlanSettings(directories=[tmp_path]), clock=fixed_clock(NOW))
+    report = run_restore_plan(
+        RestorePlanSettings(directories=[tmp_path], timezone="UTC"), clock=fixed_clock(NOW)
+    )
     assert report.status is JobStatus.OK
-    assert report.summary == f"restore 1 file(s) to {T0.isoformat()}"
+    assert report.summary == "restore 1 file(s) to 2026-11-01 02:00:00 UTC"
     assert report.restore is not None and report.restore.restores_to == T0
     assert any(w.startswith(f"{tmp_path / 'forged.cbk'}: dated 2099") for w in report.warnings), (
         report.warnings
     )
+
+
+def test_the_plan_says_when_it_restores_to_in_the_instances_zone(tmp_path: Path) -> None:
+    write_managed_backup(tmp_path, "a.cbk", BackupKind.FULL, T0)
+    settings = RestorePlanSettings(directories=[tmp_path], timezone="Asia/Tokyo")
+    report = run_restore_plan(settings, clock=fixed_clock(NOW))
+    assert report.summary == "restore 1 file(s) to 2026-11-01 11:00:00 JST"
+    assert report.restore is not None and report.restore.restores_to == T0
+
+
+def test_a_fallback_and_the_future_are_dated_in_the_instances_zone(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris", clock=fixed_clock(FOREIGN_NOW))
+    backups = tmp_path / "a"
+    backups.mkdir()
+    broken_chain(fake, backups)
+    write_managed_backup(backups, "forged.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    later = FOREIGN_NOW + timedelta(days=1)
+    settings = RestorePlanSettings(directories=[backups], timezone="Asia/Tokyo")
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    assert report.restore is not None and report.restore.fallback is not None
+    assert report.restore.fallback.startswith(
+        "restoring to 2026-11-22 13:00:00 JST, the newest moment that can be restored: "
+    ), report.restore.fallback
+    assert report.restore.fallback.endswith(f"{FOREIGN} at 2026-11-22 14:00:00 JST")
+    assert any(
+        w.endswith(
+            "forged.cbk: dated 2099-01-01 09:00:00 JST, after now (2026-11-23 11:00:00 JST)"
+            ": a clock or its sidecar is wrong; it is kept, never counted as fresh and never the "
+            "default restore point"
+        )
+        for w in report.warnings
+    ), report.warnings
+    only_future = tmp_path / "b"
+    only_future.mkdir()
+    write_managed_backup(only_future, "f.cbk", BackupKind.FULL, datetime(2099, 1, 1, tzinfo=UTC))
+    settings = RestorePlanSettings(directories=[only_future], timezone="Asia/Tokyo")
+    failed = run_restore_plan(settings, clock=fixed_clock(later))
+    assert "dated after now (2026-11-23 11:00:00 JST)" in failed.summary, failed.summary
 
 
 def test_the_plan_follows_the_jobs_clock_not_the_wall(tmp_path: Path) -> None:
@@ -70,6 +111,6 @@ def test_with_iris_the_plan_never_restores_a_chain_a_full_elsewhere_broke(tmp_pa
     assert [f.path for f in report.restore.files] == [str(full), str(first)]
     assert report.restore.problems == [
         f"{second.name} cannot be restored: chain broken by a foreign backup {FOREIGN} at "
-        f"{FOREIGN_AT.isoformat()}"
+        f"{format_moment(FOREIGN_AT, machine_zone())}"
     ]
     assert report.restore.fallback is not None and FOREIGN in report.restore.fallback
