@@ -382,10 +382,7 @@ class LogProgress:
         return text
 
     def _amount(self, value: float) -> str:
+        """Bytes as every table and summary writes them (``sizes.human_size``)."""
         if self._unit != "bytes":
             return f"{value:,.0f} {self._unit}"
-        for unit in ("B", "KiB", "MiB", "GiB"):
-            if value < 1024:
-                return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-            value /= 1024
-        return f"{value:.1f} TiB"
+        return human_size(round(value))
