@@ -11,7 +11,7 @@ enforces this list). Bottom first:
 1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
    gc_pause, snapshot_command, freeze_marker, progress, settings
 2. vocabulary: kinds, iris_formats, checksum
-3. sources: catalog, iris (neither imports the other)
+3. sources: catalog, iris, destinations (none imports another)
 4. findings: integrity, retention, report, mirror_policy
 5. effects: restore, purge, alerts, notify
 6. jobs: one module per job; importing one imports no other

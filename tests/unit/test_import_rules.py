@@ -8,7 +8,8 @@ a unit may import from its own layer or any layer below, never from one above. B
    gc_pause, snapshot_command, freeze_marker, settings -- no knowledge of backups.
 2. vocabulary: kinds, iris_formats, checksum -- what a backup is and what IRIS writes about
    one; both sides of the port read these, so neither owns them.
-3. sources: catalog, iris -- the files on disk and the instance; neither imports the other.
+3. sources: catalog, iris, destinations -- the files on disk, the instance and the second places
+   backups are copied to; none imports another.
 4. findings: integrity, retention, report, mirror_policy -- judgements over what was found.
 5. effects: restore, purge, alerts, notify -- plans carried out, people told.
 6. jobs -- one module per job; importing one imports no other (tests/unit/jobs/test_entry_points.py).
@@ -52,7 +53,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         ),
     ),
     ("vocabulary", frozenset({"kinds", "iris_formats", "checksum"})),
-    ("sources", frozenset({"catalog", "iris"})),
+    ("sources", frozenset({"catalog", "iris", "destinations"})),
     ("findings", frozenset({"integrity", "retention", "report", "mirror_policy"})),
     ("effects", frozenset({"restore", "purge", "alerts", "notify"})),
     ("jobs", frozenset({"jobs"})),
