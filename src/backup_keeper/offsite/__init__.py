@@ -1,0 +1,1 @@
+"""Off-site copies (issue 16)."""
