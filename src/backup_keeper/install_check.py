@@ -31,6 +31,7 @@ RUNTIME_IMPORTS: Mapping[str, str] = {
     "apprise": "apprise",
     "iop": "iris-pex-embedded-python",
     "zstandard": "zstandard",
+    "obstore": "obstore",
 }
 """Top-level import name -> the requirements.txt distribution that provides it (pydantic pins its
 pydantic-core exactly). A test diffs this against requirements.txt, pyproject and the imports of

@@ -57,9 +57,14 @@ def _temp_name(name: str) -> str:
 
 
 @contextmanager
-def directory_fd(directory: str | os.PathLike[str]) -> Iterator[int]:
+def directory_fd(directory: str | os.PathLike[str] | int) -> Iterator[int]:
     """A descriptor of ``directory`` to act inside it, so a directory renamed or swapped for a
-    symlink while we work is never acted in under its new meaning."""
+    symlink while we work is never acted in under its new meaning. An ``int`` is a descriptor
+    the caller already holds (a directory it opened without following a symlink, on a share):
+    used as it is and left open."""
+    if isinstance(directory, int):
+        yield directory
+        return
     fd = os.open(directory, _DIRECTORY)
     try:
         yield fd
@@ -69,7 +74,11 @@ def directory_fd(directory: str | os.PathLike[str]) -> Iterator[int]:
 
 @contextmanager
 def atomic_file(
-    directory: str | os.PathLike[str], name: str, *, mode: int = 0o644, replace: bool = True
+    directory: str | os.PathLike[str] | int,
+    name: str,
+    *,
+    mode: int = 0o644,
+    replace: bool = True,
 ) -> Iterator[BinaryIO]:
     """Write ``directory/name`` through the returned binary handle; it appears, whole and
     durable, only when the block ends without an exception.
