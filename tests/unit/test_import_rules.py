@@ -5,7 +5,8 @@ top-level modules (``report``, ``settings``, ``checksum``, ...). Every unit sits
 a unit may import from its own layer or any layer below, never from one above. Bottom first:
 
 1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
-   gc_pause, snapshot_command, freeze_marker, settings -- no knowledge of backups.
+   gc_pause, snapshot_command, freeze_marker, settings, destination_settings -- no knowledge of
+   backups.
 2. vocabulary: kinds, iris_formats, checksum -- what a backup is and what IRIS writes about
    one; both sides of the port read these, so neither owns them.
 3. sources: catalog, iris, destinations -- the files on disk, the instance and the second places
@@ -49,6 +50,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "freeze_marker",
                 "progress",
                 "settings",
+                "destination_settings",
             }
         ),
     ),

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Final
 
-from backup_keeper.destinations.location import (
+from backup_keeper.destination_settings import (
     OBJECT_SCHEMES,
     DestinationSettings,
     Location,

@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from backup_keeper.destinations.location import OBJECT_SCHEMES, DestinationSettings
+from backup_keeper.destination_settings import OBJECT_SCHEMES, DestinationSettings
 from backup_keeper.destinations.store import DestinationError, RemoteStore
 from backup_keeper.safe_files import UnsafeName, check_bare_name
 

@@ -25,32 +25,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
-FaultKind = Literal[
-    "unreachable",  # no answer, refused connection, DNS failure, dropped mid-transfer
-    "credentials",  # refused or missing credentials, permission denied
-    "missing",  # the bucket, container or base directory does not exist
-    "not-found",  # the named object does not exist
-    "full",  # quota exceeded or no space left
-    "throttled",  # the provider asked us to slow down (HTTP 429/503 SlowDown), after retries
-    "corrupt",  # stored bytes differ from what was written
-    "invalid",  # a URL or setting that cannot name a destination
-    "failed",  # anything else, with the provider's words (secrets removed)
-]
+from backup_keeper.destination_settings import DestinationError, FaultKind
 
-
-class DestinationError(Exception):
-    """A destination could not do what was asked; ``kind`` says which sort of trouble, so a
-    job can decide (retry, alert, keep the local copy) without parsing messages."""
-
-    def __init__(self, kind: FaultKind, message: str) -> None:
-        super().__init__(message)
-        self.kind: FaultKind = kind
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+__all__ = ["DestinationError", "FaultKind", "RemoteObject", "RemoteStore"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from backup_keeper.destinations.location import DestinationSettings, parse_destination_url
+from backup_keeper.destination_settings import DestinationSettings, parse_destination_url
 from backup_keeper.destinations.object_store import ObjectStore, classify, clean, fault
 from backup_keeper.destinations.store import DestinationError, RemoteStore
 from tests.servers.s3 import SECRET_KEY, S3Server
@@ -153,7 +153,7 @@ def test_a_key_the_library_cannot_parse_refuses_the_listing_and_says_why(
 _MEASURE = textwrap.dedent(
     """
     import json, os, resource, sys
-    from backup_keeper.destinations.location import DestinationSettings
+    from backup_keeper.destination_settings import DestinationSettings
     from backup_keeper.destinations.object_store import ObjectStore
     settings = DestinationSettings.model_validate(json.loads(sys.argv[1]))
     store = ObjectStore(settings.location, instance="IRIS", settings=settings)

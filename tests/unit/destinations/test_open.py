@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from backup_keeper.destination_settings import DestinationSettings
 from backup_keeper.destinations.local_share import LocalShareStore
-from backup_keeper.destinations.location import DestinationSettings
 from backup_keeper.destinations.object_store import ObjectStore
 from backup_keeper.destinations.open import open_store
 from backup_keeper.destinations.store import DestinationError

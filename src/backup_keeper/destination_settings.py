@@ -1,5 +1,8 @@
 """Naming a destination: one URL for where, a few settings for how, never a secret in either.
 
+In the foundation layer, with the one error every destination raises, because the settings of
+the jobs that copy (``copy_to`` on a backup) name destinations as they name directories.
+
 Why a parser of our own rather than ``urllib.parse`` alone: ``urlsplit`` happily accepts a
 password in ``user:pw@host``, a query string carrying a signed token, ``..`` segments, a port
 written in non-ASCII digits, and a ``file://`` path relative to wherever the job happens to run.
@@ -22,7 +25,31 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from backup_keeper.destinations.store import DestinationError
+FaultKind = Literal[
+    "unreachable",  # no answer, refused connection, DNS failure, dropped mid-transfer
+    "credentials",  # refused or missing credentials, permission denied
+    "missing",  # the bucket, container or base directory does not exist
+    "not-found",  # the named object does not exist
+    "full",  # quota exceeded or no space left
+    "throttled",  # the provider asked us to slow down (HTTP 429/503 SlowDown), after retries
+    "corrupt",  # stored bytes differ from what was written
+    "invalid",  # a URL or setting that cannot name a destination
+    "failed",  # anything else, with the provider's words (secrets removed)
+]
+
+
+class DestinationError(Exception):
+    """A destination could not do what was asked; ``kind`` says which sort of trouble, so a
+    job can decide (retry, alert, keep the local copy) without parsing messages."""
+
+    def __init__(self, kind: FaultKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: FaultKind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
 
 Scheme = Literal["s3", "az", "gs", "sftp", "file"]
 SCHEMES: Final[tuple[str, ...]] = get_args(Scheme)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from backup_keeper.destinations.location import (
+from backup_keeper.destination_settings import (
     MIN_PART_SIZE,
     DestinationSettings,
     Location,
