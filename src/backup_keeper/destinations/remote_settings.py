@@ -1,6 +1,6 @@
 """Settings of the jobs that work on a destination rather than a directory.
 
-Beside :class:`~backup_keeper.destinations.location.DestinationSettings` rather than in
+Beside :class:`~backup_keeper.destination_settings.DestinationSettings` rather than in
 :mod:`backup_keeper.settings`, because they name a destination, which the foundation layer
 knows nothing of; they reuse its retention policy and zone types, so a destination's policy is
 written, checked and explained exactly as a directory's.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backup_keeper.destinations.location import DestinationSettings
+from backup_keeper.destination_settings import DestinationSettings
 from backup_keeper.safe_files import UnsafeName, check_bare_name
 from backup_keeper.settings import RetentionPolicy, TimeZoneName
 

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from backup_keeper.clock import fixed_clock
-from backup_keeper.destinations.location import DestinationSettings
+from backup_keeper.destination_settings import DestinationSettings
 from backup_keeper.destinations.open import StoreOpener
 from backup_keeper.destinations.remote_settings import RemoteCatalogSettings, RemotePurgeSettings
 from backup_keeper.destinations.store import DestinationError, RemoteStore
