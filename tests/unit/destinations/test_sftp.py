@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import subprocess
+import sys
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -14,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import asyncssh
 import pytest
 
-from backup_keeper.destinations.sftp import SftpStore, is_partial_name
+from backup_keeper.destinations.sftp import WRITE_PIECE, SftpStore, is_partial_name
 from backup_keeper.destinations.store import DestinationError
 from tests.hang_guard import fails_if_blocked
 from tests.servers.sftp import SftpServer
@@ -429,3 +431,55 @@ def test_close_ends_the_store_thread_and_may_be_called_twice(open_store: OpenSto
     store.close()
     store.close()
     assert not [t for t in threading.enumerate() if t.name == "sftp 127.0.0.1"]
+
+
+def test_a_chunk_larger_than_one_write_piece_is_stored_whole(open_store: OpenStore) -> None:
+    store = open_store()
+    data = os.urandom(WRITE_PIECE * 2 + 5)
+    assert store.put("a.cbk", [data]).size == len(data)
+    assert b"".join(store.get("a.cbk")) == data
+
+
+KILLED_COPY = """
+import sys, time
+from pathlib import Path, PurePosixPath
+from backup_keeper.destinations.sftp import SftpStore
+
+port, known_hosts, identity = sys.argv[1:]
+store = SftpStore(host="127.0.0.1", port=int(port), user="keeper", base=PurePosixPath("/backups"),
+                  instance="iris-prod", known_hosts=Path(known_hosts), identity=Path(identity))
+
+def chunks():
+    for number in range(1000):
+        if number == 3:
+            print("half way", flush=True)
+            time.sleep(60)
+        yield b"x" * (1 << 20)
+
+store.put("a.cbk", chunks())
+"""
+
+
+def test_a_copy_killed_half_way_leaves_only_a_temporary_that_the_next_put_removes(
+    open_store: OpenStore, sftp_server: SftpServer
+) -> None:
+    argv = [str(sftp_server.port), str(sftp_server.known_hosts), str(sftp_server.client_key)]
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_COPY, *argv], stdout=subprocess.PIPE, text=True
+    ) as copy:
+        try:
+            assert copy.stdout is not None
+            with fails_if_blocked(30):
+                assert copy.stdout.readline() == "half way\n"
+        finally:
+            copy.kill()
+    left = stored(sftp_server)
+    assert len(left) == 1
+    assert is_partial_name(left[0])
+    assert (instance_dir(sftp_server) / left[0]).stat().st_size == 3 * MiB
+
+    store = open_store()
+    assert list(store.list()) == []
+    assert store.head("a.cbk") is None
+    store.put("a.cbk", [b"complete"])
+    assert stored(sftp_server) == ["a.cbk"]
