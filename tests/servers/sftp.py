@@ -205,10 +205,15 @@ class SftpServer:
     async def _shut(self) -> None:
         if self._acceptor is not None:
             self._acceptor.close()
-        for conn in list(self._connections):
+        connections = list(self._connections)
+        for conn in connections:
             conn.abort()
         if self._acceptor is not None:
             await self._acceptor.wait_closed()
+        # asyncssh closes each session's open files as its connection winds down
+        await asyncio.gather(*(conn.wait_closed() for conn in connections))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the transports' own close callbacks
 
 
 @pytest.fixture

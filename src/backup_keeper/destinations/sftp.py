@@ -157,9 +157,8 @@ class SftpStore:
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
-        if self._connection is not None:
-            with _quiet():
-                self._submit(self._disconnect(), CLEANUP_TIMEOUT).result(CLEANUP_TIMEOUT + 1)
+        with _quiet():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(CLEANUP_TIMEOUT + 1)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(CLEANUP_TIMEOUT)
         if not thread.is_alive():
@@ -189,18 +188,31 @@ class SftpStore:
         return asyncio.run_coroutine_threadsafe(asyncio.wait_for(work, timeout), self._loop)
 
     def _run(self, what: str, work: Coroutine[Any, Any, T]) -> T:
-        """Do one remote step under its deadline; any failure becomes a DestinationError, and a
-        connection that failed is dropped so the next step opens a new one."""
+        """Do one remote step (connecting first when needed) under its deadline."""
         try:
             if self._sftp is None:
-                self._wait(self._submit(self._connect(), self._connect_timeout))
-        except BaseException as exc:
+                self._remote("connect", self._connect(), self._connect_timeout)
+        except BaseException:
             work.close()  # never started: it must not warn "never awaited"
-            raise self._failure(exc, "connect") from exc
+            raise
+        return self._remote(what, work, self._operation_timeout)
+
+    def _remote(self, what: str, work: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Any failure becomes a DestinationError, and a connection that failed is dropped so
+        the next step opens a new one."""
         try:
-            return self._wait(self._submit(work, self._operation_timeout))
-        except BaseException as exc:
-            raise self._failure(exc, what) from exc
+            return self._wait(self._submit(work, timeout))
+        except DestinationError as own:
+            self._drop_if_unreachable(own)
+            raise
+        except Exception as exc:
+            fault = self._fault(exc, what)
+            self._drop_if_unreachable(fault)
+            raise fault from exc
+
+    def _drop_if_unreachable(self, fault: DestinationError) -> None:
+        if fault.kind == "unreachable":
+            self._drop()
 
     def _wait(self, future: Future[T]) -> T:
         """The step's result; the loop enforces the deadline, this wait only guards against a
@@ -210,14 +222,6 @@ class SftpStore:
         except TimeoutError:
             future.cancel()
             raise
-
-    def _failure(self, exc: BaseException, what: str) -> BaseException:
-        if not isinstance(exc, Exception):
-            return exc  # KeyboardInterrupt, SystemExit: not the destination's doing
-        fault = exc if isinstance(exc, DestinationError) else self._fault(exc, what)
-        if fault.kind == "unreachable":
-            self._drop()
-        return fault
 
     def _drop(self) -> None:
         connection, self._connection, self._sftp = self._connection, None, None
@@ -243,14 +247,27 @@ class SftpStore:
             login_timeout=self._connect_timeout,
             **options,
         )
+        try:
+            self._sftp = await connection.start_sftp_client()
+        except BaseException:
+            connection.abort()
+            raise
         self._connection = connection
-        self._sftp = await connection.start_sftp_client()
 
-    async def _disconnect(self) -> None:
+    async def _shutdown(self) -> None:
+        """Close the connection, then end every task still running in the loop (those of
+        connections dropped earlier too), so no socket or task outlives the store."""
         connection, self._connection, self._sftp = self._connection, None, None
         if connection is not None:
             connection.close()
-            await connection.wait_closed()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(connection.wait_closed(), CLEANUP_TIMEOUT)
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        for _ in range(3):
+            await asyncio.sleep(0)  # the transports' own close callbacks
 
     def _read_known_hosts(self) -> asyncssh.SSHKnownHosts:
         import asyncssh
