@@ -229,7 +229,7 @@ class SftpStore:
             self._loop.call_soon_threadsafe(connection.abort)
 
     async def _connect(self) -> None:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415 - loaded with the first SFTP store opened
 
         options: dict[str, Any] = {}
         if self._identity is not None:
@@ -270,7 +270,7 @@ class SftpStore:
             await asyncio.sleep(0)  # the transports' own close callbacks
 
     def _read_known_hosts(self) -> asyncssh.SSHKnownHosts:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         try:
             return asyncssh.read_known_hosts(str(self._known_hosts))
@@ -283,7 +283,7 @@ class SftpStore:
             ) from None
 
     def _read_identity(self) -> asyncssh.SSHKey:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         try:
             return asyncssh.read_private_key(str(self._identity))
@@ -313,7 +313,7 @@ class SftpStore:
     async def _root_dir(self, *, create: bool) -> bool:
         """Whether ``base/instance`` exists (as a real directory); created when asked.
         Refuses a missing base, and an instance directory that is a link or no directory."""
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         sftp = self._client()
         base = self._base.as_posix()
@@ -342,7 +342,7 @@ class SftpStore:
         return True
 
     async def _make_root(self, sftp: asyncssh.SFTPClient) -> None:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         try:
             await sftp.mkdir(self._root, asyncssh.SFTPAttrs(permissions=0o750))
@@ -356,7 +356,7 @@ class SftpStore:
         return await self._client().readdir(self._root)
 
     async def _list(self) -> Sequence[RemoteObject]:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         found: builtins.list[RemoteObject] = []
         for entry in await self._entries():
@@ -369,7 +369,7 @@ class SftpStore:
         return found
 
     async def _lstat(self, name: str) -> asyncssh.SFTPAttrs | None:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         if not await self._root_dir(create=False):
             return None
@@ -379,7 +379,7 @@ class SftpStore:
             return None
 
     async def _regular(self, name: str) -> asyncssh.SFTPAttrs | None:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         attrs = await self._lstat(name)
         if attrs is not None and attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:
@@ -395,7 +395,7 @@ class SftpStore:
         return None if attrs is None else _remote_object(name, attrs)
 
     async def _begin_put(self, name: str) -> tuple[asyncssh.SFTPClientFile, str]:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         await self._root_dir(create=True)
         await self._cleanup(_partial_of(name).fullmatch)
@@ -409,7 +409,7 @@ class SftpStore:
     async def _finish_put(
         self, file: asyncssh.SFTPClientFile, temp: str, name: str
     ) -> RemoteObject:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         with suppress(asyncssh.SFTPOpUnsupported):
             # without the extension the server cannot say the bytes reached its disk
@@ -439,7 +439,7 @@ class SftpStore:
         await self._client().remove(temp)
 
     async def _cleanup(self, matches: Callable[[str], object]) -> int:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         removed = 0
         for entry in await self._entries():
@@ -451,7 +451,7 @@ class SftpStore:
         return removed
 
     async def _open_object(self, name: str) -> asyncssh.SFTPClientFile:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         if await self._regular(name) is None:
             raise DestinationError("not-found", f"{self.describe()}: no object {name}")
@@ -483,7 +483,7 @@ class SftpStore:
     def _classify(self, exc: BaseException) -> tuple[FaultKind, str]:
         """The kind of trouble and words for it. The password is never part of an asyncssh
         message, and messages from the server describe files, not credentials."""
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         if isinstance(exc, asyncssh.SFTPError):
             return self._classify_sftp(exc)
@@ -512,7 +512,7 @@ class SftpStore:
         return "failed", _reason(exc)
 
     def _classify_sftp(self, exc: asyncssh.SFTPError) -> tuple[FaultKind, str]:
-        import asyncssh
+        import asyncssh  # noqa: PLC0415
 
         reason = exc.reason or type(exc).__name__
         if isinstance(exc, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):

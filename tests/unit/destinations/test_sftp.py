@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 import asyncssh
 import pytest
 
+from backup_keeper.destination_settings import DestinationSettings
+from backup_keeper.destinations import open as opening
 from backup_keeper.destinations.sftp import WRITE_PIECE, SftpStore, is_partial_name
 from backup_keeper.destinations.store import DestinationError
 from tests.hang_guard import fails_if_blocked
@@ -483,3 +485,21 @@ def test_a_copy_killed_half_way_leaves_only_a_temporary_that_the_next_put_remove
     assert store.head("a.cbk") is None
     store.put("a.cbk", [b"complete"])
     assert stored(sftp_server) == ["a.cbk"]
+
+
+def test_an_sftp_url_opens_this_store_which_copies_there(sftp_server: SftpServer) -> None:
+    (sftp_server.root / "backups").mkdir()
+    settings = DestinationSettings(
+        url=f"sftp://keeper@127.0.0.1:{sftp_server.port}/backups",
+        known_hosts=sftp_server.known_hosts,
+        identity_file=sftp_server.client_key,
+        connect_timeout=5.0,
+    )
+    store = opening.open_store(settings, instance=INSTANCE)
+    try:
+        assert isinstance(store, SftpStore)
+        assert store.describe() == f"sftp://keeper@127.0.0.1:{sftp_server.port}/backups/{INSTANCE}"
+        store.put("a.cbk", [b"a"])
+        assert [o.name for o in store.list()] == ["a.cbk"]
+    finally:
+        store.close()
