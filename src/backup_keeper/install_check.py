@@ -32,6 +32,7 @@ RUNTIME_IMPORTS: Mapping[str, str] = {
     "iop": "iris-pex-embedded-python",
     "zstandard": "zstandard",
     "obstore": "obstore",
+    "pyrage": "pyrage",
 }
 """Top-level import name -> the requirements.txt distribution that provides it (pydantic pins its
 pydantic-core exactly). A test diffs this against requirements.txt, pyproject and the imports of
