@@ -20,8 +20,7 @@ HEAVY = (
     "irisnative",
 )
 """Loaded only by the commands that use them: alert channels, compression, checksums, age
-encryption, the IRIS
-and IoP adapters."""
+encryption, the IRIS and IoP adapters."""
 
 _PROBE = """
 import atexit, json, sys
