@@ -48,6 +48,10 @@ class EncryptionError(ValueError):
     words an administrator can act on, and never holds a private key."""
 
 
+class WrongIdentity(EncryptionError):
+    """No key in the identity file opens the backup: the bytes may be fine, the key is not."""
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """A public key backups are encrypted to, checked to be one age can use."""
@@ -291,7 +295,7 @@ def _encryption_failure(exc: Exception) -> EncryptionError:
 def _decryption_failure(identity_file: Path) -> Callable[[Exception], EncryptionError]:
     def failure(exc: Exception) -> EncryptionError:
         if str(exc) == _WRONG_KEY:
-            return EncryptionError(
+            return WrongIdentity(
                 f"no key in identity file {identity_file} can decrypt this backup: it was "
                 "encrypted to other recipients (compare the fingerprints in its sidecar)"
             )

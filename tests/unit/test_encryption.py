@@ -22,6 +22,7 @@ from pyrage import x25519
 from backup_keeper.encryption import (
     EncryptionError,
     Recipient,
+    WrongIdentity,
     decrypting,
     encrypting,
     identity_fingerprints,
@@ -129,7 +130,7 @@ def test_a_wrong_identity_is_a_clear_error_before_any_byte(tmp_path: Path) -> No
     wrong, _ = age_identity(tmp_path, "wrong.txt")
     encrypted = b"".join(encrypting([DATA], [recipient]))
     received: list[bytes] = []
-    with pytest.raises(EncryptionError, match=r"no key in identity file .*wrong\.txt can decrypt"):
+    with pytest.raises(WrongIdentity, match=r"no key in identity file .*wrong\.txt can decrypt"):
         received.extend(decrypting(pieces(encrypted, 65_536), wrong))
     assert received == []
 
@@ -147,9 +148,10 @@ def test_damaged_ciphertext_never_ends_quietly(tmp_path: Path, damage: object) -
     identity, recipient = age_identity(tmp_path)
     encrypted = b"".join(encrypting([DATA], [recipient]))
     assert callable(damage)
-    with pytest.raises(EncryptionError, match="damaged or cut short"):
+    with pytest.raises(EncryptionError, match="damaged or cut short") as caught:
         for _ in decrypting(pieces(damage(encrypted), 50_000), identity):
             pass
+    assert not isinstance(caught.value, WrongIdentity)
 
 
 def test_an_error_in_the_input_comes_out_unchanged_and_the_worker_ends(tmp_path: Path) -> None:
