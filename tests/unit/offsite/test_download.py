@@ -258,3 +258,14 @@ def test_create_staging_makes_a_fresh_private_directory(tmp_path: Path) -> None:
     assert not first.is_symlink()
     assert stat.S_IMODE(first.stat().st_mode) == 0o700
     assert listing(first) == []
+
+
+def test_a_remote_sidecar_without_the_backups_checksum_is_refused(tmp_path: Path) -> None:
+    store, _, _ = copied(tmp_path)
+    raw = json.loads(store.objects[SIDECAR])
+    del raw["checksum"]
+    store.objects[SIDECAR] = json.dumps(raw).encode()
+    staging = staging_dir(tmp_path)
+    with pytest.raises(DestinationError, match="records no checksum"):
+        download_backup(store, NAME, staging)
+    assert listing(staging) == []

@@ -423,3 +423,46 @@ def test_a_local_sidecar_gone_during_the_copy_is_reported(tmp_path: Path) -> Non
 
     with pytest.raises(LocalBackupError, match="copied and verified at mem://"):
         upload_backup(backup, Removing(), clock=clock)
+
+
+def test_a_sidecar_with_a_sha256_checksum_is_copied_and_proved_with_sha256(
+    tmp_path: Path,
+) -> None:
+    backup = make_backup(tmp_path)
+    raw = json.loads((tmp_path / SIDECAR).read_text())
+    raw["checksum"] = file_checksum(backup, "sha256").model_dump()
+    (tmp_path / SIDECAR).write_text(json.dumps(raw))
+    result = upload_backup(backup, MemoryStore(), clock=clock)
+    assert result.copy.checksum == file_checksum(backup, "sha256")
+
+
+def test_a_name_that_is_not_bare_or_a_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LocalBackupError, match="not a bare file name"):
+        upload_backup(tmp_path / "..", MemoryStore(), clock=clock)
+    backup = make_backup(tmp_path, compressed=True)
+    backup.unlink()
+    with pytest.raises(LocalBackupError, match="cannot be read"):
+        upload_backup(tmp_path / NAME, MemoryStore(), clock=clock)
+
+
+def test_a_local_sidecar_that_cannot_be_written_is_reported_with_the_copy_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = make_backup(tmp_path)
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    class FillingUp(MemoryStore):
+        def put(self, name: str, chunks: Iterable[bytes]) -> RemoteObject:
+            stored = super().put(name, chunks)
+            if name == SIDECAR:
+                monkeypatch.setattr("os.fsync", full_disk)
+            return stored
+
+    store = FillingUp()
+    with pytest.raises(LocalBackupError, match="No space left on device"):
+        upload_backup(backup, store, clock=clock)
+    monkeypatch.undo()
+    assert SIDECAR in store.objects
+    assert local_manifest(tmp_path).copies == []
