@@ -9,11 +9,11 @@ layer or a lower one, and no two core units import each other (tests/unit/test_i
 enforces this list). Bottom first:
 
 1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
-   gc_pause, snapshot_command, freeze_marker, progress, settings, destination_settings
+   encryption, gc_pause, snapshot_command, freeze_marker, progress, settings, destination_settings
 2. vocabulary: kinds, iris_formats, checksum
 3. sources: catalog, iris, destinations (none imports another)
 4. findings: integrity, retention, report, mirror_policy
-5. effects: restore, purge, alerts, notify
+5. effects: restore, purge, alerts, notify, offsite
 6. jobs: one module per job; importing one imports no other
 7. doors: door, tasks, cli, interop, __main__; install_check, production_definition (the
    installer's)
