@@ -9,7 +9,7 @@ layer or a lower one, and no two core units import each other (tests/unit/test_i
 enforces this list). Bottom first:
 
 1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
-   gc_pause, snapshot_command, freeze_marker, progress, settings, destination_settings
+   encryption, gc_pause, snapshot_command, freeze_marker, progress, settings, destination_settings
 2. vocabulary: kinds, iris_formats, checksum
 3. sources: catalog, iris, destinations (none imports another)
 4. findings: integrity, retention, report, mirror_policy

@@ -33,6 +33,7 @@ RUNTIME_IMPORTS: Mapping[str, str] = {
     "zstandard": "zstandard",
     "obstore": "obstore",
     "asyncssh": "asyncssh",
+    "pyrage": "pyrage",
 }
 """Top-level import name -> the requirements.txt distribution that provides it (pydantic pins its
 pydantic-core exactly). A test diffs this against requirements.txt, pyproject and the imports of

@@ -5,14 +5,15 @@ top-level modules (``report``, ``settings``, ``checksum``, ...). Every unit sits
 a unit may import from its own layer or any layer below, never from one above. Bottom first:
 
 1. foundation: clock, durations, sizes, timezones, processes, safe_files, small_files, compression,
-   gc_pause, snapshot_command, freeze_marker, settings, destination_settings -- no knowledge of
-   backups.
+   encryption, gc_pause, snapshot_command, freeze_marker, settings, destination_settings -- no
+   knowledge of backups.
 2. vocabulary: kinds, iris_formats, checksum -- what a backup is and what IRIS writes about
    one; both sides of the port read these, so neither owns them.
 3. sources: catalog, iris, destinations -- the files on disk, the instance and the second places
    backups are copied to; none imports another.
 4. findings: integrity, retention, report, mirror_policy -- judgements over what was found.
-5. effects: restore, purge, alerts, notify, offsite -- plans carried out, people told, copies made.
+5. effects: restore, purge, alerts, notify, offsite -- plans carried out, copies made, people
+   told.
 6. jobs -- one module per job; importing one imports no other (tests/unit/jobs/test_entry_points.py).
 7. doors: door, tasks, cli, interop, __main__, and what the installer calls (install_check,
    production_definition) -- nothing below imports them (what the doors themselves may import
@@ -45,6 +46,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "safe_files",
                 "small_files",
                 "compression",
+                "encryption",
                 "gc_pause",
                 "snapshot_command",
                 "freeze_marker",

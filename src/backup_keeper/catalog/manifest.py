@@ -8,9 +8,19 @@ A manifest that does not parse makes its backup unmanaged, never deletable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.checksum import Checksum
@@ -32,6 +42,43 @@ class MirrorInfo(BaseModel):
 
     name: str
     role: str = Field(examples=["primary", "backup", "async"])
+
+
+class RemoteCopy(BaseModel):
+    """One verified copy of the backup at a destination, as the copy recorded it.
+
+    Why the stored bytes' checksum and not the original's: that is what a later ``verify`` of
+    the destination can check without the private key (an encrypted copy) or decompressing.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    destination: str = Field(
+        description="The destination's URL with its instance, as reports show it (no secret).",
+        examples=["s3://backups/iris/PROD"],
+    )
+    object: str = Field(
+        description="Name of the stored backup file there (.cbk, .cbk.zst, + .age when "
+        "encrypted), without directory."
+    )
+    size: int = Field(ge=0, description="Size of the stored object in bytes.")
+    checksum: Checksum = Field(description="Checksum of the stored bytes (the ciphertext).")
+    verified: AwareDatetime = Field(description="When the stored bytes were last proved.")
+    how: Literal["provider-checksum", "read-back"] = Field(
+        description="How: the provider's own integrity checksum, or reading the bytes back."
+    )
+    encryption: Literal["age"] | None = None
+    recipients: list[str] = Field(
+        default_factory=list,
+        description="Fingerprints of the public keys that can decrypt it "
+        "(encryption.recipient_fingerprint).",
+    )
+
+    @field_validator("object")
+    @classmethod
+    def _bare(cls, name: str) -> str:
+        """A name read from a sidecar on hostile ground never leads outside a directory."""
+        return check_bare_name(name)
 
 
 class Manifest(BaseModel):
@@ -78,6 +125,18 @@ class Manifest(BaseModel):
     checkpoint: dict[str, JsonValue] | None = Field(
         default=None, description="Sharded clusters: Backup.ShardedCluster checkpoint info."
     )
+    copies: list[RemoteCopy] = Field(
+        default_factory=list,
+        description="Verified off-site copies, one per destination; left out when there is none.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_copies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A backup never copied is written exactly as before copies existed."""
+        data: dict[str, Any] = handler(self)
+        if not self.copies:
+            data.pop("copies", None)
+        return data
 
 
 def sidecar_path(backup: Path) -> Path:
@@ -111,6 +170,18 @@ def read_manifest(path: str | Path, *, expected_file: str) -> Manifest:
     return parse_manifest(raw, expected_file=expected_file)
 
 
+def with_copy(manifest: Manifest, copy: RemoteCopy) -> Manifest:
+    """``manifest`` with ``copy`` recorded, replacing any earlier record for the same
+    destination: one destination holds one copy of a backup, the latest one proved."""
+    kept = [c for c in manifest.copies if c.destination != copy.destination]
+    return manifest.model_copy(update={"copies": [*kept, copy]})
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    """The sidecar's bytes: the same locally and at a destination."""
+    return manifest.model_dump_json(indent=2, exclude_none=True).encode() + b"\n"
+
+
 def write_manifest(backup: Path, manifest: Manifest) -> Path:
     """Write ``manifest`` beside ``backup`` atomically and durably; return the sidecar's path.
 
@@ -120,5 +191,4 @@ def write_manifest(backup: Path, manifest: Manifest) -> Path:
     if manifest.file != backup.name:
         raise ValueError(f"manifest names {manifest.file!r} but the backup is {backup.name!r}")
     check_bare_name(backup.name)
-    data = manifest.model_dump_json(indent=2, exclude_none=True).encode() + b"\n"
-    return write_atomic(backup.parent, sidecar_path(backup).name, data)
+    return write_atomic(backup.parent, sidecar_path(backup).name, manifest_bytes(manifest))

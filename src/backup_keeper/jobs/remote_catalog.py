@@ -8,11 +8,11 @@ not finish.
 from __future__ import annotations
 
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.destinations.catalog import discover_remote
 from backup_keeper.destinations.open import StoreOpener, open_destination
 from backup_keeper.destinations.remote_settings import RemoteCatalogSettings
 from backup_keeper.destinations.store import DestinationError
 from backup_keeper.jobs import lifecycle
+from backup_keeper.offsite.remote_catalog import discover_remote
 from backup_keeper.report import JobReport, RecordEntry
 
 

@@ -9,12 +9,12 @@ intent, delete, clear the intent.
 from __future__ import annotations
 
 from backup_keeper.clock import Clock, system_clock
-from backup_keeper.destinations.catalog import discover_remote
 from backup_keeper.destinations.open import StoreOpener, open_destination
 from backup_keeper.destinations.remote_settings import RemotePurgeSettings
 from backup_keeper.destinations.store import DestinationError, RemoteStore
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
+from backup_keeper.offsite.remote_catalog import discover_remote
 from backup_keeper.offsite.remote_purge import (
     RemoteOutcome,
     purge_remote,

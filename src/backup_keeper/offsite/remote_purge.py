@@ -25,14 +25,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from backup_keeper.catalog.manifest import SUFFIX
 from backup_keeper.catalog.record import RecordSource
-from backup_keeper.destinations.catalog import (
+from backup_keeper.destinations.store import DestinationError, RemoteStore
+from backup_keeper.offsite.remote_catalog import (
     BACKUP_SUFFIX,
     COMPRESSED,
     ENCRYPTED,
     LOG_SUFFIX,
     read_remote_small,
 )
-from backup_keeper.destinations.store import DestinationError, RemoteStore
 from backup_keeper.report import FileAction, FileOutcome
 from backup_keeper.retention.plan import Decision
 from backup_keeper.safe_files import check_bare_name

@@ -10,8 +10,11 @@ import pytest
 from backup_keeper.catalog.manifest import (
     Manifest,
     ManifestError,
+    RemoteCopy,
+    manifest_bytes,
     read_manifest,
     sidecar_path,
+    with_copy,
     write_manifest,
 )
 from backup_keeper.catalog.record import BackupStatus
@@ -145,3 +148,79 @@ def test_a_symlink_planted_at_a_predictable_temp_name_neither_blocks_nor_redirec
 def test_write_refuses_a_backup_whose_name_is_not_bare(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a bare file name"):
         write_manifest(tmp_path / "..", manifest(".."))
+
+
+# -- remote copies (issue 16) ---------------------------------------------------------------
+
+VERIFIED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def remote_copy(destination: str = "s3://bucket/prefix/INST", **extra: object) -> RemoteCopy:
+    fields: dict[str, object] = {
+        "destination": destination,
+        "object": "b.cbk",
+        "size": 3,
+        "checksum": {"algorithm": "blake3", "hex": "b" * 64},
+        "verified": VERIFIED,
+        "how": "read-back",
+    }
+    fields.update(extra)
+    return RemoteCopy.model_validate(fields)
+
+
+def test_a_sidecar_without_copies_is_written_exactly_as_before(tmp_path: Path) -> None:
+    backup = tmp_path / "b.cbk"
+    written = json.loads(write_manifest(backup, manifest()).read_text())
+    assert "copies" not in written
+    assert "copies" not in json.loads(manifest().model_dump_json())
+    assert manifest().copies == []
+
+
+def test_a_verified_copy_round_trips_through_the_sidecar(tmp_path: Path) -> None:
+    backup = tmp_path / "b.cbk"
+    encrypted = remote_copy(
+        "sftp://keeper@host/backups/INST",
+        object="b.cbk.age",
+        size=300,
+        encryption="age",
+        recipients=["age SHA256:abc"],
+    )
+    described = with_copy(with_copy(manifest(), remote_copy()), encrypted)
+    written = write_manifest(backup, described)
+    read = read_manifest(written, expected_file="b.cbk")
+    assert read == described
+    assert [c.destination for c in read.copies] == [
+        "s3://bucket/prefix/INST",
+        "sftp://keeper@host/backups/INST",
+    ]
+    assert read.copies[1].encryption == "age"
+    assert json.loads(manifest_bytes(described))["copies"][0]["how"] == "read-back"
+
+
+def test_a_new_copy_to_the_same_destination_replaces_the_old_record() -> None:
+    first = with_copy(manifest(), remote_copy())
+    later = remote_copy(verified=datetime(2026, 12, 1, tzinfo=UTC), size=4)
+    again = with_copy(first, later)
+    assert again.copies == [later]
+    assert first.copies == [remote_copy()]  # the original is unchanged (frozen)
+
+
+@pytest.mark.parametrize("name", ["../x", "dir/b.cbk", "", ".."])
+def test_a_copy_record_naming_anything_but_a_bare_object_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    good = json.loads(with_copy(manifest(), remote_copy()).model_dump_json())
+    good["copies"][0]["object"] = name
+    path = tmp_path / "b.cbk.json"
+    path.write_text(json.dumps(good))
+    with pytest.raises(ManifestError, match=r"copies\.0\.object"):
+        read_manifest(path, expected_file="b.cbk")
+
+
+def test_a_copy_record_with_a_naive_time_or_unknown_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="verified"):
+        remote_copy(verified="2026-11-20T02:00:00")
+    with pytest.raises(ValueError, match="how"):
+        remote_copy(how="trust-me")
+    with pytest.raises(ValueError, match="encryption"):
+        remote_copy(encryption="rot13")

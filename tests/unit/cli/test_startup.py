@@ -9,9 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("apprise", "zstandard", "blake3", "iris", "iop", "intersystems_iris", "irisnative")
-"""Loaded only by the commands that use them: alert channels, compression, checksums, the IRIS
-and IoP adapters."""
+HEAVY = (
+    "apprise",
+    "zstandard",
+    "blake3",
+    "pyrage",
+    "iris",
+    "iop",
+    "intersystems_iris",
+    "irisnative",
+)
+"""Loaded only by the commands that use them: alert channels, compression, checksums, age
+encryption, the IRIS and IoP adapters."""
 
 _PROBE = """
 import atexit, json, sys

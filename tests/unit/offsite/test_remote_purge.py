@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backup_keeper.catalog.record import RecordSource
-from backup_keeper.destinations.catalog import discover_remote
 from backup_keeper.destinations.store import DestinationError
+from backup_keeper.offsite.remote_catalog import discover_remote
 from backup_keeper.offsite.remote_purge import (
     INTENT_OBJECT,
     RemoteIntent,

@@ -186,8 +186,12 @@ def _record(
 
 
 def _expected_size(name: str, manifest: Manifest) -> int | None:
-    """The size the sidecar promises for the stored object; unknown for an encrypted one (age
-    adds a header and a tag per chunk)."""
+    """The size the sidecar promises for the stored object: its copy record's when it has one
+    for this object; else the plain or compressed size; unknown for an encrypted object without
+    a record (age adds a header and a tag per chunk)."""
+    for copy in manifest.copies:
+        if copy.object == name:
+            return copy.size
     if name.endswith(ENCRYPTED):
         return None
     return manifest.stored_size if manifest.compression == "zstd" else manifest.size

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from backup_keeper.catalog.record import RecordSource
-from backup_keeper.destinations.catalog import discover_remote
 from backup_keeper.destinations.store import DestinationError
 from backup_keeper.kinds import BackupKind
+from backup_keeper.offsite.remote_catalog import discover_remote
 from tests.builders import T0
 from tests.destination_doubles import MemoryStore
 from tests.remote_builders import store_backup, store_chain
