@@ -4,6 +4,7 @@ which scheme, so jobs and doors never import a store (or its heavy client) thems
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from backup_keeper.destination_settings import OBJECT_SCHEMES, DestinationSettings
@@ -48,3 +49,13 @@ def _sftp(settings: DestinationSettings, instance: str) -> RemoteStore:
         connect_timeout=settings.connect_timeout,
     )
     return store
+
+
+StoreOpener = Callable[[DestinationSettings, str], RemoteStore]
+"""How a job reaches a destination (settings, instance); tests pass one that returns an
+in-memory store, everything else :func:`open_destination`."""
+
+
+def open_destination(settings: DestinationSettings, instance: str) -> RemoteStore:
+    """:func:`open_store` as a :data:`StoreOpener`."""
+    return open_store(settings, instance=instance)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from backup_keeper.jobs.freshness import run_freshness_check
     from backup_keeper.jobs.online_backup import run_online_backup
     from backup_keeper.jobs.purge import run_purge
+    from backup_keeper.jobs.remote_catalog import run_remote_catalog
+    from backup_keeper.jobs.remote_purge import run_remote_purge
     from backup_keeper.jobs.restore import run_restore
     from backup_keeper.jobs.restore_plan import run_restore_plan
     from backup_keeper.jobs.verify import run_verify
@@ -33,6 +35,8 @@ _HOME = {
     "run_freshness_check": "freshness",
     "run_online_backup": "online_backup",
     "run_purge": "purge",
+    "run_remote_catalog": "remote_catalog",
+    "run_remote_purge": "remote_purge",
     "run_restore": "restore",
     "run_restore_plan": "restore_plan",
     "run_thaw": "freeze_hooks",
@@ -48,6 +52,8 @@ __all__ = [
     "run_freshness_check",
     "run_online_backup",
     "run_purge",
+    "run_remote_catalog",
+    "run_remote_purge",
     "run_restore",
     "run_restore_plan",
     "run_thaw",

@@ -1,0 +1,111 @@
+"""The purge of a destination by its own policy: the same planner, safety floor, dry run,
+intent and reasons as a directory's purge (:mod:`backup_keeper.jobs.purge`), through a store.
+
+Steps: reach the destination, read what an interrupted purge left there (an intent that cannot
+be trusted stops the purge), catalog, plan, refuse anything outside the rules, record the
+intent, delete, clear the intent.
+"""
+
+from __future__ import annotations
+
+from backup_keeper.clock import Clock, system_clock
+from backup_keeper.destinations.open import StoreOpener, open_destination
+from backup_keeper.destinations.remote_settings import RemotePurgeSettings
+from backup_keeper.destinations.store import DestinationError, RemoteStore
+from backup_keeper.jobs import lifecycle
+from backup_keeper.notify import Notifier, tell
+from backup_keeper.offsite.remote_catalog import discover_remote
+from backup_keeper.offsite.remote_purge import (
+    RemoteOutcome,
+    purge_remote,
+    read_remote_intent,
+    remote_targets,
+)
+from backup_keeper.report import FileOutcome, JobReport, RecordEntry
+from backup_keeper.retention.plan import Plan, plan
+from backup_keeper.sizes import human_size
+from backup_keeper.timezones import resolve_zone
+
+
+def run_remote_purge(
+    settings: RemotePurgeSettings,
+    *,
+    clock: Clock = system_clock,
+    opener: StoreOpener = open_destination,
+    notifier: Notifier | None = None,
+) -> JobReport:
+    where = settings.destination.location.describe(settings.instance).rstrip("/")
+    report = lifecycle.begin(
+        "purge",
+        clock=clock,
+        dry_run=settings.dry_run,
+        directories=[where],
+        options={
+            "timezone": settings.timezone,
+            **settings.retention.model_dump(mode="json", exclude_none=True),
+        },
+    )
+    try:
+        store = opener(settings.destination, settings.instance)
+    except DestinationError as exc:
+        report.errors.append(f"{where}: {exc}")
+        report = lifecycle.end(report, clock=clock, summary="purge not run: nothing deleted")
+    else:
+        try:
+            report = _purge(store, settings, report, clock)
+        finally:
+            store.close()
+    tell(notifier, report)
+    return report
+
+
+def _purge(
+    store: RemoteStore, settings: RemotePurgeSettings, report: JobReport, clock: Clock
+) -> JobReport:
+    where = report.directories[0]
+    try:
+        interrupted = read_remote_intent(store)
+        catalog = discover_remote(store, now=report.started)
+    except DestinationError as exc:
+        report.errors.append(f"{where}: {exc}")
+        return lifecycle.end(report, clock=clock, summary="purge not run: nothing deleted")
+    report.warnings += catalog.warnings
+    zone = resolve_zone(settings.timezone)
+    decided = plan(catalog.records, settings.retention, report.started, zone)
+    _record(report, decided)
+    targets, refused = remote_targets(decided.delete, store.describe())
+    report.errors += refused
+    if interrupted is not None:
+        report.warnings.append(
+            f"{where}: a purge started at {interrupted.created.isoformat()} was interrupted; "
+            + ("it would be finished" if settings.dry_run else "finishing it")
+        )
+    outcome = purge_remote(
+        store, targets, now=report.started, dry_run=settings.dry_run, interrupted=interrupted
+    )
+    report.actions += outcome.actions
+    report.warnings += outcome.warnings
+    report.errors += outcome.errors
+    return lifecycle.end(report, clock=clock, summary=_summary(report, decided, outcome))
+
+
+def _record(report: JobReport, decided: Plan) -> None:
+    report.keep = [RecordEntry.of(d.record, d.reasons) for d in decided.keep]
+    report.delete = [RecordEntry.of(d.record, d.reasons) for d in decided.delete]
+    report.unmanaged = [RecordEntry.of(d.record, d.reasons) for d in decided.unmanaged]
+    report.warnings += decided.warnings
+
+
+def _summary(report: JobReport, decided: Plan, outcome: RemoteOutcome) -> str:
+    done = FileOutcome.WOULD_DELETE if report.dry_run else FileOutcome.DELETED
+    went = {a.path for a in outcome.actions if a.outcome is done}
+    gone = [e for e in report.delete if e.path in went]
+    verb = "would delete" if report.dry_run else "deleted"
+    text = (
+        f"{verb} {len(gone)} of {len(decided.delete)} stored backup(s) "
+        f"({human_size(sum(e.size for e in gone))}), kept {len(decided.keep)}, "
+        f"{len(decided.unmanaged)} unmanaged"
+    )
+    if report.errors:
+        text += f"; {len(report.errors)} error(s)"
+    return ("dry run: " if report.dry_run else "") + text
