@@ -51,6 +51,7 @@ class MemoryStore:
         self.damaged_puts: set[str] = set()
         self.largest_put_chunk = 0
         self.closed = False
+        self.provider_proof = False
 
     # -- telling it what to do ------------------------------------------------------------------
 
@@ -78,6 +79,11 @@ class MemoryStore:
         return [name for op, name in self.calls if op == operation]
 
     # -- the protocol -----------------------------------------------------------------------------
+
+    @property
+    def proves_uploads(self) -> bool:
+        """Set ``provider_proof`` to act as S3 does."""
+        return self.provider_proof
 
     def describe(self) -> str:
         return self.url

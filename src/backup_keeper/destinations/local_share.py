@@ -61,6 +61,11 @@ class LocalShareStore:
         self._base = base
         self._instance = _bare(instance, "instance name")
 
+    @property
+    def proves_uploads(self) -> bool:
+        """A read-back on a share is a local read: cheap, and the only proof a mount gives."""
+        return False
+
     def describe(self) -> str:
         return f"file://{self._base.as_posix().rstrip('/')}/{self._instance}/"
 

@@ -149,6 +149,12 @@ class ObjectStore:
         root = f"{location.path}/{instance}" if location.path else instance
         self._store: ObstoreStore = _open(location, root, settings)
 
+    @property
+    def proves_uploads(self) -> bool:
+        """S3 refuses a request whose body does not match its signed SHA-256 (and the SHA-256
+        checksum sent with each part, stored with the object); Azure and GCS are read back."""
+        return self._location.scheme == "s3"
+
     def describe(self) -> str:
         return self._location.describe(self._instance)
 
@@ -434,7 +440,11 @@ def _open(location: Location, root: str, settings: DestinationSettings) -> Obsto
 def _s3_config(location: Location, settings: DestinationSettings) -> S3Config:
     """Endpoint, region and addressing, resolved here rather than left to obstore so that
     an endpoint from ``AWS_ENDPOINT_URL`` is held to ``allow_http`` like a configured one."""
-    config: S3Config = {"virtual_hosted_style_request": not settings.path_style}
+    config: S3Config = {
+        "virtual_hosted_style_request": not settings.path_style,
+        # every part carries its SHA-256; S3 stores it and refuses a part whose bytes differ
+        "checksum_algorithm": "sha256",
+    }
     if settings.region:
         config["region"] = settings.region
     endpoint = (

@@ -116,6 +116,11 @@ class SftpStore:
 
     # -- the protocol ------------------------------------------------------------------------
 
+    @property
+    def proves_uploads(self) -> bool:
+        """SFTP has no integrity checksum of its own: the copy reads the object back."""
+        return False
+
     def describe(self) -> str:
         host = f"[{self._host}]" if ":" in self._host else self._host
         port = "" if self._port == 22 else f":{self._port}"

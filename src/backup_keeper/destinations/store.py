@@ -47,6 +47,13 @@ class RemoteObject:
 class RemoteStore(Protocol):
     """A place rooted at ``<prefix>/<instance>/`` that holds backup files, sidecars and logs."""
 
+    @property
+    def proves_uploads(self) -> bool:
+        """True when the provider itself checks every stored byte against a checksum the client
+        computed on the bytes it sent (S3: the SigV4-signed payload hash and
+        ``x-amz-checksum-sha256``, refused on mismatch): a read-back would prove nothing more, and
+        costs as much again as the upload. False: the copy reads the object back."""
+
     def describe(self) -> str:
         """The store's URL for reports and logs: scheme, host, bucket, path, instance; never a
         secret (a user name may stay, a password or key never)."""

@@ -286,7 +286,7 @@ def _copy_backup_file(
         size=stored.size,
         checksum=stored.checksum,
         verified=clock(),
-        how="read-back",
+        how="provider-checksum" if run.store.proves_uploads and name in run.sent else "read-back",
         encryption="age" if recipients else None,
         recipients=fingerprints,
     )
@@ -334,6 +334,9 @@ def _send_and_prove(
     sent = run.retry(f"storing {name}", attempt)
     run.sent.append(name)
     run.bytes_sent += sent.size
+    if run.store.proves_uploads:
+        run.verified.append(name)  # the provider refused any byte other than those hashed
+        return sent
     if _read_back(run, name, sent) != sent:
         raise DestinationError(
             "corrupt",

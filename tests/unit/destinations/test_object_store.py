@@ -293,7 +293,8 @@ def test_a_server_killed_mid_upload_is_unreachable_and_leaves_nothing(
 def test_a_server_killed_mid_download_is_unreachable(private_s3_server: S3Server) -> None:
     bucket = _bucket(private_s3_server)
     store = _store(private_s3_server, bucket)
-    store.put("IRIS.cbk", [b"d" * (8 * MIB)])
+    # far more than the socket buffers hold, so the kill lands while bytes are still coming
+    store.put("IRIS.cbk", [b"d" * (48 * MIB)])
     chunks = store.get("IRIS.cbk")
     with pytest.raises(DestinationError) as caught:
         for _ in chunks:

@@ -466,3 +466,26 @@ def test_a_local_sidecar_that_cannot_be_written_is_reported_with_the_copy_made(
     monkeypatch.undo()
     assert SIDECAR in store.objects
     assert local_manifest(tmp_path).copies == []
+
+
+def test_a_provider_that_proves_what_it_stores_is_not_read_back(tmp_path: Path) -> None:
+    backup = make_backup(tmp_path)
+    store = MemoryStore()
+    store.provider_proof = True
+    result = upload_backup(backup, store, clock=clock, transfer=FakeTime().transfer())
+    assert store.calls_of("get") == []
+    assert result.copy.how == "provider-checksum"
+    assert result.copy.checksum == file_checksum(backup)
+    assert result.verified == (NAME, LOG, SIDECAR)
+
+
+def test_an_object_already_there_is_still_read_back_even_where_the_provider_proves_uploads(
+    tmp_path: Path,
+) -> None:
+    backup = make_backup(tmp_path)
+    store = MemoryStore()
+    upload_backup(backup, store, clock=clock, transfer=FakeTime().transfer())
+    store.provider_proof = True
+    result = upload_backup(backup, store, clock=clock, transfer=FakeTime().transfer())
+    assert NAME in store.calls_of("get")
+    assert result.copy.how == "read-back"
