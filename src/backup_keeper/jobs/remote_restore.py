@@ -160,7 +160,11 @@ class _Run:
                 )
             except WrongIdentity:
                 self.report.errors.append(self._wrong_identity(record, remote))
-            except (DestinationError, EncryptionError, OSError, ValueError) as exc:
+            except DestinationError as exc:
+                self.report.errors.append(f"{record.path}: {exc.kind}: {exc.message}")
+            except (EncryptionError, ValueError) as exc:
+                self.report.errors.append(f"{record.path}: {exc}")
+            except OSError as exc:
                 self.report.errors.append(f"{record.path}: {describe_fault(exc)}")
             else:
                 self.report.warnings += result.notes
@@ -212,9 +216,10 @@ class _Run:
         recipients = copy.recipients if isinstance(copy, RemoteCopy) else []
         identity = self.settings.identity_file
         try:
-            held = _listed(list(identity_fingerprints(identity))) if identity else "no key"
+            held = ", ".join(identity_fingerprints(identity)) if identity else ""
         except EncryptionError:
             held = "no key that can be read"
+        held = held or "no age key (an ssh key's fingerprint: ssh-keygen -l -f KEY.pub)"
         return (
             f"{record.path}: the identity file {identity} cannot decrypt it: it was encrypted "
             f"to {_listed(recipients)}; the identity file holds {held}"
