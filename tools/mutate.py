@@ -104,7 +104,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "chain-missing-recorded-parent-ignored",
         "catalog/chains.py",
-        'if parent and parent.removesuffix(".zst") not in names and record.chain_complete:',
+        "if parent and _backup_name(parent) not in names and record.chain_complete:",
         "if False:",
         CHAINS,
     ),

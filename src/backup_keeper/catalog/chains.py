@@ -29,6 +29,12 @@ _INSTANCE = attrgetter("instance")
 _PARENT = attrgetter("parent_name")
 
 
+def _backup_name(name: str) -> str:
+    """A stored file's name as a sidecar's ``chain_parent`` gives it: without ``.zst``
+    (compressed) and ``.age`` (a destination's encrypted copy)."""
+    return name.removesuffix(".age").removesuffix(".zst")
+
+
 def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     """Fill in ``chain`` and ``chain_complete`` on every record and return them oldest first.
 
@@ -56,7 +62,7 @@ def _link_group(group: list[BackupRecord]) -> None:
     last_usable: BackupRecord | None = None
     # only manifests record parents; skip the name set when none does (a million IRIS files)
     names = (
-        {r.path.rpartition("/")[2].removesuffix(".zst") for r in group}
+        {_backup_name(r.path.rpartition("/")[2]) for r in group}
         if any(map(_PARENT, group))
         else None
     )
@@ -88,6 +94,6 @@ def _link_group(group: list[BackupRecord]) -> None:
 def _check_parent(record: BackupRecord, names: set[str]) -> None:
     """A manifest's recorded parent that is not in the catalog breaks the chain."""
     parent = record.parent_name
-    if parent and parent.removesuffix(".zst") not in names and record.chain_complete:
+    if parent and _backup_name(parent) not in names and record.chain_complete:
         record.chain_complete = False
         record.note = f"the backup it was taken on, {record.parent_name}, is missing"

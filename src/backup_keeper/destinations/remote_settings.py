@@ -8,11 +8,19 @@ written, checked and explained exactly as a directory's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backup_keeper.destination_settings import DestinationSettings
 from backup_keeper.safe_files import UnsafeName, check_bare_name
-from backup_keeper.settings import RetentionPolicy, TimeZoneName
+from backup_keeper.settings import (
+    Directory,
+    Moment,
+    NonEmptyText,
+    RetentionPolicy,
+    TimeZoneName,
+)
 
 
 class RemoteCatalogSettings(BaseModel):
@@ -43,3 +51,42 @@ class RemotePurgeSettings(RemoteCatalogSettings):
 
     retention: RetentionPolicy
     dry_run: bool = Field(default=False, description="Plan and report, change nothing there.")
+
+
+class RemoteVerifySettings(RemoteCatalogSettings):
+    """A destination's stored backups read back and checked against their copy records."""
+
+    sample: int | None = Field(
+        default=None, ge=1, description="Verify only the N newest chains (large destinations)."
+    )
+
+
+class RemoteRestorePlanSettings(RemoteCatalogSettings):
+    """The restore plan for a moment, over what a destination holds."""
+
+    at: Moment | None = Field(default=None, description="Restore to this moment.")
+
+
+class RemoteRestoreSettings(RemoteRestorePlanSettings):
+    """A restore from a destination: the chain fetched (and decrypted) into a new staging
+    directory, then restored from there exactly as from a local directory."""
+
+    staging: Directory = Field(
+        description="Where the staging directory is made (a new one under it, owner-only): "
+        "room for the whole chain, decrypted and still compressed."
+    )
+    identity_file: Path | None = Field(
+        default=None,
+        description="The age identity (private key) file that opens an encrypted copy; read "
+        "only at restore time.",
+    )
+    directory_map: dict[NonEmptyText, NonEmptyText] = Field(
+        default_factory=dict,
+        description="Source database directory -> target directory (e.g. a staging namespace).",
+    )
+    apply_journals: bool = False
+    keep_staging: bool = Field(
+        default=False,
+        description="Leave the fetched chain in staging after the restore (it holds the "
+        "databases' data, decrypted: removed by default).",
+    )

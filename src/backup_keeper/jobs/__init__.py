@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from backup_keeper.jobs.purge import run_purge
     from backup_keeper.jobs.remote_catalog import run_remote_catalog
     from backup_keeper.jobs.remote_purge import run_remote_purge
+    from backup_keeper.jobs.remote_restore import run_remote_restore
+    from backup_keeper.jobs.remote_restore_plan import run_remote_restore_plan
+    from backup_keeper.jobs.remote_verify import run_remote_verify
     from backup_keeper.jobs.restore import run_restore
     from backup_keeper.jobs.restore_plan import run_restore_plan
     from backup_keeper.jobs.verify import run_verify
@@ -37,6 +40,9 @@ _HOME = {
     "run_purge": "purge",
     "run_remote_catalog": "remote_catalog",
     "run_remote_purge": "remote_purge",
+    "run_remote_restore": "remote_restore",
+    "run_remote_restore_plan": "remote_restore_plan",
+    "run_remote_verify": "remote_verify",
     "run_restore": "restore",
     "run_restore_plan": "restore_plan",
     "run_thaw": "freeze_hooks",
@@ -54,6 +60,9 @@ __all__ = [
     "run_purge",
     "run_remote_catalog",
     "run_remote_purge",
+    "run_remote_restore",
+    "run_remote_restore_plan",
+    "run_remote_verify",
     "run_restore",
     "run_restore_plan",
     "run_thaw",

@@ -10,4 +10,6 @@ destination (the sidecar last), and how a copy is proved (a read-back of the sto
 - :mod:`~backup_keeper.offsite.download`: ``download_backup``, one remote backup into staging.
 - :mod:`~backup_keeper.offsite.pacing`: bandwidth limit and retries with backoff.
 - :mod:`~backup_keeper.offsite.streams`: reading, hashing and counting chunks.
+- :mod:`~backup_keeper.offsite.stored_sidecars`: a destination's sidecars read through the
+  store (copy records for verify, manifests for a restore plan).
 """

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import PurePath
 
+from backup_keeper.catalog.manifest import Manifest
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus
 from backup_keeper.integrity import manifest_of
 from backup_keeper.kinds import BackupKind
@@ -18,6 +19,7 @@ from backup_keeper.report import RestoreFile, RestorePlan
 from backup_keeper.timezones import format_moment
 
 Check = Callable[[BackupRecord], str | None]
+ManifestOf = Callable[[BackupRecord], Manifest | None]
 _NAMED_IN_A_PROBLEM = 10
 
 
@@ -28,10 +30,12 @@ def plan_restore(
     *,
     now: datetime,
     zone: tzinfo = UTC,
+    manifests: ManifestOf = manifest_of,
 ) -> RestorePlan:
     """Plan the restore of the newest backup at or before ``at`` (default: the newest), never
     one dated after ``now``, the job's clock. What the plan says in words gives its times in
-    ``zone``, the instance's."""
+    ``zone``, the instance's. ``manifests`` reads a record's sidecar (a destination's records
+    name objects, not files: their sidecars are read through the store)."""
     plan = RestorePlan(requested_at=at)
     future = [r for r in records if r.managed and r.time > now]
     candidates = [
@@ -49,7 +53,7 @@ def plan_restore(
             target, by_path, unreadable
         )
         if problem is None:
-            _fill(plan, target, by_path)
+            _fill(plan, target, by_path, manifests)
             if index:
                 plan.fallback = (
                     f"restoring to {format_moment(target.time, zone)}, the newest moment that "
@@ -109,11 +113,16 @@ def _spans_unreadable(
     return None
 
 
-def _fill(plan: RestorePlan, target: BackupRecord, by_path: dict[str, BackupRecord]) -> None:
+def _fill(
+    plan: RestorePlan,
+    target: BackupRecord,
+    by_path: dict[str, BackupRecord],
+    manifests: ManifestOf,
+) -> None:
     chain = [by_path[p] for p in (*target.chain, target.path)]
     plan.restores_to = target.time
     for record in chain:
-        manifest = manifest_of(record)
+        manifest = manifests(record)
         plan.files.append(
             RestoreFile(
                 path=record.path,
