@@ -63,6 +63,9 @@ class _Interrupted:
     planned: set[str] = field(default_factory=set)
     leftovers: Leftovers = field(default_factory=dict)
 
+    def __bool__(self) -> bool:
+        return bool(self.planned or self.leftovers)
+
     def finished(self, went: set[str]) -> int:
         """Backups whose deletion this run finished: planned ones that went, and gone ones at
         least one of whose leftovers went."""
@@ -169,7 +172,7 @@ def _purge_locked(
         except (OSError, ValueError) as exc:
             report.errors.append(f"cannot update the purge intent: {exc}")
     return lifecycle.end(
-        report, clock=clock, summary=_summary(report, decided, interrupted, dry_run)
+        report, clock=clock, summary=_summary(report, decided, interrupted, outcome, dry_run)
     )
 
 
@@ -305,10 +308,12 @@ def _fold(report: JobReport, outcome: Outcome) -> None:
     report.errors += outcome.errors
 
 
-def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_run: bool) -> str:
-    done = FileOutcome.WOULD_DELETE if dry_run else FileOutcome.DELETED
-    went = {a.path for a in report.actions if a.outcome is done}
-    gone = [e for e in report.delete if e.path in went]
+def _summary(
+    report: JobReport, decided: Plan, interrupted: _Interrupted, outcome: Outcome, dry_run: bool
+) -> str:
+    """Counted from the targets the executor says went (``outcome.gone``); the set of every
+    action's path is built only when an interrupted purge's backups need matching against it."""
+    gone = outcome.gone
     planned = len(decided.delete)
     size = human_size(sum(map(_SIZE, gone)))
     if dry_run:
@@ -318,7 +323,7 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     text = (
         f"{verb} backup(s) ({size}), kept {len(decided.keep)}, {len(decided.unmanaged)} unmanaged"
     )
-    finished = interrupted.finished(went)
+    finished = interrupted.finished(_went(report, dry_run)) if interrupted else 0
     if finished:
         text += f"; {'would finish' if dry_run else 'finished'} an interrupted purge of "
         text += f"{finished} backup(s)"
@@ -327,3 +332,8 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     if report.warnings:
         text += f"; {len(report.warnings)} warning(s)"
     return ("dry run: " if dry_run else "") + text
+
+
+def _went(report: JobReport, dry_run: bool) -> set[str]:
+    done = FileOutcome.WOULD_DELETE if dry_run else FileOutcome.DELETED
+    return {a.path for a in report.actions if a.outcome is done}

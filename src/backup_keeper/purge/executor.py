@@ -74,12 +74,17 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failed: list[PurgeTarget] = field(default_factory=list)
+    gone: list[PurgeTarget] = field(default_factory=list)
+    """Targets whose backup file went (in a dry run: would go), counted as they go, so the
+    job's summary never rebuilds them from a set of every action's path (200,000 at 100,000
+    backups)."""
 
     def extend(self, other: Outcome) -> None:
         self.actions += other.actions
         self.warnings += other.warnings
         self.errors += other.errors
         self.failed += other.failed
+        self.gone += other.gone
 
 
 def targets_from_plan(
@@ -151,6 +156,7 @@ def delete_targets(
         try:
             if dry_run:
                 _say_what_would_go(group, outcome.actions)
+                outcome.gone += group
                 continue
             for target in group:
                 outcome.extend(_delete_one(dir_fd, target, remove))
@@ -272,6 +278,8 @@ def _delete_one(dir_fd: int, target: PurgeTarget, remove: Remove) -> Outcome:
             continue
         outcome.actions.append(FileAction(path, FileOutcome.DELETED))
         log.info("deleted %s", path)
+        if name == target.name:
+            outcome.gone.append(target)
     return outcome
 
 
