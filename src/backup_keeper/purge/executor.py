@@ -95,13 +95,13 @@ def targets_from_plan(
     The planner never proposes such a thing; this is the second lock on the door, because a
     wrong deletion cannot be undone.
     """
-    allowed = {str(d): d for d in directories}
+    allowed = {str(d): (d, f"{d}/") for d in directories}
     targets: list[PurgeTarget] = []
     refused: list[str] = []
     for decision in reversed(deletions):
         record = decision.record
         parent, _, name = record.path.rpartition("/")
-        directory = allowed.get(parent)
+        directory, prefix = allowed.get(parent, _NOWHERE)
         if not record.managed:
             refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
@@ -111,20 +111,27 @@ def targets_from_plan(
                 "configured directory"
             )
             continue
-        companions = _own_companions_of(record, parent, name, refused)
+        companions = _own_companions_of(record, prefix, name, refused)
         targets.append(PurgeTarget(directory, name, record.size, record.mtime_ns, companions))
     return targets, refused
 
 
+_NOWHERE: tuple[None, str] = (None, "")
+
+
 def _own_companions_of(
-    record: BackupRecord, parent: str, name: str, refused: list[str]
+    record: BackupRecord, prefix: str, name: str, refused: list[str]
 ) -> tuple[str, ...]:
-    """The names of ``record``'s companions that are its own sidecar or log, beside it."""
+    """The names of ``record``'s companions that are its own sidecar or log, beside it
+    (``prefix`` is its directory and a slash). Tested as "starts with the prefix, and the rest
+    is one of its own names" (own names are bare): the same test as splitting at the last
+    slash, without building two strings per companion."""
     own = own_companions(name)
+    cut = len(prefix)
     companions: list[str] = []
     for companion in record.companions:
-        where, _, companion_name = companion.rpartition("/")
-        if where != parent or companion_name not in own:
+        companion_name = companion[cut:]
+        if not companion.startswith(prefix) or companion_name not in own:
             refused.append(f"{companion}: refused: not the sidecar or log of {name}")
             continue
         companions.append(companion_name)
