@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
 
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.history import mark_foreign_breaks
@@ -52,7 +51,6 @@ _SIDECAR, _FILE_NAME, _UNMANAGED = (
 )
 _DAY, _EXACT = TimePrecision.DAY, TimePrecision.EXACT
 _NAMED_IN_A_WARNING = 10
-_T = TypeVar("_T")
 _PROGRESS_EVERY = 1024
 """Files described between two progress reports: one call per file would cost as much as the
 catalog's own work at 100,000 files."""
@@ -234,38 +232,56 @@ def _describe_all(
     few tens of milliseconds."""
     unreadable: list[tuple[str, str]] = []
     records, warnings = catalog.records, catalog.warnings
-    for name, st in _counted(sorted(listing.backups.items()), progress):
-        records.append(_record_for(directory, name, st, listing, zone, warnings, unreadable))
-    for name, st in _counted(listing.compressed.items(), progress):
-        records.append(_compressed_record(directory, name, st, listing, warnings))
-    for name, st in _counted(listing.snapshots.items(), progress):
-        records.append(_snapshot_record(directory, name, st, warnings))
+    add, backups, sidecars = records.append, listing.backups, listing.sidecars
+    described = 0  # backups with a sidecar: when every sidecar has one, none is an orphan
+    for batch in _batches(sorted(backups)):
+        for name in batch:
+            sidecar = name + SUFFIX
+            if sidecar in sidecars:
+                described += 1
+                add(_sidecar_record(directory, name, sidecar, backups[name], listing, warnings))
+            else:
+                add(
+                    _named_record(
+                        directory, name, backups[name], listing, zone, warnings, unreadable
+                    )
+                )
+        progress.advance(len(batch))
+    for batch in _batches(sorted(listing.compressed)):
+        for name in batch:
+            add(_compressed_record(directory, name, listing.compressed[name], listing, warnings))
+        progress.advance(len(batch))
+    for batch in _batches(sorted(listing.snapshots)):
+        for name in batch:
+            add(_snapshot_record(directory, name, listing.snapshots[name], warnings))
+        progress.advance(len(batch))
     for name, (st, why) in listing.odd_backups.items():
-        records.append(_unmanaged(f"{directory}/{name}", st, why))
+        add(_unmanaged(f"{directory}/{name}", st, why))
     progress.advance(len(listing.odd_backups))
-    backups, odd, compressed = listing.backups, listing.odd_backups, listing.compressed
-    orphans = [
-        sidecar
-        for sidecar in listing.sidecars
-        if (backup := sidecar[: -len(SUFFIX)]) not in backups
-        and backup not in odd
-        and backup + ".zst" not in compressed
-    ]
-    for sidecar in sorted(orphans):
-        warnings.append(f"{directory}/{sidecar}: sidecar without its backup file")
+    if described != len(sidecars):
+        for sidecar in _orphans(listing):
+            warnings.append(f"{directory}/{sidecar}: sidecar without its backup file")
     if unreadable:
         warnings.append(_unreadable_warning(directory, unreadable))
     warnings += _temp_warnings(directory, listing.temps)
 
 
-def _counted(items: Iterable[_T], progress: Progress) -> Iterator[_T]:
-    """``items``, advancing ``progress`` every :data:`_PROGRESS_EVERY` of them and at the end."""
-    count = 0
-    for count, item in enumerate(items, start=1):
-        yield item
-        if not count % _PROGRESS_EVERY:
-            progress.advance(_PROGRESS_EVERY)
-    progress.advance(count % _PROGRESS_EVERY)
+def _orphans(listing: _Listing) -> list[str]:
+    """Sidecars with no backup in any form beside them, in name order."""
+    backups, odd, compressed = listing.backups, listing.odd_backups, listing.compressed
+    return sorted(
+        sidecar
+        for sidecar in listing.sidecars
+        if (backup := sidecar[: -len(SUFFIX)]) not in backups
+        and backup not in odd
+        and backup + ".zst" not in compressed
+    )
+
+
+def _batches(names: list[str]) -> Iterator[list[str]]:
+    """``names`` in runs of :data:`_PROGRESS_EVERY`, each run reported once it is described."""
+    for start in range(0, len(names), _PROGRESS_EVERY):
+        yield names[start : start + _PROGRESS_EVERY]
 
 
 def _unreadable_warning(directory: str, unreadable: list[tuple[str, str]]) -> str:
@@ -283,7 +299,27 @@ def _unreadable_warning(directory: str, unreadable: list[tuple[str, str]]) -> st
     )
 
 
-def _record_for(
+def _sidecar_record(
+    directory: str,
+    name: str,
+    sidecar: str,
+    st: os.stat_result,
+    listing: _Listing,
+    warnings: list[str],
+) -> BackupRecord:
+    """A ``.cbk`` with its sidecar: managed when the sidecar is sound, else unmanaged."""
+    path = f"{directory}/{name}"
+    try:
+        manifest = read_manifest(f"{directory}/{sidecar}", expected_file=name)
+    except ManifestError as exc:
+        warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
+        return _unmanaged(path, st, f"its {exc}")
+    if manifest.compression == "zstd" and name + ".zst" in listing.compressed:
+        return _unmanaged(path, st, f"uncompressed leftover of {name}.zst")
+    return _described(directory, path, name, manifest, manifest.size, st, listing, warnings)
+
+
+def _named_record(
     directory: str,
     name: str,
     st: os.stat_result,
@@ -292,17 +328,9 @@ def _record_for(
     warnings: list[str],
     unreadable: list[tuple[str, str]],
 ) -> BackupRecord:
+    """A ``.cbk`` without a sidecar: IRIS's default name and log say what it is, or nothing
+    does and it is unmanaged."""
     path = f"{directory}/{name}"
-    sidecar = name + SUFFIX
-    if sidecar in listing.sidecars:
-        try:
-            manifest = read_manifest(f"{directory}/{sidecar}", expected_file=name)
-        except ManifestError as exc:
-            warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
-            return _unmanaged(path, st, f"its {exc}")
-        if manifest.compression == "zstd" and name + ".zst" in listing.compressed:
-            return _unmanaged(path, st, f"uncompressed leftover of {name}.zst")
-        return _described(directory, path, name, manifest, manifest.size, st, listing, warnings)
     parsed = parse_iris_file_name(name)
     if parsed is None:
         return _unmanaged(path, st, "neither IRIS's default backup name nor described by a sidecar")
@@ -398,7 +426,7 @@ def _described(
     if expected_size is not None and expected_size != st.st_size:
         note = f"size on disk {st.st_size} differs from the manifest's {expected_size}"
         warnings.append(f"{path}: {note}")
-    # Positional, in field order, as in :func:`_record_for`; then parent_name.
+    # Positional, in field order, as in :func:`_named_record`; then parent_name.
     return BackupRecord(
         path,
         manifest.kind,
