@@ -7,7 +7,7 @@ import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,13 +71,19 @@ class Catalog:
     warnings: list[str] = field(default_factory=list)
 
 
+Facts = tuple[int, int]
+"""What the catalog keeps of a file's ``lstat``: its size and mtime in nanoseconds. Not the
+``stat_result``: that is a score of objects per file, which kept for 100,000 backups cost more
+than the ``lstat`` calls themselves, to build and again to free."""
+
+
 @dataclass(slots=True)
 class _Listing:
-    backups: dict[str, os.stat_result] = field(default_factory=dict)
-    odd_backups: dict[str, tuple[os.stat_result, str]] = field(default_factory=dict)
+    backups: dict[str, Facts] = field(default_factory=dict)
+    odd_backups: dict[str, tuple[Facts, str]] = field(default_factory=dict)
     sidecars: set[str] = field(default_factory=set)
-    snapshots: dict[str, os.stat_result] = field(default_factory=dict)
-    compressed: dict[str, os.stat_result] = field(default_factory=dict)
+    snapshots: dict[str, Facts] = field(default_factory=dict)
+    compressed: dict[str, Facts] = field(default_factory=dict)
     logs: set[str] = field(default_factory=set)
     odd_logs: set[str] = field(default_factory=set)
     """``.log`` names that are not regular files (FIFO, directory, symlink): never read."""
@@ -153,7 +159,7 @@ def _list(directory: str) -> _Listing:
             if name.endswith(BACKUP_SUFFIX):
                 st = entry.stat(follow_symlinks=False)
                 if is_regular(st.st_mode):
-                    backups[name] = st
+                    backups[name] = (st.st_size, st.st_mtime_ns)
                 else:
                     _list_odd_backup(listing, name, st)
             elif name.endswith(SIDECAR_SUFFIX):
@@ -163,20 +169,26 @@ def _list(directory: str) -> _Listing:
                 (listing.logs if regular else listing.odd_logs).add(name)
             elif name.endswith(COMPRESSED_SUFFIX):
                 if entry.is_file(follow_symlinks=False):
-                    listing.compressed[name] = entry.stat(follow_symlinks=False)
+                    listing.compressed[name] = _facts(entry)
             elif name.endswith(SNAPSHOT_RECORD_SUFFIX):
                 if entry.is_file(follow_symlinks=False):
-                    listing.snapshots[name] = entry.stat(follow_symlinks=False)
+                    listing.snapshots[name] = _facts(entry)
             elif name[:1] == "." and _is_our_temp(name):
                 listing.temps.append(name)
     return listing
 
 
+def _facts(entry: os.DirEntry[str]) -> Facts:
+    st = entry.stat(follow_symlinks=False)
+    return st.st_size, st.st_mtime_ns
+
+
 def _list_odd_backup(listing: _Listing, name: str, st: os.stat_result) -> None:
+    facts = (st.st_size, st.st_mtime_ns)
     if stat.S_ISLNK(st.st_mode):
-        listing.odd_backups[name] = (st, "a symbolic link: never followed, never deleted")
+        listing.odd_backups[name] = (facts, "a symbolic link: never followed, never deleted")
     else:
-        listing.odd_backups[name] = (st, "not a regular file")
+        listing.odd_backups[name] = (facts, "not a regular file")
 
 
 def _is_our_temp(name: str) -> bool:
@@ -255,8 +267,8 @@ def _describe_all(
         for name in batch:
             add(_snapshot_record(directory, name, listing.snapshots[name], warnings))
         progress.advance(len(batch))
-    for name, (st, why) in listing.odd_backups.items():
-        add(_unmanaged(f"{directory}/{name}", st, why))
+    for name, (facts, why) in listing.odd_backups.items():
+        add(_unmanaged(f"{directory}/{name}", facts, why))
     progress.advance(len(listing.odd_backups))
     if described != len(sidecars):
         for sidecar in _orphans(listing):
@@ -303,7 +315,7 @@ def _sidecar_record(
     directory: str,
     name: str,
     sidecar: str,
-    st: os.stat_result,
+    facts: Facts,
     listing: _Listing,
     warnings: list[str],
 ) -> BackupRecord:
@@ -313,16 +325,16 @@ def _sidecar_record(
         manifest = read_manifest(f"{directory}/{sidecar}", expected_file=name)
     except ManifestError as exc:
         warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
-        return _unmanaged(path, st, f"its {exc}")
+        return _unmanaged(path, facts, f"its {exc}")
     if manifest.compression == "zstd" and name + ".zst" in listing.compressed:
-        return _unmanaged(path, st, f"uncompressed leftover of {name}.zst")
-    return _described(directory, path, name, manifest, manifest.size, st, listing, warnings)
+        return _unmanaged(path, facts, f"uncompressed leftover of {name}.zst")
+    return _described(directory, path, name, manifest, manifest.size, facts, listing, warnings)
 
 
 def _named_record(
     directory: str,
     name: str,
-    st: os.stat_result,
+    facts: Facts,
     listing: _Listing,
     zone: tzinfo,
     warnings: list[str],
@@ -333,10 +345,12 @@ def _named_record(
     path = f"{directory}/{name}"
     parsed = parse_iris_file_name(name)
     if parsed is None:
-        return _unmanaged(path, st, "neither IRIS's default backup name nor described by a sidecar")
+        return _unmanaged(
+            path, facts, "neither IRIS's default backup name nor described by a sidecar"
+        )
     start = _day_start(parsed.day, zone)
     if start is None:
-        return _unrepresentable(path, st, f"{parsed.day.isoformat()} in {zone}", warnings)
+        return _unrepresentable(path, facts, f"{parsed.day.isoformat()} in {zone}", warnings)
     log = _same_stem_log(name)
     log_companions: tuple[str, ...] = ()
     note: str | None = "no IRIS log beside it: status unknown, kept as completed"
@@ -360,8 +374,7 @@ def _named_record(
         status,
         _FILE_NAME,
         start,
-        st.st_size,
-        st.st_mtime_ns,
+        *facts,  # size, mtime_ns
         _DAY,
         parsed.sequence,
         parsed.day,
@@ -374,7 +387,7 @@ def _named_record(
 
 
 def _compressed_record(
-    directory: str, name: str, st: os.stat_result, listing: _Listing, warnings: list[str]
+    directory: str, name: str, facts: Facts, listing: _Listing, warnings: list[str]
 ) -> BackupRecord:
     """``X.cbk.zst``: described by ``X.cbk.json``; a leftover of a compression that did not
     finish (its manifest does not say zstd) is unmanaged, never deleted."""
@@ -388,9 +401,9 @@ def _compressed_record(
         except ManifestError as exc:
             warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
     if manifest is None or manifest.compression != "zstd":
-        return _unmanaged(path, st, "a .zst that no manifest describes as compressed")
+        return _unmanaged(path, facts, "a .zst that no manifest describes as compressed")
     return _described(
-        directory, path, original, manifest, manifest.stored_size, st, listing, warnings
+        directory, path, original, manifest, manifest.stored_size, facts, listing, warnings
     )
 
 
@@ -400,7 +413,7 @@ def _described(
     original: str,
     manifest: Manifest,
     expected_size: int | None,
-    st: os.stat_result,
+    facts: Facts,
     listing: _Listing,
     warnings: list[str],
 ) -> BackupRecord:
@@ -412,7 +425,7 @@ def _described(
     """
     started = _utc(manifest.started)
     if started is None:
-        return _unrepresentable(path, st, manifest.started.isoformat(), warnings)
+        return _unrepresentable(path, facts, manifest.started.isoformat(), warnings)
     companions = [f"{directory}/{original}{SUFFIX}"]
     log = _same_stem_log(original)
     if manifest.iris_log is not None and manifest.iris_log != log:
@@ -423,8 +436,9 @@ def _described(
     if log in listing.logs:
         companions.append(f"{directory}/{log}")
     note = None
-    if expected_size is not None and expected_size != st.st_size:
-        note = f"size on disk {st.st_size} differs from the manifest's {expected_size}"
+    size = facts[0]
+    if expected_size is not None and expected_size != size:
+        note = f"size on disk {size} differs from the manifest's {expected_size}"
         warnings.append(f"{path}: {note}")
     # Positional, in field order, as in :func:`_named_record`; then parent_name.
     return BackupRecord(
@@ -433,8 +447,7 @@ def _described(
         manifest.status,
         _SIDECAR,
         started,
-        st.st_size,
-        st.st_mtime_ns,
+        *facts,  # size, mtime_ns
         _EXACT,
         0,
         None,
@@ -447,9 +460,7 @@ def _described(
     )
 
 
-def _snapshot_record(
-    directory: str, name: str, st: os.stat_result, warnings: list[str]
-) -> BackupRecord:
+def _snapshot_record(directory: str, name: str, facts: Facts, warnings: list[str]) -> BackupRecord:
     """An external backup: the record file is its manifest; the snapshot lives elsewhere."""
     path = f"{directory}/{name}"
     try:
@@ -458,18 +469,18 @@ def _snapshot_record(
             raise ManifestError(f"snapshot record of kind {manifest.kind}, not external")
     except ManifestError as exc:
         warnings.append(f"{path}: {exc}; the record is treated as unmanaged")
-        return _unmanaged(path, st, f"its {exc}")
+        return _unmanaged(path, facts, f"its {exc}")
     started = _utc(manifest.started)
     if started is None:
-        return _unrepresentable(path, st, manifest.started.isoformat(), warnings)
+        return _unrepresentable(path, facts, manifest.started.isoformat(), warnings)
     return BackupRecord(
         path=path,
         kind=BackupKind.EXTERNAL,
         status=manifest.status,
         source=_SIDECAR,
         time=started,
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
+        size=facts[0],
+        mtime_ns=facts[1],
         instance=manifest.instance,
         note=f"snapshot {manifest.snapshot_id or '(no id)'}: purging removes this record, "
         "not the snapshot itself",
@@ -497,10 +508,10 @@ def _utc(moment: datetime) -> datetime | None:
     return utc if EARLIEST <= utc <= LATEST else None
 
 
-def _unrepresentable(path: str, st: os.stat_result, when: str, warnings: list[str]) -> BackupRecord:
+def _unrepresentable(path: str, facts: Facts, when: str, warnings: list[str]) -> BackupRecord:
     why = f"its date ({when}) cannot be represented as a moment: the file is unmanaged"
     warnings.append(f"{path}: {why}")
-    return _unmanaged(path, st, why)
+    return _unmanaged(path, facts, why)
 
 
 def _same_stem_log(name: str) -> str:
@@ -523,27 +534,29 @@ def _status_from_log(log: str) -> tuple[BackupStatus, str | None]:
     return _FAILED, f"IRIS log has no {FINISHED_MARKER} line: failed or still running"
 
 
-def _unmanaged(path: str, st: os.stat_result, why: str) -> BackupRecord:
+def _unmanaged(path: str, facts: Facts, why: str) -> BackupRecord:
     return BackupRecord(
         path=path,
         kind=BackupKind.UNKNOWN,
         status=_UNKNOWN,
         source=_UNMANAGED,
-        time=_mtime(st),
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
+        time=_mtime(facts[1]),
+        size=facts[0],
+        mtime_ns=facts[1],
         note=why,
     )
 
 
-def _mtime(st: os.stat_result) -> datetime:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _mtime(mtime_ns: int) -> datetime:
     """An unmanaged file's time is only shown and sorted on: one outside the calendar (some
-    file systems store any 64-bit time) is pinned to the calendar's end it lies beyond."""
+    file systems store any 64-bit time) is pinned to the calendar's end it lies beyond.
+    Whole microseconds, counted from the nanoseconds exactly (no float in between)."""
     try:
-        return datetime.fromtimestamp(st.st_mtime, UTC)
-    except (OverflowError, OSError, ValueError):
+        return _EPOCH + timedelta(microseconds=mtime_ns // 1000)
+    except OverflowError:
         return (
-            datetime.min.replace(tzinfo=UTC)
-            if st.st_mtime < 0
-            else datetime.max.replace(tzinfo=UTC)
+            datetime.min.replace(tzinfo=UTC) if mtime_ns < 0 else datetime.max.replace(tzinfo=UTC)
         )
