@@ -321,14 +321,17 @@ def _sidecar_record(
 ) -> BackupRecord:
     """A ``.cbk`` with its sidecar: managed when the sidecar is sound, else unmanaged."""
     path = f"{directory}/{name}"
+    sidecar_path = f"{directory}/{sidecar}"
     try:
-        manifest = read_manifest(f"{directory}/{sidecar}", expected_file=name)
+        manifest = read_manifest(sidecar_path, expected_file=name)
     except ManifestError as exc:
         warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
         return _unmanaged(path, facts, f"its {exc}")
     if manifest.compression == "zstd" and name + ".zst" in listing.compressed:
         return _unmanaged(path, facts, f"uncompressed leftover of {name}.zst")
-    return _described(directory, path, name, manifest, manifest.size, facts, listing, warnings)
+    return _described(
+        directory, path, name, sidecar_path, manifest, manifest.size, facts, listing, warnings
+    )
 
 
 def _named_record(
@@ -351,7 +354,7 @@ def _named_record(
     start = _day_start(parsed.day, zone)
     if start is None:
         return _unrepresentable(path, facts, f"{parsed.day.isoformat()} in {zone}", warnings)
-    log = _same_stem_log(name)
+    log = name[: -len(BACKUP_SUFFIX)] + LOG_SUFFIX  # its own log: same stem
     log_companions: tuple[str, ...] = ()
     note: str | None = "no IRIS log beside it: status unknown, kept as completed"
     status = _UNKNOWN
@@ -374,7 +377,8 @@ def _named_record(
         status,
         _FILE_NAME,
         start,
-        *facts,  # size, mtime_ns
+        facts[0],  # size
+        facts[1],  # mtime_ns
         _DAY,
         parsed.sequence,
         parsed.day,
@@ -394,16 +398,25 @@ def _compressed_record(
     path = f"{directory}/{name}"
     original = name.removesuffix(".zst")
     sidecar = original + SUFFIX
+    sidecar_path = f"{directory}/{sidecar}"
     manifest = None
     if sidecar in listing.sidecars:
         try:
-            manifest = read_manifest(f"{directory}/{sidecar}", expected_file=original)
+            manifest = read_manifest(sidecar_path, expected_file=original)
         except ManifestError as exc:
             warnings.append(f"{path}: {exc}; the file is treated as unmanaged")
     if manifest is None or manifest.compression != "zstd":
         return _unmanaged(path, facts, "a .zst that no manifest describes as compressed")
     return _described(
-        directory, path, original, manifest, manifest.stored_size, facts, listing, warnings
+        directory,
+        path,
+        original,
+        sidecar_path,
+        manifest,
+        manifest.stored_size,
+        facts,
+        listing,
+        warnings,
     )
 
 
@@ -411,13 +424,15 @@ def _described(
     directory: str,
     path: str,
     original: str,
+    sidecar_path: str,
     manifest: Manifest,
     expected_size: int | None,
     facts: Facts,
     listing: _Listing,
     warnings: list[str],
 ) -> BackupRecord:
-    """A backup its manifest describes (``original`` is the .cbk name the manifest is for).
+    """A backup its manifest describes (``original`` is the .cbk name the manifest is for,
+    ``sidecar_path`` where that manifest was read).
 
     Its companions are its own sidecar and the log named after it (``<stem>.log``), nothing
     else: a manifest is a file on hostile ground, and an ``iris_log`` naming another backup's
@@ -426,17 +441,15 @@ def _described(
     started = _utc(manifest.started)
     if started is None:
         return _unrepresentable(path, facts, manifest.started.isoformat(), warnings)
-    companions = [f"{directory}/{original}{SUFFIX}"]
-    log = _same_stem_log(original)
+    log = original[: -len(BACKUP_SUFFIX)] + LOG_SUFFIX  # its own log: same stem
     if manifest.iris_log is not None and manifest.iris_log != log:
         warnings.append(
             f"{path}: its manifest names {manifest.iris_log!r} as its IRIS log, not its own "
             f"{log!r}: ignored, never deleted with it"
         )
-    if log in listing.logs:
-        companions.append(f"{directory}/{log}")
+    companions = (sidecar_path, f"{directory}/{log}") if log in listing.logs else (sidecar_path,)
     note = None
-    size = facts[0]
+    size, mtime_ns = facts
     if expected_size is not None and expected_size != size:
         note = f"size on disk {size} differs from the manifest's {expected_size}"
         warnings.append(f"{path}: {note}")
@@ -447,7 +460,8 @@ def _described(
         manifest.status,
         _SIDECAR,
         started,
-        *facts,  # size, mtime_ns
+        size,
+        mtime_ns,
         _EXACT,
         0,
         None,
@@ -455,7 +469,7 @@ def _described(
         (),
         True,
         note,
-        tuple(companions),
+        companions,
         manifest.chain_parent,
     )
 
@@ -512,10 +526,6 @@ def _unrepresentable(path: str, facts: Facts, when: str, warnings: list[str]) ->
     why = f"its date ({when}) cannot be represented as a moment: the file is unmanaged"
     warnings.append(f"{path}: {why}")
     return _unmanaged(path, facts, why)
-
-
-def _same_stem_log(name: str) -> str:
-    return name[: -len(BACKUP_SUFFIX)] + LOG_SUFFIX
 
 
 _NOT_REGULAR = "not a regular file"
