@@ -150,7 +150,8 @@ def _purge_locked(
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
-    targets = [t for t in targets if t.directory not in blocked]
+    if blocked:  # a Path's hash is a Python call: not paid per target when none is blocked
+        targets = [t for t in targets if t.directory not in blocked]
     interrupted = _interrupted(intents, targets, report, dry_run=dry_run, zone=zone)
     if not dry_run:
         try:
