@@ -276,9 +276,10 @@ def _finish_leftovers(
 
 
 def _record_plan(report: JobReport, decided: Plan) -> None:
-    report.keep = [RecordEntry.of(d.record, d.reasons) for d in decided.keep]
-    report.delete = [RecordEntry.of(d.record, d.reasons) for d in decided.delete]
-    report.unmanaged = [RecordEntry.of(d.record, d.reasons) for d in decided.unmanaged]
+    of = RecordEntry.of  # bound once: a classmethod looked up per backup builds a method each time
+    report.keep = [of(d.record, d.reasons) for d in decided.keep]
+    report.delete = [of(d.record, d.reasons) for d in decided.delete]
+    report.unmanaged = [of(d.record, d.reasons) for d in decided.unmanaged]
     report.warnings += decided.warnings
 
 
