@@ -244,7 +244,7 @@ def _describe_all(
     task or kind, then date, so records are built, and so laid out in memory, nearly oldest
     first: every later pass (link, plan, report, purge targets) then walks memory in order
     instead of jumping, and link_chains' sort merges a few sorted runs. At 100,000 backups
-    that halves the time of everything after the catalog, for a sort of names that costs a
+    that cuts linking, planning and the report by a third to a half, for a sort that costs a
     few tens of milliseconds (the names are the sort keys: strings sort on a fast path)."""
     unreadable: list[tuple[str, str]] = []
     records, warnings = catalog.records, catalog.warnings
