@@ -485,8 +485,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "executor-foreign-companion-deleted",
         "purge/executor.py",
-        "if where != parent or companion_name not in own:",
-        "if where != parent:",
+        "if not companion.startswith(prefix) or companion_name not in own:",
+        "if not companion.startswith(prefix):",
         PURGE,
     ),
     m(

@@ -46,11 +46,11 @@ def parse_iris_file_name(name: str) -> IrisFileName | None:
     match = _NAME.fullmatch(name)
     if match is None:
         return None
-    day = _day(match["date"])
+    task, raw_day, nnn = match.groups()  # one call, not three named look-ups: once per file
+    day = _day(raw_day)
     if day is None:
         return None
-    task = match["task"]
-    return IrisFileName(task, TASK_KINDS[task], day, int(match["nnn"]))
+    return IrisFileName(task, TASK_KINDS[task], day, int(nnn))
 
 
 @lru_cache(maxsize=4096)

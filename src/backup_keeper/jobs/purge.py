@@ -63,6 +63,9 @@ class _Interrupted:
     planned: set[str] = field(default_factory=set)
     leftovers: Leftovers = field(default_factory=dict)
 
+    def __bool__(self) -> bool:
+        return bool(self.planned or self.leftovers)
+
     def finished(self, went: set[str]) -> int:
         """Backups whose deletion this run finished: planned ones that went, and gone ones at
         least one of whose leftovers went."""
@@ -147,7 +150,8 @@ def _purge_locked(
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
-    targets = [t for t in targets if t.directory not in blocked]
+    if blocked:  # a Path's hash is a Python call: not paid per target when none is blocked
+        targets = [t for t in targets if t.directory not in blocked]
     interrupted = _interrupted(intents, targets, report, dry_run=dry_run, zone=zone)
     if not dry_run:
         try:
@@ -169,7 +173,7 @@ def _purge_locked(
         except (OSError, ValueError) as exc:
             report.errors.append(f"cannot update the purge intent: {exc}")
     return lifecycle.end(
-        report, clock=clock, summary=_summary(report, decided, interrupted, dry_run)
+        report, clock=clock, summary=_summary(report, decided, interrupted, outcome, dry_run)
     )
 
 
@@ -272,9 +276,10 @@ def _finish_leftovers(
 
 
 def _record_plan(report: JobReport, decided: Plan) -> None:
-    report.keep = [RecordEntry.of(d.record, d.reasons) for d in decided.keep]
-    report.delete = [RecordEntry.of(d.record, d.reasons) for d in decided.delete]
-    report.unmanaged = [RecordEntry.of(d.record, d.reasons) for d in decided.unmanaged]
+    of = RecordEntry.of  # bound once: a classmethod looked up per backup builds a method each time
+    report.keep = [of(d.record, d.reasons) for d in decided.keep]
+    report.delete = [of(d.record, d.reasons) for d in decided.delete]
+    report.unmanaged = [of(d.record, d.reasons) for d in decided.unmanaged]
     report.warnings += decided.warnings
 
 
@@ -305,10 +310,12 @@ def _fold(report: JobReport, outcome: Outcome) -> None:
     report.errors += outcome.errors
 
 
-def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_run: bool) -> str:
-    done = FileOutcome.WOULD_DELETE if dry_run else FileOutcome.DELETED
-    went = {a.path for a in report.actions if a.outcome is done}
-    gone = [e for e in report.delete if e.path in went]
+def _summary(
+    report: JobReport, decided: Plan, interrupted: _Interrupted, outcome: Outcome, dry_run: bool
+) -> str:
+    """Counted from the targets the executor says went (``outcome.gone``); the set of every
+    action's path is built only when an interrupted purge's backups need matching against it."""
+    gone = outcome.gone
     planned = len(decided.delete)
     size = human_size(sum(map(_SIZE, gone)))
     if dry_run:
@@ -318,7 +325,7 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     text = (
         f"{verb} backup(s) ({size}), kept {len(decided.keep)}, {len(decided.unmanaged)} unmanaged"
     )
-    finished = interrupted.finished(went)
+    finished = interrupted.finished(_went(report, dry_run)) if interrupted else 0
     if finished:
         text += f"; {'would finish' if dry_run else 'finished'} an interrupted purge of "
         text += f"{finished} backup(s)"
@@ -327,3 +334,8 @@ def _summary(report: JobReport, decided: Plan, interrupted: _Interrupted, dry_ru
     if report.warnings:
         text += f"; {len(report.warnings)} warning(s)"
     return ("dry run: " if dry_run else "") + text
+
+
+def _went(report: JobReport, dry_run: bool) -> set[str]:
+    done = FileOutcome.WOULD_DELETE if dry_run else FileOutcome.DELETED
+    return {a.path for a in report.actions if a.outcome is done}

@@ -74,12 +74,17 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failed: list[PurgeTarget] = field(default_factory=list)
+    gone: list[PurgeTarget] = field(default_factory=list)
+    """Targets whose backup file went (in a dry run: would go), counted as they go, so the
+    job's summary never rebuilds them from a set of every action's path (200,000 at 100,000
+    backups)."""
 
     def extend(self, other: Outcome) -> None:
         self.actions += other.actions
         self.warnings += other.warnings
         self.errors += other.errors
         self.failed += other.failed
+        self.gone += other.gone
 
 
 def targets_from_plan(
@@ -90,13 +95,13 @@ def targets_from_plan(
     The planner never proposes such a thing; this is the second lock on the door, because a
     wrong deletion cannot be undone.
     """
-    allowed = {str(d): d for d in directories}
+    allowed = {str(d): (d, f"{d}/") for d in directories}
     targets: list[PurgeTarget] = []
     refused: list[str] = []
     for decision in reversed(deletions):
         record = decision.record
         parent, _, name = record.path.rpartition("/")
-        directory = allowed.get(parent)
+        directory, prefix = allowed.get(parent, _NOWHERE)
         if not record.managed:
             refused.append(f"{record.path}: refused to delete an unmanaged file")
             continue
@@ -106,20 +111,27 @@ def targets_from_plan(
                 "configured directory"
             )
             continue
-        companions = _own_companions_of(record, parent, name, refused)
+        companions = _own_companions_of(record, prefix, name, refused)
         targets.append(PurgeTarget(directory, name, record.size, record.mtime_ns, companions))
     return targets, refused
 
 
+_NOWHERE: tuple[None, str] = (None, "")
+
+
 def _own_companions_of(
-    record: BackupRecord, parent: str, name: str, refused: list[str]
+    record: BackupRecord, prefix: str, name: str, refused: list[str]
 ) -> tuple[str, ...]:
-    """The names of ``record``'s companions that are its own sidecar or log, beside it."""
+    """The names of ``record``'s companions that are its own sidecar or log, beside it
+    (``prefix`` is its directory and a slash). Tested as "starts with the prefix, and the rest
+    is one of its own names" (own names are bare): the same test as splitting at the last
+    slash, without building two strings per companion."""
     own = own_companions(name)
+    cut = len(prefix)
     companions: list[str] = []
     for companion in record.companions:
-        where, _, companion_name = companion.rpartition("/")
-        if where != parent or companion_name not in own:
+        companion_name = companion[cut:]
+        if not companion.startswith(prefix) or companion_name not in own:
             refused.append(f"{companion}: refused: not the sidecar or log of {name}")
             continue
         companions.append(companion_name)
@@ -150,7 +162,8 @@ def delete_targets(
             continue
         try:
             if dry_run:
-                _say_what_would_go(group, outcome.actions)
+                _say_what_would_go(directory, group, outcome.actions)
+                outcome.gone += group
                 continue
             for target in group:
                 outcome.extend(_delete_one(dir_fd, target, remove))
@@ -221,9 +234,17 @@ def _remove_leftovers(
 
 
 def _by_directory(targets: Sequence[PurgeTarget]) -> dict[Path, list[PurgeTarget]]:
+    """Grouped by directory, in order of first appearance. Targets from one plan share their
+    directory's ``Path`` object, so a run of them is recognised by identity: hashing a ``Path``
+    is a Python call, and 100,000 of them showed."""
     by_directory: dict[Path, list[PurgeTarget]] = {}
+    last: Path | None = None
+    group: list[PurgeTarget] = []
     for target in targets:
-        by_directory.setdefault(target.directory, []).append(target)
+        if target.directory is not last:
+            last = target.directory
+            group = by_directory.setdefault(last, [])
+        group.append(target)
     return by_directory
 
 
@@ -231,16 +252,15 @@ def _open_directory(directory: Path) -> int:
     return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
-def _say_what_would_go(group: Sequence[PurgeTarget], actions: list[FileAction]) -> None:
+def _say_what_would_go(
+    directory: Path, group: Sequence[PurgeTarget], actions: list[FileAction]
+) -> None:
     """A dry run, just planned from the catalog: say what would go, in the order it would,
-    without touching the disk again."""
+    without touching the disk again. ``group`` is ``directory``'s targets."""
     say = log.isEnabledFor(logging.INFO)
     add = actions.append
-    prefixes: dict[Path, str] = {}
+    prefix = f"{directory}/"
     for target in group:
-        prefix = prefixes.get(target.directory)
-        if prefix is None:
-            prefix = prefixes[target.directory] = f"{target.directory}/"
         for name in _deletion_order(target):
             add(FileAction(prefix + name, _WOULD_DELETE))
             if say:
@@ -272,6 +292,8 @@ def _delete_one(dir_fd: int, target: PurgeTarget, remove: Remove) -> Outcome:
             continue
         outcome.actions.append(FileAction(path, FileOutcome.DELETED))
         log.info("deleted %s", path)
+        if name == target.name:
+            outcome.gone.append(target)
     return outcome
 
 
