@@ -17,10 +17,19 @@ from uuid import uuid4
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.servers.azurite import azure_environment, azurite_server, private_azurite_server
 from tests.servers.s3 import aws_environment, private_s3_server, s3_server
 from tests.servers.sftp import sftp_server
 
-__all__ = ["aws_environment", "private_s3_server", "s3_server", "sftp_server"]
+__all__ = [
+    "aws_environment",
+    "azure_environment",
+    "azurite_server",
+    "private_azurite_server",
+    "private_s3_server",
+    "s3_server",
+    "sftp_server",
+]
 """The loopback servers (started on first use, stopped after), for every test directory."""
 
 

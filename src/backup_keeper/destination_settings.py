@@ -86,8 +86,12 @@ _PORT = re.compile(r"[0-9]{1,5}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]", re.ASCII)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}", re.ASCII)
 _ENDPOINT = re.compile(
-    r"(https?)://([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?/?", re.ASCII
+    r"(https?)://([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?"
+    r"(/[a-z0-9]{3,24})?/?",
+    re.ASCII,
 )
+"""A base URL; group 4 is an Azure storage account name as the one path segment, which only
+an ``az`` endpoint may have (Azurite and Azure Stack serve the account under a path)."""
 
 
 def _invalid(message: str) -> DestinationError:
@@ -317,7 +321,12 @@ class DestinationSettings(BaseModel):
     def _fields_fit_the_scheme(self) -> Self:
         location = self.location
         if self.endpoint is not None:
-            check_endpoint(self.endpoint, allow_http=self.allow_http, wrap=ValueError)
+            check_endpoint(
+                self.endpoint,
+                allow_http=self.allow_http,
+                account_path=location.scheme == "az",
+                wrap=ValueError,
+            )
         sftp_only = {
             "known_hosts": self.known_hosts,
             "identity_file": self.identity_file,
@@ -338,13 +347,29 @@ class DestinationSettings(BaseModel):
         return parse_destination_url(self.url)
 
 
-def check_endpoint(value: str, *, allow_http: bool, wrap: type[Exception] | None = None) -> str:
+def check_endpoint(
+    value: str,
+    *,
+    allow_http: bool,
+    account_path: bool = False,
+    wrap: type[Exception] | None = None,
+) -> str:
     """``value`` without a trailing ``/`` when it is a bare ``http(s)://host[:port]`` base URL
     (no credentials, path or query, which would be printed wherever the endpoint is named);
-    else DestinationError(kind="invalid"), or ``wrap`` of its message."""
+    with ``account_path`` (Azure), also ``http(s)://host[:port]/account`` (an account name is
+    no secret and cannot carry one); else DestinationError(kind="invalid"), or ``wrap`` of its
+    message."""
     match = _ENDPOINT.fullmatch(value)
     message = ""
-    if match is None:
+    if match is not None and match.group(4) is not None and not account_path:
+        match = None
+    if match is None and account_path:
+        message = (
+            "an Azure endpoint is a base URL such as https://account.blob.core.windows.net or "
+            "http://127.0.0.1:10000/account (no user, query or path other than the account "
+            "name: 3 to 24 lowercase letters and digits)"
+        )
+    elif match is None:
         message = (
             "an endpoint is a base URL such as https://minio.example:9000 (no user, path or query)"
         )

@@ -167,3 +167,51 @@ def test_sftp_settings_take_references_to_credentials() -> None:
     )
     assert settings.password_env == "BACKUP_SFTP_PASSWORD"
     assert settings.location.user == "backup"
+
+
+def test_an_azure_endpoint_may_name_its_account_as_its_one_path_segment() -> None:
+    """Azurite (and Azure Stack) serve the account under a path: http://host:port/account."""
+    settings = DestinationSettings(
+        url="az://backups/site",
+        endpoint="http://127.0.0.1:10000/devstoreaccount1/",
+        allow_http=True,
+    )
+    assert settings.endpoint == "http://127.0.0.1:10000/devstoreaccount1/"
+    found = check_endpoint(settings.endpoint, allow_http=True, account_path=True)
+    assert found == "http://127.0.0.1:10000/devstoreaccount1"
+    assert check_endpoint("https://blob.example", allow_http=False, account_path=True) == (
+        "https://blob.example"
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "words"),
+    [
+        ("http://127.0.0.1:10000/devstoreaccount1", "plain HTTP"),
+        ("https://127.0.0.1:10000/account/container", "no user, query"),
+        ("https://127.0.0.1:10000/Account", "no user, query"),
+        ("https://127.0.0.1:10000/ab", "no user, query"),
+        ("https://127.0.0.1:10000/../etc", "no user, query"),
+        ("https://127.0.0.1:10000/account?sv=2021&sig=abc", "no user, query"),
+        ("https://u:secret@127.0.0.1:10000/account", "no user, query"),
+        ("https://127.0.0.1:10000/account#x", "no user, query"),
+    ],
+)
+def test_an_azure_endpoint_path_is_one_account_name_and_nothing_more(
+    endpoint: str, words: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        DestinationSettings(url="az://backups", endpoint=endpoint)
+    assert words in str(caught.value)
+    assert "secret" not in str(caught.value)
+    assert "sig=abc" not in str(caught.value)
+
+
+def test_only_an_azure_endpoint_may_have_a_path() -> None:
+    with pytest.raises(ValidationError) as caught:
+        DestinationSettings(
+            url="s3://backups", endpoint="https://minio.example/devstoreaccount1", path_style=True
+        )
+    assert "no user, path or query" in str(caught.value)
+    with pytest.raises(DestinationError):
+        check_endpoint("https://minio.example/devstoreaccount1", allow_http=False)

@@ -152,7 +152,10 @@ class ObjectStore:
     @property
     def proves_uploads(self) -> bool:
         """S3 refuses a request whose body does not match its signed SHA-256 (and the SHA-256
-        checksum sent with each part, stored with the object); Azure and GCS are read back."""
+        checksum sent with each part, stored with the object); Azure and GCS are read back.
+        obstore's Azure blocks carry no Content-MD5 or x-ms-content-crc64 (object_store's
+        ``AzureClient::put_block`` sends the body, its length and the Shared Key signature,
+        which does not cover the body), so Azure has nothing to check them against."""
         return self._location.scheme == "s3"
 
     def describe(self) -> str:
@@ -412,15 +415,10 @@ def _open(location: Location, root: str, settings: DestinationSettings) -> Obsto
                 retry_config=_retry(settings),
             )
         if location.scheme == "az":
-            azure: AzureConfig = {}
-            if settings.endpoint:
-                azure["endpoint"] = check_endpoint(
-                    settings.endpoint, allow_http=settings.allow_http
-                )
             return AzureStore(
                 location.bucket,
                 prefix=root,
-                config=azure,
+                config=_azure_config(settings),
                 client_options=_client_options(settings),
                 retry_config=_retry(settings),
             )
@@ -435,6 +433,38 @@ def _open(location: Location, root: str, settings: DestinationSettings) -> Obsto
             "invalid",
             f"cannot open {location.redacted()}: {clean(str(exc).partition(_DEBUG_MARK)[0])}",
         ) from None
+
+
+def _azure_config(settings: DestinationSettings) -> AzureConfig:
+    """The endpoint, resolved here rather than left to obstore so that one from the
+    environment (``AZURE_STORAGE_ENDPOINT``, ``AZURE_ENDPOINT``) is held to ``allow_http``
+    like a configured one. With ``AZURE_STORAGE_USE_EMULATOR`` obstore talks to Azurite at
+    ``AZURITE_BLOB_STORAGE_URL`` over plain HTTP whatever it was told, and ignores any
+    endpoint: refused here unless ``allow_http`` says so, and beside a configured endpoint."""
+    if _is_set(os.environ.get("AZURE_STORAGE_USE_EMULATOR")):
+        if not settings.allow_http or settings.endpoint:
+            raise DestinationError(
+                "invalid",
+                "AZURE_STORAGE_USE_EMULATOR names Azurite at AZURITE_BLOB_STORAGE_URL, over "
+                "plain HTTP: set allow_http = true and no endpoint to accept that",
+            )
+        emulator = os.environ.get("AZURITE_BLOB_STORAGE_URL")
+        if emulator:
+            check_endpoint(emulator, allow_http=True)
+        return {}
+    endpoint = (
+        settings.endpoint
+        or os.environ.get("AZURE_STORAGE_ENDPOINT")
+        or os.environ.get("AZURE_ENDPOINT")
+    )
+    if not endpoint:
+        return {}
+    return {"endpoint": check_endpoint(endpoint, allow_http=settings.allow_http, account_path=True)}
+
+
+def _is_set(flag: str | None) -> bool:
+    """An environment flag as obstore reads it ("true", "1", "yes", "on")."""
+    return flag is not None and flag.strip().lower() in ("true", "1", "yes", "on")
 
 
 def _s3_config(location: Location, settings: DestinationSettings) -> S3Config:
