@@ -8,8 +8,8 @@ from pydantic import BaseModel
 
 from backup_keeper.settings import (
     BackupSettings,
-    CopySettings,
     CatalogSettings,
+    CopySettings,
     ExternalBackupSettings,
     FreezeHookSettings,
     FreshnessSettings,

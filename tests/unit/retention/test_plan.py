@@ -370,7 +370,9 @@ def test_a_held_incremental_is_kept_with_everything_a_restore_of_it_needs() -> N
     result = plan(records, RetentionPolicy(keep_last=1), moment, UTC_ZONE, held=held)
     assert deleted(result) == []
     assert reasons_of(result, "b002_I.cbk") == ["not yet copied to s3://b/p"]
-    assert any("chain: needed to restore kept b002_I.cbk" in r for r in reasons_of(result, "b000_F.cbk"))
+    assert any(
+        "chain: needed to restore kept b002_I.cbk" in r for r in reasons_of(result, "b000_F.cbk")
+    )
 
 
 def test_a_hold_on_a_path_the_plan_does_not_know_changes_nothing() -> None:
