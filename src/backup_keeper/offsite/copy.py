@@ -48,7 +48,7 @@ from backup_keeper.offsite.remote_purge import PolicyPurge, purge_by_policy
 from backup_keeper.offsite.streams import LocalBackupError
 from backup_keeper.offsite.upload import UploadResult, upload_backup
 from backup_keeper.progress import NO_PROGRESS, Progress
-from backup_keeper.report import FileAction, FileOutcome
+from backup_keeper.report import FileAction, FileOutcome, JobReport
 from backup_keeper.settings import CopyTarget
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,13 @@ class CopyOutcome:
 
     @property
     def bytes_sent(self) -> int:
+        """Every byte stored by this run: backup files, logs and sidecars."""
         return sum(result.bytes_sent for result in self.copied)
+
+    @property
+    def backup_bytes(self) -> int:
+        """The size of the backups copied, as stored there: what a summary quotes."""
+        return sum(result.copy.size for result in self.copied)
 
 
 @dataclass(slots=True)
@@ -385,3 +391,14 @@ def purged_count(outcome: CopyOutcome, *, dry_run: bool) -> int:
     done = FileOutcome.WOULD_DELETE if dry_run else FileOutcome.DELETED
     went = {a.path for a in outcome.actions if a.outcome is done}
     return sum(1 for purge in outcome.purges for d in purge.plan.delete if d.record.path in went)
+
+
+def fold_into(report: JobReport, outcome: CopyOutcome, *, prefix: str = "") -> None:
+    """The outcome's lines into ``report``; ``prefix`` marks them inside another job's report
+    (a backup's: ``copy: ``), which is how an alert tells a failed copy from a failed backup."""
+    report.actions += outcome.actions
+    report.warnings += [prefix + w for w in outcome.warnings]
+    report.errors += [prefix + e for e in outcome.errors]
+    if outcome.stopped is not None:
+        report.errors.append(prefix + outcome.stopped)
+    report.checked += [prefix + n for n in outcome.notes]
