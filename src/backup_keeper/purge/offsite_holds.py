@@ -86,7 +86,7 @@ def _copied_to(record: BackupRecord) -> list[Location]:
     path = PurePath(record.path)
     original = path.name.removesuffix(".zst")
     try:
-        manifest = read_manifest(path.with_name(original + ".json"), expected_file=original)
+        manifest = read_manifest(str(path.with_name(original + ".json")), expected_file=original)
     except ManifestError:
         return []
     places: list[Location] = []
