@@ -27,6 +27,9 @@ class FileOutcome(StrEnum):
     WOULD_DELETE = "would-delete"
     SKIPPED = "skipped"
     FAILED = "failed"
+    COPIED = "copied"
+    """Sent to a destination and proved there (the copy job)."""
+    WOULD_COPY = "would-copy"
 
 
 @dataclass(slots=True)

@@ -23,7 +23,15 @@ from pydantic import (
     model_validator,
 )
 
+from backup_keeper.destination_settings import (
+    DestinationError,
+    DestinationSettings,
+    Location,
+    parse_destination_url,
+)
 from backup_keeper.durations import Duration
+from backup_keeper.encryption import EncryptionError, parse_recipients
+from backup_keeper.safe_files import UnsafeName, check_bare_name
 from backup_keeper.timezones import resolve_zone
 
 
@@ -225,10 +233,29 @@ class CatalogSettings(BaseModel):
         return list(dict.fromkeys(value))
 
 
+def _destination_url(value: str) -> str:
+    try:
+        parse_destination_url(value)
+    except DestinationError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+DestinationUrl = Annotated[str, AfterValidator(_destination_url)]
+"""A destination's URL (checked as ``copy_to`` checks it): no secret, no query, no ``..``."""
+
+
 class PurgeSettings(CatalogSettings):
     """A catalog plus the policy to apply to it."""
 
     retention: RetentionPolicy
+    require_offsite_copy: list[DestinationUrl] = Field(
+        default_factory=list,
+        description="Destination URLs (as copy_to names them) where a completed backup must "
+        "have a verified copy, recorded in its sidecar, before this purge may delete it; one "
+        "without is kept, with its chain, and an alert is raised.",
+        examples=[["s3://backups/iris"]],
+    )
     dry_run: bool = Field(default=False, description="Plan and report, change nothing on disk.")
     lock_wait: float = Field(
         default=5.0,
@@ -236,6 +263,78 @@ class PurgeSettings(CatalogSettings):
         le=3600,
         allow_inf_nan=False,
         description="Seconds to wait for another purge of the same directory to end.",
+    )
+
+
+def _bare_instance(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        return check_bare_name(value)
+    except UnsafeName as exc:
+        raise ValueError(f"the instance is one path segment: {exc}") from None
+
+
+class CopyTarget(BaseModel):
+    """One place a backup is copied to, and how: encrypted or not, how fast, kept how long.
+
+    The backups go under ``<url>/<instance>/``. ``instance`` defaults to the instance each
+    backup's sidecar names (so one destination can hold several instances side by side, each
+    in its own directory, as IRIS names them); a backup whose sidecar names none is not copied
+    unless ``instance`` is set, because guessing would mix two instances' chains in one place.
+    """
+
+    model_config = _STRICT
+
+    destination: DestinationSettings
+    encrypt_to: list[str] = Field(
+        default_factory=list,
+        description="age or ssh public keys to encrypt the backup files to (client side, "
+        "streamed); empty: stored as they are. The private key is never needed to copy.",
+        examples=[["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]],
+    )
+    bandwidth_limit: int | None = Field(
+        default=None, gt=0, description="Bytes per second over the link (unset: no limit)."
+    )
+    retention: RetentionPolicy | None = Field(
+        default=None,
+        description="The destination's own policy, applied there after a copy without error "
+        "(unset: nothing is deleted there).",
+    )
+    instance: str | None = Field(
+        default=None,
+        description="The directory under the URL's prefix; default: the instance each "
+        "backup's sidecar names.",
+        examples=["PROD"],
+    )
+
+    @field_validator("instance")
+    @classmethod
+    def _bare(cls, value: str | None) -> str | None:
+        return _bare_instance(value)
+
+    @field_validator("encrypt_to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        """Checked now, not at 02:00 when the first copy would fail on a typo."""
+        if value:
+            try:
+                parse_recipients(value)
+            except EncryptionError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def location(self) -> Location:
+        return self.destination.location
+
+
+class CopySettings(CatalogSettings):
+    """The ``copy`` job: the backups of some directories to one destination."""
+
+    to: CopyTarget
+    dry_run: bool = Field(
+        default=False, description="Say what would be copied (and purged there); send nothing."
     )
 
 
@@ -299,6 +398,11 @@ class BackupSettings(BaseModel):
     compress_level: int = Field(default=3, ge=1, le=19, description="zstd level.")
     retention: RetentionPolicy | None = Field(
         default=None, description="Purge the directory by this policy after a completed backup."
+    )
+    copy_to: list[CopyTarget] = Field(
+        default_factory=list,
+        description="Destinations each completed backup is copied to, before the local purge; "
+        "the local purge then deletes nothing that is not copied to each of them.",
     )
     timezone: TimeZoneName = Field(default=None, description="IANA zone of IRIS's local dates.")
 
@@ -391,6 +495,11 @@ class ExternalBackupSettings(BaseModel):
         default=None, description="Shard master namespace: freeze the whole sharded cluster."
     )
     lock_timeout: Seconds = 0
+    copy_to: list[CopyTarget] = Field(
+        default_factory=list,
+        description="Destinations the directory's backup files not yet there are copied to "
+        "after a completed snapshot (a snapshot itself lives in the storage, not in a file).",
+    )
     timezone: TimeZoneName = None
 
     @field_validator("wd_suspend_limit")

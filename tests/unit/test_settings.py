@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from backup_keeper.settings import (
     BackupSettings,
     CatalogSettings,
+    CopySettings,
     ExternalBackupSettings,
     FreezeHookSettings,
     FreshnessSettings,
@@ -233,3 +234,89 @@ def test_by_default_a_snapshot_command_ends_before_the_write_daemons_own_resume(
     snapshot that is not a good backup, so the default bound comes first."""
     settings = ExternalBackupSettings(directory=Path("/"), command=["true"])
     assert settings.command_timeout < settings.wd_suspend_limit
+
+
+# -- off-site copies (issue 16) -----------------------------------------------------------------
+
+AGE_KEY = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+
+
+def test_a_copy_target_names_a_destination_keys_a_limit_and_its_own_policy(tmp_path: Path) -> None:
+    settings = validate_settings(
+        CopySettings,
+        {
+            "directories": [tmp_path],
+            "to": {
+                "destination": {"url": "s3://backups/iris"},
+                "encrypt_to": [AGE_KEY],
+                "bandwidth_limit": 1_000_000,
+                "retention": {"keep_last": 3},
+                "instance": "PROD",
+            },
+        },
+    )
+    assert settings.to.location.describe("PROD") == "s3://backups/iris/PROD/"
+    assert settings.to.retention is not None and settings.to.retention.keep_last == 3
+    assert settings.dry_run is False
+
+
+def test_a_copy_target_refuses_a_bad_key_a_path_as_instance_and_an_unknown_field_at_once(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        validate_settings(
+            CopySettings,
+            {
+                "directories": [tmp_path],
+                "to": {
+                    "destination": {"url": "s3://backups/iris"},
+                    "encrypt_to": ["not-a-key"],
+                    "instance": "../OTHER",
+                    "bandwidth_limit": 0,
+                    "password": "x",
+                },
+            },
+        )
+    where = sorted(p.split(":")[0] for p in caught.value.problems)
+    assert where == [
+        "to.bandwidth_limit",
+        "to.encrypt_to",
+        "to.instance",
+        "to.password",
+    ]
+
+
+def test_copy_to_is_accepted_on_both_backup_jobs_and_empty_by_default(tmp_path: Path) -> None:
+    target = {"destination": {"url": "file:///mnt/share"}}
+    backup = validate_settings(
+        BackupSettings, {"directory": tmp_path, "kind": "full", "copy_to": [target]}
+    )
+    snapshot = validate_settings(
+        ExternalBackupSettings, {"directory": tmp_path, "command": ["true"], "copy_to": [target]}
+    )
+    assert backup.copy_to[0].destination.url == "file:///mnt/share"
+    assert snapshot.copy_to[0].destination.url == "file:///mnt/share"
+    assert validate_settings(BackupSettings, {"directory": tmp_path, "kind": "full"}).copy_to == []
+
+
+def test_require_offsite_copy_takes_destination_urls_and_refuses_a_secret(tmp_path: Path) -> None:
+    settings = validate_settings(
+        PurgeSettings,
+        {
+            "directories": [tmp_path],
+            "retention": {"keep_last": 1},
+            "require_offsite_copy": ["s3://backups/iris"],
+        },
+    )
+    assert settings.require_offsite_copy == ["s3://backups/iris"]
+    with pytest.raises(SettingsError) as caught:
+        validate_settings(
+            PurgeSettings,
+            {
+                "directories": [tmp_path],
+                "retention": {"keep_last": 1},
+                "require_offsite_copy": ["sftp://me:hunter2@host/x"],
+            },
+        )
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.problems[0].startswith("require_offsite_copy.0: a password")

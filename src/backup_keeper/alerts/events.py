@@ -17,6 +17,8 @@ class EventKind(StrEnum):
     THAW_FAILED = "thaw-failed"
     PURGE_FAILED = "purge-failed"
     VERIFY_FAILED = "verify-failed"
+    COPY_FAILED = "copy-failed"
+    NOT_COPIED = "not-copied"
     BACKUPS_STALE = "backups-stale"
     RECOVERED = "recovered"
     TEST = "test"
@@ -45,6 +47,11 @@ NEXT_STEP: dict[EventKind, str] = {
     "permissions and free space.",
     EventKind.VERIFY_FAILED: "A backup does not match its manifest: do not rely on it; "
     "take a new full backup.",
+    EventKind.COPY_FAILED: "The off-site copy is missing or incomplete: read the report's errors "
+    "(credentials, bucket, space, link), fix the cause and run `backup-keeper copy`; local "
+    "backups not yet copied are kept meanwhile.",
+    EventKind.NOT_COPIED: "Backups are kept locally because they are not yet copied off-site: "
+    "check the copy job, or free space by fixing it, not by deleting them.",
     EventKind.BACKUPS_STALE: "Check that the backup task or schedule still runs "
     "(suspended, deleted, failing?).",
     EventKind.RECOVERED: "Nothing to do: the job works again.",
@@ -60,6 +67,7 @@ _FAILED_KIND = {
     "thaw": EventKind.THAW_FAILED,
     "purge": EventKind.PURGE_FAILED,
     "verify": EventKind.VERIFY_FAILED,
+    "copy": EventKind.COPY_FAILED,
     "check-freshness": EventKind.BACKUPS_STALE,
     "doctor": EventKind.THAW_FAILED,
 }
@@ -97,6 +105,24 @@ def alert_test_notice(instance: str) -> AlertEvent:
     )
 
 
+COPY_PREFIX = "copy: "
+"""How a backup job marks the lines of the copy it ran (``copy_to``): a failed copy of a good
+backup is a copy failure, not a backup failure (the next step differs)."""
+NOT_COPIED_MARK = "not yet copied to "
+"""In a purge's warning when ``require_offsite_copy`` kept backups back."""
+
+
+def _failed_kind(report: JobReport) -> EventKind:
+    kind = _FAILED_KIND.get(report.job, EventKind.BACKUP_FAILED)
+    if any(e.startswith("ExternalFreeze failed") for e in report.errors):
+        return EventKind.FREEZE_FAILED
+    if report.job in ("backup", "snapshot") and all(
+        e.startswith(COPY_PREFIX) for e in report.errors
+    ):
+        return EventKind.COPY_FAILED
+    return kind
+
+
 def events_for(report: JobReport, instance: str, now: datetime) -> list[AlertEvent]:
     """The events a report is news of (before dedupe and "recovered", which need history)."""
 
@@ -114,11 +140,12 @@ def events_for(report: JobReport, instance: str, now: datetime) -> list[AlertEve
     critical = [m for m in [*report.errors, *report.warnings] if m.startswith("CRITICAL")]
     events = [event(EventKind.THAW_FAILED, AlertSeverity.CRITICAL, m) for m in critical[:1]]
     if report.status is JobStatus.FAILED:
-        kind = _FAILED_KIND.get(report.job, EventKind.BACKUP_FAILED)
-        if any(e.startswith("ExternalFreeze failed") for e in report.errors):
-            kind = EventKind.FREEZE_FAILED
+        kind = _failed_kind(report)
         if not (critical and kind is EventKind.THAW_FAILED):
             events.append(event(kind, AlertSeverity.ERROR, report.summary))
     elif report.warnings and report.job in ("backup", "snapshot") and not critical:
         events.append(event(EventKind.BACKUP_WARNING, AlertSeverity.WARNING, report.summary))
+    held = [w for w in report.warnings if NOT_COPIED_MARK in w]
+    if held and report.status is not JobStatus.FAILED:
+        events.append(event(EventKind.NOT_COPIED, AlertSeverity.WARNING, held[0]))
     return events

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from backup_keeper.jobs.catalog import run_catalog
+    from backup_keeper.jobs.copy import run_copy
     from backup_keeper.jobs.doctor import run_doctor
     from backup_keeper.jobs.external_backup import run_external_backup
     from backup_keeper.jobs.freeze_hooks import run_freeze, run_thaw
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 _HOME = {
     "run_catalog": "catalog",
+    "run_copy": "copy",
     "run_doctor": "doctor",
     "run_external_backup": "external_backup",
     "run_freeze": "freeze_hooks",
@@ -52,6 +54,7 @@ _HOME = {
 
 __all__ = [
     "run_catalog",
+    "run_copy",
     "run_doctor",
     "run_external_backup",
     "run_freeze",

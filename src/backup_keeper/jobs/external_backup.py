@@ -20,6 +20,7 @@ from backup_keeper.catalog.discover import SNAPSHOT_SUFFIX, leftover_temp_warnin
 from backup_keeper.catalog.manifest import Manifest, MirrorInfo, write_manifest
 from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.clock import Clock, Stopwatch, system_clock, system_stopwatch
+from backup_keeper.destinations.open import StoreOpener, open_destination
 from backup_keeper.freeze_marker import FreezeMarker, UnreadableMarker, new_run_id, write_marker
 from backup_keeper.iris.port import (
     FreezeResult,
@@ -40,9 +41,11 @@ from backup_keeper.jobs.freeze_recovery import (
     undo_failed_freeze,
 )
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
+from backup_keeper.jobs.offsite_step import copy_to_target
 from backup_keeper.kinds import BackupKind
 from backup_keeper.mirror_policy import role_refusal
 from backup_keeper.notify import Notifier
+from backup_keeper.progress import NO_PROGRESS
 from backup_keeper.report import BackupDetails, JobReport, JobStatus
 from backup_keeper.settings import (
     DEFAULT_FREEZE_TIMEOUT,
@@ -50,6 +53,7 @@ from backup_keeper.settings import (
     ExternalBackupSettings,
 )
 from backup_keeper.snapshot_command import CommandResult, run_snapshot_command
+from backup_keeper.timezones import resolve_zone
 
 
 def run_external_backup(
@@ -59,21 +63,28 @@ def run_external_backup(
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
     stopwatch: Stopwatch = system_stopwatch,
+    opener: StoreOpener = open_destination,
 ) -> JobReport:
     """Take one snapshot backup; the instance is thawed on every path out of here, and every
     failure (IRIS's, the disk's, this tool's) is a failed report the notifier is told of.
-    The freeze window is measured on ``stopwatch``, the rest on ``clock``."""
+    The freeze window is measured on ``stopwatch``, the rest on ``clock``; ``opener`` reaches
+    the ``copy_to`` destinations."""
     report = lifecycle.begin(
         "snapshot",
         clock=clock,
         directories=[str(settings.directory)],
-        options=settings.model_dump(mode="json", exclude={"directory"}),
+        options=settings.model_dump(mode="json", exclude={"directory", "copy_to"})
+        | (
+            {"copy_to": [t.location.redacted() for t in settings.copy_to]}
+            if settings.copy_to
+            else {}
+        ),
         iris=iris.adapter_name,
     )
     report.backup = BackupDetails(requested_kind="external", kind="external")
     return lifecycle.conclude(
         report,
-        lambda: _locked(settings, iris, report, _Clocks(clock, stopwatch)),
+        lambda: _locked(settings, iris, report, _Clocks(clock, stopwatch), opener),
         clock=clock,
         notifier=notifier,
         what="external backup",
@@ -87,15 +98,43 @@ class _Clocks:
 
 
 def _locked(
-    settings: ExternalBackupSettings, iris: IrisPort, report: JobReport, clock: _Clocks
+    settings: ExternalBackupSettings,
+    iris: IrisPort,
+    report: JobReport,
+    clock: _Clocks,
+    opener: StoreOpener,
 ) -> str:
     if not iris.acquire_lock(INSTANCE_LOCK, settings.lock_timeout):
         report.errors.append(lock_refusal(settings.lock_timeout))
         return f"external backup failed: {report.errors[-1]}"
     try:
-        return _steps(settings, iris, report, clock)
+        summary = _steps(settings, iris, report, clock)
     finally:
         iris.release_lock(INSTANCE_LOCK)
+    return summary + _copy(settings, report, clock.wall, opener)
+
+
+def _copy(
+    settings: ExternalBackupSettings, report: JobReport, clock: Clock, opener: StoreOpener
+) -> str:
+    """After a completed snapshot, outside the instance lock: the directory's backup files
+    not yet at each ``copy_to`` target (the snapshot itself is the storage's, not a file)."""
+    details = report.backup
+    if not settings.copy_to or details is None or details.result != "completed":
+        return ""
+    lines = [
+        copy_to_target(
+            [settings.directory],
+            target,
+            report=report,
+            opener=opener,
+            zone=resolve_zone(settings.timezone),
+            clock=clock,
+            progress=NO_PROGRESS,
+        )
+        for target in settings.copy_to
+    ]
+    return "".join(f"; {line}" for line in lines)
 
 
 def _steps(

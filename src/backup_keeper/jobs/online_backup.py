@@ -29,6 +29,7 @@ from backup_keeper.catalog.record import BackupRecord, BackupStatus
 from backup_keeper.checksum import file_checksum
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.compression import compress_file
+from backup_keeper.destinations.open import StoreOpener, open_destination
 from backup_keeper.iris.port import (
     BackupOutcome,
     DatabaseInfo,
@@ -43,6 +44,7 @@ from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import recover_frozen
 from backup_keeper.jobs.locking import INSTANCE_LOCK, lock_refusal
+from backup_keeper.jobs.offsite_step import copy_to_target
 from backup_keeper.jobs.purge import run_purge, what_was_purged
 from backup_keeper.kinds import BackupKind
 from backup_keeper.mirror_policy import role_refusal
@@ -76,6 +78,7 @@ class _Run:
     """The base :func:`_base_in` chose, once chosen."""
     estimate: int | None = None
     """IRIS's estimate of the .cbk's size, once asked."""
+    opener: StoreOpener = open_destination
 
     def fail(self, message: str) -> _Stop:
         self.report.errors.append(message)
@@ -89,40 +92,50 @@ def run_online_backup(
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
     progress: Progress = NO_PROGRESS,
+    opener: StoreOpener = open_destination,
 ) -> JobReport:
     """Take one online backup as ``settings`` say, through ``iris``; never raises for IRIS's or
     the disk's failures: they are in the report, and ``notifier`` is told of failures.
-    ``progress`` hears of the long steps: IRIS writing the .cbk, checksums, compression."""
+    ``progress`` hears of the long steps: IRIS writing the .cbk, checksums, compression, the
+    copies; ``opener`` reaches the ``copy_to`` destinations."""
     report = lifecycle.begin(
         "backup",
         clock=clock,
         directories=[str(settings.directory)],
-        options=settings.model_dump(mode="json", exclude={"directory", "retention"}),
+        options=settings.model_dump(mode="json", exclude={"directory", "retention", "copy_to"})
+        | (
+            {"copy_to": [t.location.redacted() for t in settings.copy_to]}
+            if settings.copy_to
+            else {}
+        ),
         iris=iris.adapter_name,
     )
     details = BackupDetails(requested_kind=settings.kind, kind=settings.kind)
     report.backup = details
-    run = _Run(settings, iris, report, details, clock, progress)
+    run = _Run(settings, iris, report, details, clock, progress, opener=opener)
     return lifecycle.conclude(
         report, lambda: _locked(run), clock=clock, notifier=notifier, what="backup"
     )
 
 
 def _locked(run: _Run) -> str:
-    """The steps under the instance lock; a step that stops the job has already said why."""
+    """The steps under the instance lock, then the copy and the purge outside it (a copy of
+    hundreds of gigabytes over a paced link must not hold the next backup back); a step that
+    stops the job has already said why."""
     try:
         _take_lock(run)
         try:
-            return _steps(run)
+            directory, kind, cbk = _steps(run)
         finally:
             run.iris.release_lock(LOCK_NAME)
+        return _after_backup(run, directory, kind, cbk)
     except _Stop:
         if run.report.status is JobStatus.SKIPPED:
             return f"backup {run.report.warnings[-1]}"
         return f"backup failed: {run.report.errors[-1]}"
 
 
-def _steps(run: _Run) -> str:
+def _steps(run: _Run) -> tuple[Path, BackupKind, Path]:
     directory = _check_directory(run)
     recover_frozen(directory, run.iris, run.report, run.report.started)
     _check_role(run)
@@ -140,10 +153,17 @@ def _steps(run: _Run) -> str:
     _describe(run, kind, cbk, log)
     if run.settings.compress:
         _compress(run, cbk)
+    return directory, kind, cbk
+
+
+def _after_backup(run: _Run, directory: Path, kind: BackupKind, cbk: Path) -> str:
+    """Copy off-site, then purge: the purge then sees which backups are copied."""
+    copied = _copy(run, directory)
     _purge(run, directory)
     summary = f"{kind} backup {run.details.result}: {cbk.name} ({run.details.size} bytes)" + (
         f"; {what_was_purged(run.report)}" if run.settings.retention else ""
     )
+    summary += "".join(f"; {line}" for line in copied)
     errors = run.report.errors
     if errors:  # the backup is good, but the run is not: the one line must say both
         summary += f"; but {len(errors)} error(s), first: {errors[0]}"
@@ -548,6 +568,25 @@ def _mirror_info(state: MirrorState) -> MirrorInfo | None:
     return MirrorInfo(name=state.name, role=state.role) if state.role != "none" else None
 
 
+def _copy(run: _Run, directory: Path) -> list[str]:
+    """The new backup, and any earlier one not yet there, to each ``copy_to`` target; each
+    target's lines marked ``copy: `` in the report. A failed copy is an error (the job fails
+    and the alert says the copy failed), never a reason to delete: the purge that follows
+    keeps whatever is not copied. Returns one summary line per target."""
+    return [
+        copy_to_target(
+            [directory],
+            target,
+            report=run.report,
+            opener=run.opener,
+            zone=resolve_zone(run.settings.timezone),
+            clock=run.clock,
+            progress=run.progress,
+        )
+        for target in run.settings.copy_to
+    ]
+
+
 def _purge(run: _Run, directory: Path) -> None:
     """Only after a completed backup, with the job's clock, folded into the same report."""
     if run.settings.retention is None:
@@ -557,6 +596,7 @@ def _purge(run: _Run, directory: Path) -> None:
             directories=[directory],
             retention=run.settings.retention,
             timezone=run.settings.timezone,
+            require_offsite_copy=[t.destination.url for t in run.settings.copy_to],
         ),
         clock=run.clock,
         progress=run.progress,

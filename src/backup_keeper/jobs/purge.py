@@ -44,6 +44,7 @@ from backup_keeper.purge.intent import (
     write_intent,
 )
 from backup_keeper.purge.lock import LockError, take_purge_locks
+from backup_keeper.purge.offsite_holds import hold_uncopied
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import PurgeSettings
@@ -147,6 +148,10 @@ def _purge_locked(
         )
     report.warnings += catalog.warnings
     decided = plan(catalog.records, settings.retention, now, zone, ordered=True)
+    decided, not_copied = hold_uncopied(
+        decided, catalog.records, settings.retention, now, zone, settings.require_offsite_copy
+    )
+    report.warnings += not_copied
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused

@@ -14,15 +14,9 @@ from backup_keeper.destinations.remote_settings import RemotePurgeSettings
 from backup_keeper.destinations.store import DestinationError, RemoteStore
 from backup_keeper.jobs import lifecycle
 from backup_keeper.notify import Notifier, tell
-from backup_keeper.offsite.remote_catalog import discover_remote
-from backup_keeper.offsite.remote_purge import (
-    RemoteOutcome,
-    purge_remote,
-    read_remote_intent,
-    remote_targets,
-)
+from backup_keeper.offsite.remote_purge import RemoteOutcome, purge_by_policy
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
-from backup_keeper.retention.plan import Plan, plan
+from backup_keeper.retention.plan import Plan
 from backup_keeper.sizes import human_size
 from backup_keeper.timezones import resolve_zone
 
@@ -63,37 +57,25 @@ def _purge(
     store: RemoteStore, settings: RemotePurgeSettings, report: JobReport, clock: Clock
 ) -> JobReport:
     where = report.directories[0]
+    zone = resolve_zone(settings.timezone)
     try:
-        interrupted = read_remote_intent(store)
-        catalog = discover_remote(store, now=report.started)
+        done = purge_by_policy(
+            store, settings.retention, now=report.started, zone=zone, dry_run=settings.dry_run
+        )
     except DestinationError as exc:
         report.errors.append(f"{where}: {exc}")
         return lifecycle.end(report, clock=clock, summary="purge not run: nothing deleted")
-    report.warnings += catalog.warnings
-    zone = resolve_zone(settings.timezone)
-    decided = plan(catalog.records, settings.retention, report.started, zone)
-    _record(report, decided)
-    targets, refused = remote_targets(decided.delete, store.describe())
-    report.errors += refused
-    if interrupted is not None:
-        report.warnings.append(
-            f"{where}: a purge started at {interrupted.created.isoformat()} was interrupted; "
-            + ("it would be finished" if settings.dry_run else "finishing it")
-        )
-    outcome = purge_remote(
-        store, targets, now=report.started, dry_run=settings.dry_run, interrupted=interrupted
-    )
-    report.actions += outcome.actions
-    report.warnings += outcome.warnings
-    report.errors += outcome.errors
-    return lifecycle.end(report, clock=clock, summary=_summary(report, decided, outcome))
+    _record(report, done.plan)
+    report.actions += done.outcome.actions
+    report.warnings += done.warnings
+    report.errors += done.errors
+    return lifecycle.end(report, clock=clock, summary=_summary(report, done.plan, done.outcome))
 
 
 def _record(report: JobReport, decided: Plan) -> None:
     report.keep = [RecordEntry.of(d.record, d.reasons) for d in decided.keep]
     report.delete = [RecordEntry.of(d.record, d.reasons) for d in decided.delete]
     report.unmanaged = [RecordEntry.of(d.record, d.reasons) for d in decided.unmanaged]
-    report.warnings += decided.warnings
 
 
 def _summary(report: JobReport, decided: Plan, outcome: RemoteOutcome) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,11 +31,14 @@ from backup_keeper.offsite.remote_catalog import (
     COMPRESSED,
     ENCRYPTED,
     LOG_SUFFIX,
+    discover_remote,
     read_remote_small,
 )
 from backup_keeper.report import FileAction, FileOutcome
-from backup_keeper.retention.plan import Decision
+from backup_keeper.retention.plan import Decision, Plan, plan
 from backup_keeper.safe_files import check_bare_name
+from backup_keeper.settings import RetentionPolicy
+from backup_keeper.timezones import format_moment
 
 log = logging.getLogger(__name__)
 
@@ -309,3 +312,39 @@ def _failed(outcome: RemoteOutcome, target: RemoteTarget, path: str, detail: str
     outcome.errors.append(f"{path}: cannot delete: {detail}")
     if target not in outcome.failed:
         outcome.failed.append(target)
+
+
+@dataclass(slots=True)
+class PolicyPurge:
+    """A destination purged by its own policy: the plan, and what carrying it out did.
+    ``warnings`` and ``errors`` are in the order a report shows them (catalog, plan, refusals,
+    an interrupted purge, then the deletions)."""
+
+    plan: Plan
+    outcome: RemoteOutcome
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def purge_by_policy(
+    store: RemoteStore, policy: RetentionPolicy, *, now: datetime, zone: tzinfo, dry_run: bool
+) -> PolicyPurge:
+    """Read what an interrupted purge left, catalog, plan, refuse what is outside the rules,
+    then delete (or say what would go): the steps the ``purge`` of a destination and a copy
+    with a destination policy share. Raises DestinationError when the intent or the listing
+    cannot be read: nothing is deleted then."""
+    where = store.describe().rstrip("/")
+    interrupted = read_remote_intent(store)
+    catalog = discover_remote(store, now=now)
+    decided = plan(catalog.records, policy, now, zone)
+    targets, refused = remote_targets(decided.delete, store.describe())
+    warnings = [*catalog.warnings, *decided.warnings]
+    if interrupted is not None:
+        warnings.append(
+            f"{where}: a purge started at {format_moment(interrupted.created, zone)} was "
+            "interrupted; " + ("it would be finished" if dry_run else "finishing it")
+        )
+    outcome = purge_remote(store, targets, now=now, dry_run=dry_run, interrupted=interrupted)
+    return PolicyPurge(
+        decided, outcome, [*warnings, *outcome.warnings], [*refused, *outcome.errors]
+    )

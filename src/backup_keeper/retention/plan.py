@@ -6,7 +6,8 @@ Order of reasoning, for each instance's backups separately:
    warns about them;
 2. records whose IRIS log cannot be read are kept and take no part in the rules either: they may
    have failed, so they never count as completed, and they may be good, so no rule deletes them;
-3. the keep rules choose among restorable backups (completed, chain complete);
+3. the keep rules choose among restorable backups (completed, chain complete), and a caller's
+   holds (``held``: a backup not yet copied off-site) keep what they name as a rule would;
 4. every kept backup keeps its chain (full, cumulative, incrementals it needs);
 5. the safety floor keeps the newest completed full and everything built on it;
 6. failed and unrestorable backups go only once older than ``failed_older_than``;
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -108,6 +109,7 @@ def plan(
     zone: tzinfo,
     *,
     ordered: bool = False,
+    held: Mapping[str, str] | None = None,
 ) -> Plan:
     """Decide the fate of every record. Pure: no I/O, no clock, same input -> same plan.
 
@@ -115,6 +117,9 @@ def plan(
     local zone, which the calendar rules count days, weeks, months and years in. ``ordered``
     says ``records`` are already in :data:`ORDER_KEY` order, as :func:`link_chains` returns
     them (and so a catalog holds them): a million records are then not sorted a second time.
+    ``held`` maps record paths to a reason to keep them that is not the policy's (a backup not
+    yet copied off-site): each is kept like a keep rule keeps one, before chain closure, so
+    everything a restore of it needs stays too.
     """
     by_order = records if ordered and isinstance(records, list) else sorted(records, key=ORDER_KEY)
     result = Plan()
@@ -130,7 +135,7 @@ def plan(
     reasons: dict[str, list[str]] = {}
     deletes: dict[str, str] = {}
     for group in _by_instance(managed):
-        ledger = _plan_group(group, policy, now, zone)
+        ledger = _plan_group(group, policy, now, zone, held or {})
         reasons |= ledger.reasons
         deletes |= ledger.deletes
         result.warnings += ledger.warnings
@@ -201,6 +206,7 @@ def _plan_group(
     policy: RetentionPolicy,
     now: datetime,
     zone: tzinfo,
+    held: Mapping[str, str],
 ) -> _Ledger:
     ledger = _Ledger()
     # oldest first, so what is dated after now is the group's tail
@@ -223,6 +229,8 @@ def _plan_group(
     _apply_keep_last(restorable, policy, ledger)
     _apply_keep_within(restorable, policy, now, zone, ledger)
     _apply_periods(restorable, policy, zone, ledger)
+    if held:
+        _apply_holds(past, held, ledger)
     _close_chains(ledger)
     _apply_safety_floor(restorable, ledger)
     held_back = bool(past) and not past[-1].status.usable and not policy.allow_purge_after_failure
@@ -354,6 +362,13 @@ def _apply_periods(
             ledger.keep(record, f"{rule} {wanted}: newest of {label(key)} ({seen} of {wanted})")
             if seen == wanted:
                 break
+
+
+def _apply_holds(past: list[BackupRecord], held: Mapping[str, str], ledger: _Ledger) -> None:
+    for record in past:
+        why = held.get(record.path)
+        if why is not None:
+            ledger.keep(record, why)
 
 
 def _close_chains(ledger: _Ledger) -> None:

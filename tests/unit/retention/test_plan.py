@@ -361,3 +361,25 @@ def test_a_newer_backup_that_cannot_be_read_never_makes_the_failure_it_follows_d
     assert "b002_X.cbk" in kept(honest)
     assert "b002_X.cbk" in kept(result)
     assert any("kept while it holds the purge" in r for r in reasons_of(result, "b002_X.cbk"))
+
+
+def test_a_held_incremental_is_kept_with_everything_a_restore_of_it_needs() -> None:
+    records = link_chains(series("FIIFII"))
+    moment = records[-1].time + timedelta(hours=1)
+    held = {records[2].path: "not yet copied to s3://b/p"}
+    result = plan(records, RetentionPolicy(keep_last=1), moment, UTC_ZONE, held=held)
+    assert deleted(result) == []
+    assert reasons_of(result, "b002_I.cbk") == ["not yet copied to s3://b/p"]
+    assert any(
+        "chain: needed to restore kept b002_I.cbk" in r for r in reasons_of(result, "b000_F.cbk")
+    )
+
+
+def test_a_hold_on_a_path_the_plan_does_not_know_changes_nothing() -> None:
+    records = link_chains(series("FIFI"))
+    moment = records[-1].time + timedelta(hours=1)
+    plain = plan(records, RetentionPolicy(keep_last=1), moment, UTC_ZONE)
+    held = plan(
+        records, RetentionPolicy(keep_last=1), moment, UTC_ZONE, held={"/elsewhere/x.cbk": "why"}
+    )
+    assert deleted(held) == deleted(plain) == ["b000_F.cbk", "b001_I.cbk"]
