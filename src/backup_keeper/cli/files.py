@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,16 +37,10 @@ def catalog(
 
 
 @common.app.command()
+@common.retention_flags
 def purge(
     directories: common.Directories,
-    keep_last: common.KeepLast = None,
-    keep_within: common.KeepWithin = None,
-    keep_daily: common.KeepDaily = None,
-    keep_weekly: common.KeepWeekly = None,
-    keep_monthly: common.KeepMonthly = None,
-    keep_yearly: common.KeepYearly = None,
-    failed_older_than: common.FailedOlderThan = None,
-    allow_purge_after_failure: common.AllowPurgeAfterFailure = False,
+    retention: dict[str, Any] | None = None,
     now: Annotated[
         str | None, typer.Option(help="Plan as of this ISO 8601 moment (with zone) instead of now.")
     ] = None,
@@ -59,16 +53,6 @@ def purge(
 ) -> None:
     """Delete the backups in DIRECTORIES that no rule keeps, never one a kept backup needs."""
     clock = common.clock(now, "purge", json)
-    retention = common.retention(
-        keep_last=keep_last,
-        keep_within=keep_within,
-        keep_daily=keep_daily,
-        keep_weekly=keep_weekly,
-        keep_monthly=keep_monthly,
-        keep_yearly=keep_yearly,
-        failed_older_than=failed_older_than,
-        allow_purge_after_failure=allow_purge_after_failure,
-    )
     data = {
         "directories": directories,
         "timezone": timezone,
