@@ -17,6 +17,13 @@ from uuid import uuid4
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.servers.s3 import aws_environment, private_s3_server, s3_server
+from tests.servers.sftp import sftp_server
+
+__all__ = ["aws_environment", "private_s3_server", "s3_server", "sftp_server"]
+"""The loopback servers, started on first use by the tests that name them (destinations, the
+CLI against a destination), stopped after."""
+
 
 class _StrayIris(types.ModuleType):
     def __getattr__(self, name: str) -> NoReturn:

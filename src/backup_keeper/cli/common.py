@@ -239,6 +239,10 @@ def with_flag(problem: str, job: str = "") -> str:
     """``retention.keep_within: …`` -> ``--keep-within: …``: say it the way it was typed."""
     where, _, why = problem.partition(": ")
     parts = where.split(".")
+    if parts[0] == "to" and len(parts) > 1:
+        parts = parts[1:]  # copy's destination block: its fields are flags of their own
+    if parts[0] == "destination":
+        return f"{_destination_flag(parts[1:], job)}: {why}"
     if parts[0] == "retention":
         return f"--{parts[1].replace('_', '-')}: {why}" if len(parts) > 1 else f"retention: {why}"
     if parts[0] == "settings":
@@ -246,6 +250,15 @@ def with_flag(problem: str, job: str = "") -> str:
     names = _FLAG_NAMES | _JOB_FLAG_NAMES.get(job, {})
     flag = names.get(parts[0], "--" + parts[0].replace("_", "-"))
     return f"{flag}: {why}"
+
+
+def _destination_flag(field: list[str], job: str) -> str:
+    """``destination.url`` is the URL argument (``--to`` of copy), any other field its flag."""
+    if not field:
+        return "--to" if job == "copy" else "URL"
+    if field[0] == "url":
+        return "--to" if job == "copy" else "URL"
+    return "--" + field[0].replace("_", "-")
 
 
 def alert_settings(config: str, job: str, json: bool) -> AlertSettings:

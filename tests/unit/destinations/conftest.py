@@ -1,6 +1,2 @@
-"""The loopback servers the destination tests talk to (started on first use, stopped after)."""
-
-from tests.servers.s3 import aws_environment, private_s3_server, s3_server
-from tests.servers.sftp import sftp_server
-
-__all__ = ["aws_environment", "private_s3_server", "s3_server", "sftp_server"]
+"""The loopback servers (tests/servers/) are registered in tests/conftest.py: the CLI tests
+(tests/unit/cli/) run commands against them too."""
