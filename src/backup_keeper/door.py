@@ -48,6 +48,11 @@ if TYPE_CHECKING:
     from backup_keeper.alerts.build import instance_name
     from backup_keeper.alerts.notifier import AlertNotifier
     from backup_keeper.alerts.settings import AlertSettings
+    from backup_keeper.destination_settings import DestinationSettings
+    from backup_keeper.destinations.remote_settings import (
+        RemoteCatalogSettings,
+        RemotePurgeSettings,
+    )
     from backup_keeper.iris.embedded import send_ens_alert
     from backup_keeper.notify import Notifier
     from backup_keeper.purge.executor import RECOVERED
@@ -58,6 +63,9 @@ _LAZY = {
     "instance_name": "backup_keeper.alerts.build",
     "send_ens_alert": "backup_keeper.iris.embedded",
     "RECOVERED": "backup_keeper.purge.executor",
+    "DestinationSettings": "backup_keeper.destination_settings",
+    "RemoteCatalogSettings": "backup_keeper.destinations.remote_settings",
+    "RemotePurgeSettings": "backup_keeper.destinations.remote_settings",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
 in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
@@ -73,12 +81,15 @@ __all__ = [
     "AlertNotifier",
     "AlertSettings",
     "Clock",
+    "DestinationSettings",
     "EnsSend",
     "IrisChoice",
     "IrisError",
     "IrisPort",
     "LogProgress",
     "Progress",
+    "RemoteCatalogSettings",
+    "RemotePurgeSettings",
     "TooLarge",
     "Unit",
     "UnsafeName",
@@ -88,6 +99,7 @@ __all__ = [
     "format_moment",
     "human_size",
     "instance_name",
+    "is_destination_url",
     "load_alerts",
     "notifier_for",
     "open_port",
@@ -193,6 +205,14 @@ def run_named_job(
     except SettingsError as exc:
         return refused(job, exc.problems)
     return entry.call(parsed, iris, notifier, LogProgress() if progress is None else progress)
+
+
+def is_destination_url(target: str) -> bool:
+    """Whether a door's "where" names a destination (``s3://...``, ``file:///...``) rather
+    than a directory: anything with ``://``. Decided here once, so that the CLI, a task and an
+    operation read the same text the same way; a URL that is not a valid destination is then
+    refused by its parser (an unknown scheme, a password), never taken for a directory."""
+    return "://" in target
 
 
 def load_alerts(config: str | Path | None) -> AlertSettings:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,19 +25,13 @@ from backup_keeper.settings import (
 
 
 @common.app.command()
+@common.retention_flags
 def backup(
     kind: Annotated[OnlineKind, typer.Option(help="Requested kind; promoted to full when needed.")],
     directory: Annotated[
         str, typer.Option("--dir", help="Directory for the .cbk, its .log and its manifest.")
     ],
-    keep_last: common.KeepLast = None,
-    keep_within: common.KeepWithin = None,
-    keep_daily: common.KeepDaily = None,
-    keep_weekly: common.KeepWeekly = None,
-    keep_monthly: common.KeepMonthly = None,
-    keep_yearly: common.KeepYearly = None,
-    failed_older_than: common.FailedOlderThan = None,
-    allow_purge_after_failure: common.AllowPurgeAfterFailure = False,
+    retention: dict[str, Any] | None = None,
     run_on: Annotated[
         RunOn, typer.Option(help="Mirror role to run on; elsewhere the run is skipped.")
     ] = "any",
@@ -67,16 +61,6 @@ def backup(
     config: common.ConfigOpt = None,
 ) -> None:
     """Take an online backup into --dir; after a completed one, purge --dir by the keep flags."""
-    retention = common.retention(
-        keep_last=keep_last,
-        keep_within=keep_within,
-        keep_daily=keep_daily,
-        keep_weekly=keep_weekly,
-        keep_monthly=keep_monthly,
-        keep_yearly=keep_yearly,
-        failed_older_than=failed_older_than,
-        allow_purge_after_failure=allow_purge_after_failure,
-    )
     data = {
         "directory": directory,
         "kind": kind,

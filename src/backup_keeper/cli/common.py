@@ -4,6 +4,8 @@ from --config, refusing bad input, printing the report)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
 import re
@@ -153,6 +155,67 @@ AllowPurgeAfterFailure = Annotated[
     bool,
     typer.Option("--allow-purge-after-failure", help="Purge even when the newest backup failed."),
 ]
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+@dataclass(frozen=True)
+class FlagGroup:
+    """Flags several commands take alike (the keep rules, a destination's), written once.
+
+    Typer has no option groups: a command names one parameter (``into``) and this decorator
+    puts the group's flags in its place in the signature typer reads, then hands the command
+    the one value ``build`` makes of them. So the flags, their help and how they become
+    settings cannot drift apart between commands."""
+
+    into: str
+    flags: dict[str, tuple[Any, Any]]
+    """Parameter name -> (its ``Annotated`` typer type, its default)."""
+    build: Callable[..., object]
+
+    def __call__(self, command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=value)
+            for name, (kind, value) in self.flags.items()
+        ]
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            if parameter.name == self.into:
+                parameters += added
+            else:
+                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+        @functools.wraps(command)
+        def grouped(**given: Any) -> None:
+            flags = {name: given.pop(name) for name in self.flags}
+            command(**given, **{self.into: self.build(**flags)})
+
+        setattr(grouped, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
+        return grouped  # type: ignore[return-value]
+
+
+def retention(**flags: object) -> dict[str, Any] | None:
+    """The retention flags that were given, or None when none was."""
+    given = {k: v for k, v in flags.items() if v is not None and v is not False}
+    return given or None
+
+
+retention_flags = FlagGroup(
+    "retention",
+    {
+        "keep_last": (KeepLast, None),
+        "keep_within": (KeepWithin, None),
+        "keep_daily": (KeepDaily, None),
+        "keep_weekly": (KeepWeekly, None),
+        "keep_monthly": (KeepMonthly, None),
+        "keep_yearly": (KeepYearly, None),
+        "failed_older_than": (FailedOlderThan, None),
+        "allow_purge_after_failure": (AllowPurgeAfterFailure, False),
+    },
+    retention,
+)
+"""The keep rules of ``backup``, ``purge`` and ``copy``: the command gets ``retention``, the
+rules given (a dict for the settings) or None."""
 
 
 def port(choice: IrisChoice, job: str, json: bool) -> IrisPort:
@@ -176,6 +239,10 @@ def with_flag(problem: str, job: str = "") -> str:
     """``retention.keep_within: …`` -> ``--keep-within: …``: say it the way it was typed."""
     where, _, why = problem.partition(": ")
     parts = where.split(".")
+    if parts[0] == "to" and len(parts) > 1:
+        parts = parts[1:]  # copy's destination block: its fields are flags of their own
+    if parts[0] == "destination":
+        return f"{_destination_flag(parts[1:], job)}: {why}"
     if parts[0] == "retention":
         return f"--{parts[1].replace('_', '-')}: {why}" if len(parts) > 1 else f"retention: {why}"
     if parts[0] == "settings":
@@ -183,6 +250,15 @@ def with_flag(problem: str, job: str = "") -> str:
     names = _FLAG_NAMES | _JOB_FLAG_NAMES.get(job, {})
     flag = names.get(parts[0], "--" + parts[0].replace("_", "-"))
     return f"{flag}: {why}"
+
+
+def _destination_flag(field: list[str], job: str) -> str:
+    """``destination.url`` is the URL argument (``--to`` of copy), any other field its flag."""
+    if not field:
+        return "--to" if job == "copy" else "URL"
+    if field[0] == "url":
+        return "--to" if job == "copy" else "URL"
+    return "--" + field[0].replace("_", "-")
 
 
 def alert_settings(config: str, job: str, json: bool) -> AlertSettings:
@@ -208,12 +284,6 @@ def notifier(
         return notifier_for(alerts, iris=iris, settings=job_settings)
     except SettingsError as exc:
         bad_input(job, exc.problems, json)
-
-
-def retention(**flags: object) -> dict[str, Any] | None:
-    """The retention flags that were given, or None when none was."""
-    given = {k: v for k, v in flags.items() if v is not None and v is not False}
-    return given or None
 
 
 def clock(now: str | None, job: str, json: bool) -> Clock:

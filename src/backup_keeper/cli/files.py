@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from backup_keeper import jobs
-from backup_keeper.cli import common
+from backup_keeper.cli import common, remote
 from backup_keeper.cli.render import render_catalog, render_purge, render_restore, render_verify
-from backup_keeper.door import compact
+from backup_keeper.door import RemoteCatalogSettings, RemotePurgeSettings, compact
 from backup_keeper.settings import (
     CatalogSettings,
     PurgeSettings,
@@ -19,15 +19,34 @@ from backup_keeper.settings import (
     VerifySettings,
 )
 
+Targets = Annotated[
+    list[str],
+    typer.Argument(
+        help="Directories holding .cbk files, or one destination URL (s3://bucket/prefix, "
+        "az://, gs://, sftp://user@host/path, file:///mnt/share) with --instance.",
+        show_default=False,
+        metavar="DIRECTORIES...|URL",
+    ),
+]
+
 
 @common.app.command()
+@remote.destination_flags
 def catalog(
-    directories: common.Directories,
+    directories: Targets,
     json: common.JsonFlag = False,
     timezone: common.TimezoneOpt = None,
     iris: common.HistoryIris = None,
+    destination: remote.Destination | None = None,
 ) -> None:
-    """List the backups in DIRECTORIES: kind, time, status, where the facts came from, chain."""
+    """List the backups in DIRECTORIES, or at a destination URL: kind, time, status, where the
+    facts came from, chain."""
+    where = destination or remote.Destination()
+    url = remote.url_among(directories, where, "catalog", json, iris=iris)
+    if url is not None:
+        data = {"timezone": timezone}
+        stored = remote.settings(RemoteCatalogSettings, url, where, data, "catalog", json)
+        common.finish(jobs.run_remote_catalog(stored), json, render_catalog)
     settings = common.settings(
         CatalogSettings, {"directories": directories, "timezone": timezone}, "catalog", json
     )
@@ -37,16 +56,11 @@ def catalog(
 
 
 @common.app.command()
+@common.retention_flags
+@remote.destination_flags
 def purge(
-    directories: common.Directories,
-    keep_last: common.KeepLast = None,
-    keep_within: common.KeepWithin = None,
-    keep_daily: common.KeepDaily = None,
-    keep_weekly: common.KeepWeekly = None,
-    keep_monthly: common.KeepMonthly = None,
-    keep_yearly: common.KeepYearly = None,
-    failed_older_than: common.FailedOlderThan = None,
-    allow_purge_after_failure: common.AllowPurgeAfterFailure = False,
+    directories: Targets,
+    retention: dict[str, Any] | None = None,
     now: Annotated[
         str | None, typer.Option(help="Plan as of this ISO 8601 moment (with zone) instead of now.")
     ] = None,
@@ -56,26 +70,21 @@ def purge(
     json: common.JsonFlag = False,
     timezone: common.TimezoneOpt = None,
     config: common.ConfigOpt = None,
+    destination: remote.Destination | None = None,
 ) -> None:
-    """Delete the backups in DIRECTORIES that no rule keeps, never one a kept backup needs."""
+    """Delete the backups in DIRECTORIES (or at a destination URL, by its own keep rules) that
+    no rule keeps, never one a kept backup needs."""
+    where = destination or remote.Destination()
+    url = remote.url_among(directories, where, "purge", json)
     clock = common.clock(now, "purge", json)
-    retention = common.retention(
-        keep_last=keep_last,
-        keep_within=keep_within,
-        keep_daily=keep_daily,
-        keep_weekly=keep_weekly,
-        keep_monthly=keep_monthly,
-        keep_yearly=keep_yearly,
-        failed_older_than=failed_older_than,
-        allow_purge_after_failure=allow_purge_after_failure,
-    )
-    data = {
-        "directories": directories,
-        "timezone": timezone,
-        "dry_run": dry_run,
-        "retention": retention or {},
-    }
-    settings = common.settings(PurgeSettings, data, "purge", json)
+    data = {"timezone": timezone, "dry_run": dry_run, "retention": retention or {}}
+    if url is not None:
+        stored = remote.settings(RemotePurgeSettings, url, where, data, "purge", json)
+        notifier = common.notifier(config, None, stored, "purge", json)
+        common.finish(
+            jobs.run_remote_purge(stored, clock=clock, notifier=notifier), json, render_purge
+        )
+    settings = common.settings(PurgeSettings, {**data, "directories": directories}, "purge", json)
     # a dry run writes nothing, not even the alerts' dedupe state (door.alert_state_dir)
     notifier = common.notifier(config, None, settings, "purge", json)
     report = jobs.run_purge(

@@ -14,13 +14,15 @@ HEAVY = (
     "zstandard",
     "blake3",
     "pyrage",
+    "obstore",
+    "asyncssh",
     "iris",
     "iop",
     "intersystems_iris",
     "irisnative",
 )
 """Loaded only by the commands that use them: alert channels, compression, checksums, age
-encryption, the IRIS and IoP adapters."""
+encryption, the object-store and SFTP clients, the IRIS and IoP adapters."""
 
 _PROBE = """
 import atexit, json, sys
@@ -72,3 +74,10 @@ def test_catalog_of_an_empty_directory_loads_no_alert_channel_codec_or_iris(
     empty.mkdir()
     loaded = loaded_modules(tmp_path, "run", "catalog", str(empty))
     assert loaded & {"apprise", "zstandard", "iop", "iris", "intersystems_iris"} == set()
+
+
+def test_catalog_of_a_file_url_loads_no_object_store_sftp_or_age_client(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    loaded = loaded_modules(tmp_path, "run", "catalog", f"file://{share}", "--instance", "PROD")
+    assert loaded & {"obstore", "asyncssh", "pyrage", "apprise", "iris"} == set()
