@@ -34,6 +34,7 @@ from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import UnsafeName, write_atomic
 from backup_keeper.settings import (
     BackupSettings,
+    CopySettings,
     ExternalBackupSettings,
     FreshnessSettings,
     PurgeSettings,
@@ -166,6 +167,9 @@ JOBS: dict[str, DoorJob] = {
     ),
     "purge": DoorJob(
         lambda: PurgeSettings, lambda s, iris, n, p: jobs.run_purge(s, notifier=n, progress=p)
+    ),
+    "copy": DoorJob(
+        lambda: CopySettings, lambda s, iris, n, p: jobs.run_copy(s, notifier=n, progress=p)
     ),
     "check-freshness": DoorJob(
         lambda: FreshnessSettings,

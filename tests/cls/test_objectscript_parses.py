@@ -43,4 +43,5 @@ def test_there_are_classes_to_check() -> None:
         "BackupKeeper/Task/ExternalBackup.cls",
         "BackupKeeper/Task/Purge.cls",
         "BackupKeeper/Task/FreshnessCheck.cls",
+        "BackupKeeper/Task/Copy.cls",
     } <= names

@@ -227,6 +227,9 @@ def test_the_enabled_operations_get_the_backup_directory_as_a_host_setting() -> 
     assert directories["BackupOperation"] == ["/srv/backups"]
     assert directories["PurgeOperation"] == ["/srv/backups"]
     assert directories["ExternalBackupOperation"] == ["/srv/backups"]
+    assert directories["CopyOperation"] == ["/srv/backups"]
+    enabled = {item["@Name"]: item["@Enabled"] for item in items}
+    assert enabled["CopyOperation"] == "false"  # until an administrator names a destination
 
 
 def test_the_production_has_testing_enabled_for_the_portal_and_the_e2e_requests() -> None:

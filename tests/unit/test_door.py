@@ -168,12 +168,16 @@ def test_every_job_has_one_name_in_the_cli_the_registry_the_operations_and_its_r
 
     from backup_keeper.cli.app import app
     from backup_keeper.door import JOBS
-    from backup_keeper.interop.operations import ExternalBackupOperation, PurgeOperation
+    from backup_keeper.interop.operations import (
+        CopyOperation,
+        ExternalBackupOperation,
+        PurgeOperation,
+    )
 
     commands = {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
     assert set(JOBS) <= commands
     handlers = set()
-    for cls in (BackupOperation, ExternalBackupOperation, PurgeOperation):
+    for cls in (BackupOperation, ExternalBackupOperation, PurgeOperation, CopyOperation):
         op = cls.__new__(cls)
         create_dispatch(op)
         handlers |= {method for _, method in op.DISPATCH}

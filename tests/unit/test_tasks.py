@@ -10,6 +10,18 @@ import pytest
 from backup_keeper.iris.embedded import NotInsideIris
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.tasks import run_task, run_task_with
+from tests.copy_builders import local_chain
+
+
+def copy_task_settings(directories: str, url: str, **overrides: object) -> dict[str, object]:
+    """The JSON BackupKeeper.Task.Copy's OnTask builds, its settings left at their defaults:
+    empty strings for what is not set, the retention table empty."""
+    destination = {"url": url, "endpoint": "", "region": "", "path_style": False}
+    destination |= {"allow_http": False, "known_hosts": "", "identity_file": "", "password_env": ""}
+    target: dict[str, object] = {"destination": destination, "instance": ""}
+    target |= {"encrypt_to": [], "retention": {}}
+    target |= overrides
+    return {"directories": directories.split(","), "to": target, "dry_run": False}
 
 
 def test_a_backup_task_runs_the_job_and_reports_ok(tmp_path: Path) -> None:
@@ -71,3 +83,30 @@ def test_outside_iris_the_task_door_refuses_clearly(tmp_path: Path) -> None:
         for name in [m for m in sys.modules if m == "iris" or m.startswith("iris.")]:
             del sys.modules[name]
         sys.modules["iris"] = guard
+
+
+def test_a_copy_task_with_its_defaults_copies_and_purges_nothing_at_the_destination(
+    tmp_path: Path,
+) -> None:
+    backups, share = tmp_path / "backups", tmp_path / "share"
+    backups.mkdir()
+    share.mkdir()
+    local_chain(backups, "FIIFII", size=512)
+    settings = copy_task_settings(str(backups), f"file://{share}")
+    answer = json.loads(run_task_with("copy", json.dumps(settings), "", iris=FakeIris()))
+    assert answer["ok"] is True, answer["summary"]
+    assert answer["report"]["job"] == "copy"
+    assert len(list((share / "PROD").glob("*.cbk"))) == 6
+    settings = copy_task_settings(str(backups), f"file://{share}", retention={"keep_last": 1})
+    again = json.loads(run_task_with("copy", json.dumps(settings), "", iris=FakeIris()))
+    assert again["summary"].endswith("6 already there; purged 3 there")
+
+
+def test_a_copy_task_with_a_password_in_its_url_is_refused_without_repeating_it(
+    tmp_path: Path,
+) -> None:
+    settings = copy_task_settings(str(tmp_path), "sftp://keeper:hunter2-secret@host/offsite")
+    answer = json.loads(run_task_with("copy", json.dumps(settings), "", iris=FakeIris()))
+    assert answer["ok"] is False and "nothing was done" in answer["summary"]
+    assert "hunter2" not in json.dumps(answer)
+    assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,6 @@
-"""The commands on backup files: ``catalog``, ``purge``, ``verify``, ``restore-plan`` and
-``restore``."""
+"""The commands on backup files: ``catalog``, ``purge``, ``copy``, ``verify``,
+``restore-plan`` and ``restore``. ``catalog`` and ``purge`` take a destination URL in place of
+their directories (cli/remote.py); ``copy`` sends directories to one."""
 
 from __future__ import annotations
 
@@ -9,10 +10,22 @@ import typer
 
 from backup_keeper import jobs
 from backup_keeper.cli import common, remote
-from backup_keeper.cli.render import render_catalog, render_purge, render_restore, render_verify
-from backup_keeper.door import RemoteCatalogSettings, RemotePurgeSettings, compact
+from backup_keeper.cli.render import (
+    render_catalog,
+    render_copy,
+    render_purge,
+    render_restore,
+    render_verify,
+)
+from backup_keeper.door import (
+    RemoteCatalogSettings,
+    RemotePurgeSettings,
+    compact,
+    is_destination_url,
+)
 from backup_keeper.settings import (
     CatalogSettings,
+    CopySettings,
     PurgeSettings,
     RestorePlanSettings,
     RestoreSettings,
@@ -91,6 +104,61 @@ def purge(
         settings, clock=clock, notifier=notifier, progress=common.progress(json)
     )
     common.finish(report, json, render_purge)
+
+
+@common.app.command()
+@common.retention_flags
+@remote.destination_flags
+def copy(
+    directories: common.Directories,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="Destination URL: s3://bucket/prefix, az://container/prefix, gs://bucket/prefix, "
+            "sftp://user@host/path or file:///mnt/share (no credentials in it).",
+            show_default=False,
+        ),
+    ],
+    encrypt_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--encrypt-to",
+            help="age (or ssh) public key to encrypt the copies to (repeatable); the private "
+            "key is never needed to copy.",
+        ),
+    ] = None,
+    bandwidth_limit: Annotated[
+        int | None,
+        common.count_option("Bytes per second over the link (default: no limit)."),
+    ] = None,
+    retention: dict[str, Any] | None = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be copied (and purged there).")
+    ] = False,
+    json: common.JsonFlag = False,
+    timezone: common.TimezoneOpt = None,
+    config: common.ConfigOpt = None,
+    destination: remote.Destination | None = None,
+) -> None:
+    """Copy the completed backups in DIRECTORIES to --to, each proved there and recorded in its
+    sidecar; then, with keep flags, purge the destination by them."""
+    where = destination or remote.Destination()
+    if any(is_destination_url(d) for d in directories):
+        problem = "DIRECTORIES: copy reads directories; name the destination with --to"
+        common.bad_input("copy", [problem], json)
+    target = {
+        "destination": where.settings(to),
+        "encrypt_to": encrypt_to or [],
+        "bandwidth_limit": bandwidth_limit,
+        "retention": retention,
+        "instance": where.instance or remote.default_instance(),
+    }
+    data = {"directories": directories, "timezone": timezone, "dry_run": dry_run, "to": target}
+    settings = common.settings(CopySettings, data, "copy", json)
+    notifier = common.notifier(config, None, settings, "copy", json)
+    report = jobs.run_copy(settings, notifier=notifier, progress=common.progress(json))
+    common.finish(report, json, render_copy)
 
 
 @common.app.command()

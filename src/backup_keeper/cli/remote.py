@@ -125,10 +125,15 @@ def url_among(
     return urls[0]
 
 
+def default_instance() -> str | None:
+    """``$BACKUP_KEEPER_INSTANCE``, when set and not blank."""
+    return os.environ.get(INSTANCE_ENV, "").strip() or None
+
+
 def instance(destination: Destination, job: str, json: bool) -> str:
     """``--instance``, else ``$BACKUP_KEEPER_INSTANCE``: a destination files each instance's
     backups apart, and guessing which one was meant could purge another's."""
-    found = destination.instance or os.environ.get(INSTANCE_ENV, "").strip()
+    found = destination.instance or default_instance()
     if not found:
         common.bad_input(
             job, [f"--instance: required with a destination URL (or set {INSTANCE_ENV})"], json

@@ -144,6 +144,31 @@ def _recovered(report: JobReport) -> list[tuple[str, ...]]:
     ]
 
 
+def render_copy(report: JobReport) -> str:
+    """One row per object sent, proved already there, or skipped (and, after a copy, per
+    backup the destination's policy removed), then what was left alone on purpose."""
+    rows = [
+        (_COPY_LABELS.get(a.outcome, str(a.outcome)), PurePath(a.path).name, a.detail or "-")
+        for a in report.actions
+    ]
+    body = table(rows, ("ACTION", "OBJECT", "DETAIL"))
+    if report.checked:
+        body += "\n\n" + "\n".join(printable(f"note: {line}") for line in report.checked)
+    to = report.options.get("to")
+    where = ", ".join(report.directories) or "-"
+    return _framed(report, body, looked_at=f"{where} to {to}" if to else None)
+
+
+_COPY_LABELS = {
+    FileOutcome.COPIED: "copied",
+    FileOutcome.WOULD_COPY: "would copy",
+    FileOutcome.SKIPPED: "skipped",
+    FileOutcome.DELETED: "deleted there",
+    FileOutcome.WOULD_DELETE: "would delete there",
+    FileOutcome.FAILED: "FAILED",
+}
+
+
 def render_backup(report: JobReport) -> str:
     lines = []
     details = report.backup

@@ -22,6 +22,11 @@ class PurgeRequest(PydanticMessage):
     dry_run: bool = False
 
 
+class CopyRequest(PydanticMessage):
+    dry_run: bool = False
+    """Say what would be copied (and purged at the destination); send nothing."""
+
+
 class FreshnessRequest(PydanticMessage):
     max_age: str = ""
     """A duration (26h); empty: the operation's setting."""
@@ -38,4 +43,8 @@ class BackupResult(JobResult):
 
 
 class PurgeResult(JobResult):
+    pass
+
+
+class CopyResult(JobResult):
     pass

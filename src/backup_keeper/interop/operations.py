@@ -22,6 +22,8 @@ from backup_keeper.door import (
 from backup_keeper.interop.messages import (
     BackupRequest,
     BackupResult,
+    CopyRequest,
+    CopyResult,
     ExternalBackupRequest,
     FreshnessRequest,
     JobResult,
@@ -209,6 +211,100 @@ class PurgeOperation(_JobOperation):
     max_age = setting(
         "26h", category=Category.ALERTING, description="Freshness check: alert when older."
     )
+
+
+class CopyOperation(_JobOperation):
+    """Off-site copies: the backups of a directory to a destination URL, each proved there and
+    recorded in its sidecar, then the destination purged by its own keep rules (off until one is
+    set: the keep rules here are the destination's, not the directory's). Credentials are never
+    settings: the provider's environment variables, an SFTP key file or the NAME of a variable
+    holding a password."""
+
+    directory = setting("", category=Category.BASIC, description=DIRECTORY_HELP, required=True)
+    destination_url = setting(
+        "",
+        category=Category.BASIC,
+        description="s3://bucket/prefix, az://container/prefix, gs://bucket/prefix, "
+        "sftp://user@host/path or file:///mnt/share; never a password in it.",
+        required=True,
+    )
+    instance = setting(
+        "",
+        category=Category.BASIC,
+        description="Directory under the URL's prefix (empty: the instance each sidecar names).",
+    )
+    encrypt_to = setting(
+        "",
+        category=Category.BASIC,
+        description="age public keys to encrypt to, separated by commas (empty: not encrypted).",
+    )
+    bandwidth_limit = setting(
+        0, category=Category.ADDITIONAL, description="Bytes per second (0: no limit)."
+    )
+    endpoint = setting(
+        "",
+        category=Category.ADDITIONAL,
+        description="S3-compatible endpoint (MinIO, Ceph) or Azurite: https://host:port.",
+    )
+    region = setting("", category=Category.ADDITIONAL, description="S3 region.")
+    path_style = setting(
+        False, category=Category.ADDITIONAL, description="S3 buckets as endpoint/bucket."
+    )
+    allow_http = setting(
+        False, category=Category.ADDITIONAL, description="Accept a plain-HTTP endpoint."
+    )
+    known_hosts = setting(
+        "", category=Category.ADDITIONAL, description="SFTP: known_hosts naming the server's key."
+    )
+    identity_file = setting(
+        "", category=Category.ADDITIONAL, description="SFTP: private key file to log in with."
+    )
+    sftp_login_variable = setting(
+        "",
+        category=Category.ADDITIONAL,
+        description="SFTP: NAME of the environment variable holding the password.",
+    )
+    keep_last = setting(
+        0,
+        category=Category.BASIC,
+        description="At the destination: keep the N newest fulls with their chains (0: off).",
+    )
+    keep_within = setting(
+        "", category=Category.BASIC, description="At the destination: keep every backup newer."
+    )
+    keep_daily = setting(
+        0, category=Category.BASIC, description="At the destination: newest of each of N days."
+    )
+    failed_older_than = setting(
+        "",
+        category=Category.BASIC,
+        description="At the destination: remove failed backups older than this (empty: off).",
+    )
+
+    def copy(self, request: CopyRequest) -> CopyResult:
+        destination = {
+            "url": self.destination_url,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "path_style": bool(self.path_style),
+            "allow_http": bool(self.allow_http),
+            "known_hosts": self.known_hosts,
+            "identity_file": self.identity_file,
+            "password_env": self.sftp_login_variable,
+        }
+        target = {
+            "destination": destination,
+            "instance": self.instance,
+            "encrypt_to": [k.strip() for k in str(self.encrypt_to or "").split(",") if k.strip()],
+            "bandwidth_limit": _count(self.bandwidth_limit),
+            "retention": self._retention(),
+        }
+        settings = {
+            "directories": [self.directory] if self.directory else [],
+            "dry_run": request.dry_run,
+            "to": target,
+        }
+        return self._run("copy", settings, CopyResult)
 
 
 class AlertOperation(_JobOperation):

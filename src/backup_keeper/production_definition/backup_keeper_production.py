@@ -5,6 +5,9 @@ production through backup-keeper's channels; the scheduler service is for sites 
 inside the production rather than in the Task Manager (the installer's default is the Task
 Manager, so the service's polling is off until an administrator sets its CallInterval).
 
+``CopyOperation`` (off-site copies) is disabled until an administrator sets its destination URL:
+there is no sensible default place to send backups to.
+
 The operations that take a directory get the install parameter BackupDir, which the installer
 hands over in ``BACKUP_KEEPER_BACKUP_DIR`` (``install_check.production_definition``): IoP imports
 this file by name and passes it nothing.
@@ -22,6 +25,7 @@ from backup_keeper.install_check import DIRECTORY_VARIABLE
 from backup_keeper.interop.operations import (
     AlertOperation,
     BackupOperation,
+    CopyOperation,
     ExternalBackupOperation,
     PurgeOperation,
 )
@@ -40,6 +44,8 @@ production.operation(
     "ExternalBackupOperation", ExternalBackupOperation, enabled=False, settings=directory
 )
 production.operation("PurgeOperation", PurgeOperation, settings=directory)
+# off until an administrator names a destination (DestinationURL): there is no default place
+production.operation("CopyOperation", CopyOperation, enabled=False, settings=directory)
 production.operation("Ens.Alert", AlertOperation)
 
 PRODUCTIONS = [production]

@@ -13,6 +13,8 @@ from iop.messages.dispatch import create_dispatch, dispatch_message
 from backup_keeper.interop.messages import (
     BackupRequest,
     BackupResult,
+    CopyRequest,
+    CopyResult,
     FreshnessRequest,
     PurgeRequest,
     PurgeResult,
@@ -20,10 +22,12 @@ from backup_keeper.interop.messages import (
 from backup_keeper.interop.operations import (
     AlertOperation,
     BackupOperation,
+    CopyOperation,
     ExternalBackupOperation,
     PurgeOperation,
 )
 from backup_keeper.iris.fake import FakeIris
+from tests.copy_builders import copies_of, local_chain
 from tests.unit.interop.production import AlertRequest, BusinessHost, ProductionIris, production
 
 __all__ = ["production"]
@@ -115,7 +119,9 @@ def test_dispatch_routes_each_message_type_to_its_handler(
     assert isinstance(answer, PurgeResult)
 
 
-@pytest.mark.parametrize("cls", [BackupOperation, ExternalBackupOperation, PurgeOperation])
+@pytest.mark.parametrize(
+    "cls", [BackupOperation, ExternalBackupOperation, PurgeOperation, CopyOperation]
+)
 def test_portal_settings_have_categories_descriptions_and_no_secrets(cls: type[Any]) -> None:
     props = {p[0]: p for p in cls._get_properties()}
     assert "_iris_port" not in props and "iris_port" not in props
@@ -283,3 +289,46 @@ def test_what_an_operation_answers_is_the_report_json_the_cli_prints(
     sent = json.loads(dispatch_serializer(result).json)
     assert sent["report"] == report_data(result.report)
     assert any("\\xff-old.cbk" in entry["path"] for entry in sent["report"]["unmanaged"])
+
+
+def test_copy_operation_copies_the_directory_to_its_destination_then_purges_there(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    backups, share = tmp_path / "backups", tmp_path / "share"
+    backups.mkdir()
+    share.mkdir()
+    local_chain(backups, "FIIFII", size=1024)
+    url = f"file://{share}"
+    op, alerts = make(CopyOperation, tmp_path, directory=str(backups), destination_url=url)
+    planned = op.copy(CopyRequest(dry_run=True))
+    assert isinstance(planned, CopyResult) and planned.ok, planned.summary
+    assert list(share.iterdir()) == []
+    op.keep_last = 1
+    answer = op.copy(CopyRequest())
+    assert answer.ok, answer.summary
+    assert answer.summary.startswith("copied 6 backup(s)")
+    assert answer.report.options["keep_last"] == 1
+    assert copies_of(backups, "keeper_I_005.cbk") == [f"{url}/PROD/"]
+    kept = sorted(p.name for p in (share / "PROD").glob("*.cbk"))
+    assert kept == ["keeper_F_003.cbk", "keeper_I_004.cbk", "keeper_I_005.cbk"]
+    assert alerts == []
+
+
+def test_copy_operation_without_a_destination_is_refused_and_alerts(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    op, alerts = make(CopyOperation, tmp_path, directory=str(tmp_path), destination_url="")
+    answer = op.copy(CopyRequest())
+    assert not answer.ok
+    assert "nothing was done" in answer.summary and "to.destination.url" in answer.summary
+    assert len(alerts) == 1
+
+
+def test_copy_operation_refuses_a_url_with_a_password_without_repeating_it(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    url = "sftp://keeper:hunter2-secret@host/offsite"
+    op, alerts = make(CopyOperation, tmp_path, directory=str(tmp_path), destination_url=url)
+    answer = op.copy(CopyRequest())
+    assert not answer.ok and "password" in answer.summary
+    assert "hunter2" not in answer.model_dump_json() + "".join(alerts)
