@@ -16,9 +16,10 @@ from backup_keeper.destination_settings import DestinationSettings
 from backup_keeper.destinations.open import open_store
 from backup_keeper.destinations.remote_settings import RemoteRestoreSettings, RemoteVerifySettings
 from backup_keeper.iris.fake import FakeIris
-from backup_keeper.jobs import run_remote_restore, run_remote_verify
+from backup_keeper.jobs import run_copy, run_remote_restore, run_remote_verify
 from backup_keeper.offsite.upload import UploadResult
 from backup_keeper.report import JobStatus
+from backup_keeper.settings import CopySettings
 from tests.remote_builders import age_identity, copy_chain, take_chain
 from tests.servers.s3 import S3Server
 from tests.servers.sftp import SftpServer
@@ -121,3 +122,56 @@ def test_a_chain_copied_there_is_verified_restored_byte_for_byte_and_corruption_
     assert report.status is JobStatus.FAILED
     [error] = report.errors
     assert f"/{results[1].copy.object}: corrupt: " in error
+
+
+def test_the_copy_job_sends_an_encrypted_chain_purges_there_by_its_own_policy_then_it_restores(
+    tmp_path: Path, destination: tuple[DestinationSettings, Corrupt]
+) -> None:
+    """Issue 16's whole path on a real server: two chains taken by FakeIris, copied by the copy
+    job (encrypted, the destination keeping its newest full and what is built on it), verified
+    there without the key, and the kept chain restored from there byte for byte."""
+    settings, _ = destination
+    fake = FakeIris(tmp_path / "iris")
+    local = tmp_path / "backups"
+    files = take_chain(
+        tmp_path / "iris", local, ["full", "incremental", "full", "incremental"], start=TAKEN
+    )
+    identity, recipient = age_identity(tmp_path)
+    copy = CopySettings.model_validate(
+        {
+            "directories": [local],
+            "timezone": "UTC",
+            "to": {
+                "destination": settings.model_dump(mode="json", exclude_none=True),
+                "encrypt_to": [recipient.text],
+                "retention": {"keep_last": 1},
+                "instance": "PROD",
+            },
+        }
+    )
+    report = run_copy(copy, clock=fixed_clock(NOW))
+    assert report.status is JobStatus.OK, report.errors
+    assert "copied 4 backup(s)" in report.summary and "purged 2 there" in report.summary
+
+    verify = run_remote_verify(
+        RemoteVerifySettings(destination=settings, instance="PROD"), clock=fixed_clock(NOW)
+    )
+    assert verify.status is JobStatus.OK, verify.errors
+    assert verify.summary == "verified 2 stored backup(s): all intact"
+
+    parent = tmp_path / "stage"
+    parent.mkdir()
+    restore = RemoteRestoreSettings(
+        destination=settings,
+        instance="PROD",
+        staging=parent,
+        identity_file=identity,
+        directory_map={USER: "/staging/user/"},
+        keep_staging=True,
+    )
+    report = run_remote_restore(restore, iris=fake, clock=fixed_clock(NOW))
+    assert report.status is JobStatus.OK, report.errors
+    [staging] = list(parent.iterdir())
+    for original in files[2:]:
+        assert (staging / original.name).read_bytes() == original.read_bytes()
+    assert [Path(p).name for p in fake.snapshot().restored] == [f.name for f in files[2:]]
