@@ -47,6 +47,16 @@ def check_bare_name(name: str) -> str:
     return name
 
 
+def is_bare_name(name: str) -> bool:
+    """Whether :func:`check_bare_name` accepts ``name``: for listings that skip what they may
+    not act on rather than fail on it."""
+    try:
+        check_bare_name(name)
+    except UnsafeName:
+        return False
+    return True
+
+
 def is_temp_name(name: str) -> bool:
     """Whether ``name`` is a temporary file of :func:`atomic_file` (left by a killed run)."""
     return _TEMP_NAME.fullmatch(name) is not None

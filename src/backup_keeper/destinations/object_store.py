@@ -35,7 +35,7 @@ from backup_keeper.destination_settings import (
     check_endpoint,
 )
 from backup_keeper.destinations.store import DestinationError, FaultKind, RemoteObject
-from backup_keeper.safe_files import UnsafeName, check_bare_name
+from backup_keeper.safe_files import UnsafeName, check_bare_name, is_bare_name
 
 if TYPE_CHECKING:
     from obstore import GetResult, ObjectMeta
@@ -177,7 +177,7 @@ class ObjectStore:
             ) from None
         except (obstore.exceptions.BaseError, OSError, ValueError) as exc:
             raise self._fault(exc, "list") from None
-        return iter([_remote(meta) for meta in found["objects"] if _is_bare(meta["path"])])
+        return iter([_remote(meta) for meta in found["objects"] if is_bare_name(meta["path"])])
 
     def head(self, name: str) -> RemoteObject | None:
         import obstore  # noqa: PLC0415
@@ -366,14 +366,6 @@ def _bare(name: str, what: str) -> str:
         return check_bare_name(name)
     except UnsafeName:
         raise DestinationError("invalid", f"{name!r} is not a bare {what}") from None
-
-
-def _is_bare(name: str) -> bool:
-    try:
-        check_bare_name(name)
-    except UnsafeName:
-        return False
-    return True
 
 
 def _remote(meta: ObjectMeta, name: str | None = None) -> RemoteObject:

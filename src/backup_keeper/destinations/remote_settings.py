@@ -45,6 +45,11 @@ class RemoteCatalogSettings(BaseModel):
         except UnsafeName as exc:
             raise ValueError(f"the instance is one path segment: {exc}") from None
 
+    @property
+    def where(self) -> str:
+        """The store's URL with the instance, as reports name it (never a secret)."""
+        return self.destination.location.describe(self.instance).rstrip("/")
+
 
 class RemotePurgeSettings(RemoteCatalogSettings):
     """A destination purged by its own policy (a separate one per destination)."""

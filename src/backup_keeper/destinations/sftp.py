@@ -44,7 +44,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from backup_keeper.destinations.store import DestinationError, FaultKind, RemoteObject
-from backup_keeper.safe_files import UnsafeName, check_bare_name
+from backup_keeper.safe_files import UnsafeName, check_bare_name, is_bare_name
 
 if TYPE_CHECKING:
     import asyncssh
@@ -368,7 +368,7 @@ class SftpStore:
             name = entry.filename
             if not isinstance(name, str) or entry.attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:
                 continue
-            if is_partial_name(name) or not _is_bare(name):
+            if is_partial_name(name) or not is_bare_name(name):
                 continue
             found.append(_remote_object(name, entry.attrs))
         return found
@@ -450,7 +450,7 @@ class SftpStore:
         for entry in await self._entries():
             name = entry.filename
             regular = entry.attrs.type == asyncssh.FILEXFER_TYPE_REGULAR
-            if regular and isinstance(name, str) and matches(name) and _is_bare(name):
+            if regular and isinstance(name, str) and matches(name) and is_bare_name(name):
                 await self._client().remove(self._path(name))
                 removed += 1
         return removed
@@ -544,14 +544,6 @@ def _pieces(chunk: bytes) -> Iterator[bytes]:
         return
     for start in range(0, len(chunk), WRITE_PIECE):
         yield chunk[start : start + WRITE_PIECE]
-
-
-def _is_bare(name: str) -> bool:
-    try:
-        check_bare_name(name)
-    except UnsafeName:
-        return False
-    return True
 
 
 def _remote_object(name: str, attrs: asyncssh.SFTPAttrs) -> RemoteObject:

@@ -22,7 +22,7 @@ def run_remote_catalog(
     clock: Clock = system_clock,
     opener: StoreOpener = open_destination,
 ) -> JobReport:
-    where = settings.destination.location.describe(settings.instance).rstrip("/")
+    where = settings.where
     report = lifecycle.begin(
         "catalog", clock=clock, directories=[where], options={"timezone": settings.timezone}
     )

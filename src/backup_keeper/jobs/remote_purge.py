@@ -28,7 +28,7 @@ def run_remote_purge(
     opener: StoreOpener = open_destination,
     notifier: Notifier | None = None,
 ) -> JobReport:
-    where = settings.destination.location.describe(settings.instance).rstrip("/")
+    where = settings.where
     report = lifecycle.begin(
         "purge",
         clock=clock,

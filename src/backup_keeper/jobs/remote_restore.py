@@ -61,7 +61,7 @@ def run_remote_restore(
 ) -> JobReport:
     """``progress`` hears of each object fetched, then of what the local restore reports.
     ``transfer`` paces the fetches and retries passing trouble (default: the copy job's)."""
-    where = settings.destination.location.describe(settings.instance).rstrip("/")
+    where = settings.where
     report = lifecycle.begin(
         "restore",
         clock=clock,

@@ -74,7 +74,7 @@ def run_remote_restore_plan(
     clock: Clock = system_clock,
     opener: StoreOpener = open_destination,
 ) -> JobReport:
-    where = settings.destination.location.describe(settings.instance).rstrip("/")
+    where = settings.where
     report = lifecycle.begin(
         "restore-plan",
         clock=clock,

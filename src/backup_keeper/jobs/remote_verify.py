@@ -47,7 +47,7 @@ def run_remote_verify(
     """``progress`` counts the bytes read back: one bar whose total is the stored sizes of the
     backups verified. ``transfer`` paces reads and retries passing trouble (default: the copy
     job's)."""
-    where = settings.destination.location.describe(settings.instance).rstrip("/")
+    where = settings.where
     report = lifecycle.begin(
         "verify",
         clock=clock,
