@@ -282,8 +282,8 @@ def test_identity_file_problems_are_clear_and_quote_no_key(tmp_path: Path) -> No
 def test_an_identity_file_with_an_age_or_ssh_key_passes_the_check(tmp_path: Path) -> None:
     identity, _ = age_identity(tmp_path)
     ssh_file, _ = ssh_identity(tmp_path)
-    assert check_identity(identity) is None
-    assert check_identity(ssh_file) is None
+    check_identity(identity)  # raises on any problem
+    check_identity(ssh_file)
 
 
 _BOUNDED = """

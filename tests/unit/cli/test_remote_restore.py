@@ -304,7 +304,8 @@ def test_a_chain_copied_over_sftp_plans_and_restores_with_a_login_key_and_an_age
 ) -> None:
     (sftp_server.root / "backups").mkdir()
     url = f"sftp://keeper@127.0.0.1:{sftp_server.port}/backups"
-    login = ["--known-hosts", sftp_server.known_hosts, "--identity-file", sftp_server.client_key]
+    login: list[str | Path] = ["--known-hosts", sftp_server.known_hosts]
+    login += ["--identity-file", sftp_server.client_key]
     chain.copy_to(url, *login)
     plan = cli("restore-plan", url, "--instance", "PROD", "--json", *login)
     assert plan.returncode == 0, plan.stderr
