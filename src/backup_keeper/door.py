@@ -53,7 +53,11 @@ if TYPE_CHECKING:
     from backup_keeper.destinations.remote_settings import (
         RemoteCatalogSettings,
         RemotePurgeSettings,
+        RemoteRestorePlanSettings,
+        RemoteRestoreSettings,
+        RemoteVerifySettings,
     )
+    from backup_keeper.encryption import EncryptionError, check_identity
     from backup_keeper.iris.embedded import send_ens_alert
     from backup_keeper.notify import Notifier
     from backup_keeper.purge.executor import RECOVERED
@@ -67,6 +71,11 @@ _LAZY = {
     "DestinationSettings": "backup_keeper.destination_settings",
     "RemoteCatalogSettings": "backup_keeper.destinations.remote_settings",
     "RemotePurgeSettings": "backup_keeper.destinations.remote_settings",
+    "RemoteRestorePlanSettings": "backup_keeper.destinations.remote_settings",
+    "RemoteRestoreSettings": "backup_keeper.destinations.remote_settings",
+    "RemoteVerifySettings": "backup_keeper.destinations.remote_settings",
+    "EncryptionError": "backup_keeper.encryption",
+    "check_identity": "backup_keeper.encryption",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
 in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
@@ -83,6 +92,7 @@ __all__ = [
     "AlertSettings",
     "Clock",
     "DestinationSettings",
+    "EncryptionError",
     "EnsSend",
     "IrisChoice",
     "IrisError",
@@ -91,10 +101,14 @@ __all__ = [
     "Progress",
     "RemoteCatalogSettings",
     "RemotePurgeSettings",
+    "RemoteRestorePlanSettings",
+    "RemoteRestoreSettings",
+    "RemoteVerifySettings",
     "TooLarge",
     "Unit",
     "UnsafeName",
     "alert_state_dir",
+    "check_identity",
     "compact",
     "fixed_clock",
     "format_moment",

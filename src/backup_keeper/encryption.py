@@ -138,6 +138,13 @@ def identity_fingerprints(identity_file: Path) -> tuple[str, ...]:
     return tuple(found)
 
 
+def check_identity(identity_file: Path) -> None:
+    """EncryptionError unless ``identity_file`` holds a private key a decryption can use (age
+    keys, or one unencrypted OpenSSH key): a door asks before it fetches anything, so a file
+    that cannot be read, or holds no key, is bad input rather than a failed download."""
+    _load_identities(identity_file)
+
+
 def encrypting(
     chunks: Iterable[bytes], recipients: Sequence[Recipient]
 ) -> Generator[bytes, None, None]:

@@ -23,6 +23,7 @@ from backup_keeper.encryption import (
     EncryptionError,
     Recipient,
     WrongIdentity,
+    check_identity,
     decrypting,
     encrypting,
     identity_fingerprints,
@@ -273,6 +274,16 @@ def test_identity_file_problems_are_clear_and_quote_no_key(tmp_path: Path) -> No
         with pytest.raises(EncryptionError, match=message) as caught:
             list(decrypting([encrypted], path))
         assert "DAMAGEDKEYTEXT" not in str(caught.value)
+        with pytest.raises(EncryptionError, match=message) as checked:
+            check_identity(path)  # what a door asks before it fetches anything
+        assert str(checked.value) == str(caught.value)
+
+
+def test_an_identity_file_with_an_age_or_ssh_key_passes_the_check(tmp_path: Path) -> None:
+    identity, _ = age_identity(tmp_path)
+    ssh_file, _ = ssh_identity(tmp_path)
+    check_identity(identity)  # raises on any problem
+    check_identity(ssh_file)
 
 
 _BOUNDED = """

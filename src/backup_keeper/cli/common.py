@@ -82,7 +82,10 @@ _FLAG_NAMES = {
     "sharded_namespace": "--sharded",
 }
 """Settings field -> the flag a person typed, where the two names differ."""
-_JOB_FLAG_NAMES = {"check-freshness": {"directories": "--dir"}}
+_JOB_FLAG_NAMES = {
+    "check-freshness": {"directories": "--dir"},
+    "restore": {"identity_file": "--identity"},  # the age key; --identity-file logs in to SFTP
+}
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
 _DECIMAL = re.compile(
     r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:e[+-]?[0-9]{1,4})?", re.ASCII | re.I

@@ -1,6 +1,6 @@
 """The commands on backup files: ``catalog``, ``purge``, ``copy``, ``verify``,
-``restore-plan`` and ``restore``. ``catalog`` and ``purge`` take a destination URL in place of
-their directories (cli/remote.py); ``copy`` sends directories to one."""
+``restore-plan`` and ``restore``. All but ``copy`` take a destination URL in place of their
+directories (cli/remote.py); ``copy`` sends directories to one."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ from backup_keeper.cli.render import (
     render_verify,
 )
 from backup_keeper.door import (
+    EncryptionError,
     RemoteCatalogSettings,
     RemotePurgeSettings,
+    RemoteRestorePlanSettings,
+    RemoteRestoreSettings,
+    RemoteVerifySettings,
+    check_identity,
     compact,
     is_destination_url,
 )
@@ -162,8 +167,9 @@ def copy(
 
 
 @common.app.command()
+@remote.destination_flags
 def verify(
-    directories: common.Directories,
+    directories: Targets,
     sample: Annotated[int | None, common.count_option("Verify only the N newest chains.")] = None,
     iris: Annotated[
         common.IrisChoice | None,
@@ -172,9 +178,19 @@ def verify(
     json: common.JsonFlag = False,
     timezone: common.TimezoneOpt = None,
     config: common.ConfigOpt = None,
+    destination: remote.Destination | None = None,
 ) -> None:
-    """Re-hash every backup against its manifest and check every chain; any finding fails."""
-    data = {"directories": directories, "sample": sample, "timezone": timezone}
+    """Re-hash every backup (in DIRECTORIES, or stored at a destination URL: read back against
+    its copy record) and check every chain; any finding fails."""
+    where = destination or remote.Destination()
+    url = remote.url_among(directories, where, "verify", json, iris=iris)
+    data: dict[str, Any] = {"sample": sample, "timezone": timezone}
+    if url is not None:
+        stored = remote.settings(RemoteVerifySettings, url, where, compact(data), "verify", json)
+        notifier = common.notifier(config, None, stored, "verify", json)
+        report = jobs.run_remote_verify(stored, notifier=notifier, progress=common.progress(json))
+        common.finish(report, json, render_verify)
+    data["directories"] = directories
     settings = common.settings(VerifySettings, compact(data), "verify", json)
     port = common.port(iris, "verify", json) if iris else None
     notifier = common.notifier(config, port, settings, "verify", json)
@@ -183,25 +199,61 @@ def verify(
 
 
 @common.app.command("restore-plan")
+@remote.destination_flags
 def restore_plan(
-    directories: common.Directories,
+    directories: Targets,
     at: Annotated[
         str | None, typer.Option(help="Restore to this ISO 8601 moment (default: the newest).")
     ] = None,
     json: common.JsonFlag = False,
     timezone: common.TimezoneOpt = None,
     iris: common.HistoryIris = None,
+    destination: remote.Destination | None = None,
 ) -> None:
-    """Which files, in which order, and the ^DBREST / Journal.Restore steps to run."""
-    data = {"directories": directories, "at": at, "timezone": timezone}
+    """Which files (or stored objects, at a destination URL), in which order, and the ^DBREST /
+    Journal.Restore steps to run."""
+    where = destination or remote.Destination()
+    url = remote.url_among(directories, where, "restore-plan", json, iris=iris)
+    data: dict[str, Any] = {"at": at, "timezone": timezone}
+    if url is not None:
+        stored = remote.settings(
+            RemoteRestorePlanSettings, url, where, compact(data), "restore-plan", json
+        )
+        common.finish(jobs.run_remote_restore_plan(stored), json, render_restore)
+    data["directories"] = directories
     settings = common.settings(RestorePlanSettings, compact(data), "restore-plan", json)
     port = common.port(iris, "restore-plan", json) if iris else None
     common.finish(jobs.run_restore_plan(settings, iris=port), json, render_restore)
 
 
+Staging = Annotated[
+    str | None,
+    typer.Option(
+        help="With a URL, required: the directory a new owner-only staging directory is made "
+        "in, to fetch (and decrypt) the chain into before it is restored."
+    ),
+]
+AgeIdentity = Annotated[
+    str | None,
+    typer.Option(
+        "--identity",
+        help="With a URL: the age identity (private key) file that decrypts encrypted copies, "
+        "as age -i takes it. Not --identity-file: that is the SFTP login key.",
+    ),
+]
+KeepStaging = Annotated[
+    bool,
+    typer.Option(
+        "--keep-staging",
+        help="With a URL: leave the fetched chain (decrypted) in staging after the restore.",
+    ),
+]
+
+
 @common.app.command()
+@remote.destination_flags
 def restore(
-    directories: common.Directories,
+    directories: Targets,
     confirm: Annotated[
         bool, typer.Option("--confirm", help="Required: this overwrites databases.")
     ] = False,
@@ -213,22 +265,35 @@ def restore(
     apply_journals: Annotated[
         bool, typer.Option("--apply-journals", help="Then apply journals (Journal.Restore).")
     ] = False,
+    staging: Staging = None,
+    identity: AgeIdentity = None,
+    keep_staging: KeepStaging = False,
     iris: common.IrisOpt = "embedded",
     json: common.JsonFlag = False,
     timezone: common.TimezoneOpt = None,
+    destination: remote.Destination | None = None,
 ) -> None:
-    """Carry out the restore plan inside IRIS (never on a mirror primary)."""
+    """Carry out the restore plan inside IRIS (never on a mirror primary); from a destination
+    URL, the chain is first fetched, proved and decrypted into --staging."""
+    where = destination or remote.Destination()
+    typed = {"staging": staging, "identity": identity, "keep_staging": keep_staging}
+    url = remote.url_among(directories, where, "restore", json, url_only=typed)
     if not confirm:
         common.bad_input("restore", ["--confirm is required: a restore overwrites databases"], json)
     mapping = _directory_map(map_dir or [], json)
-    data = {
-        "directories": directories,
+    data: dict[str, Any] = {
         "at": at,
         "timezone": timezone,
         "directory_map": mapping,
         "apply_journals": apply_journals,
     }
-    settings = common.settings(RestoreSettings, compact(data), "restore", json)
+    settings: RestoreSettings | RemoteRestoreSettings
+    if url is not None:
+        fetch = {"staging": staging, "identity_file": identity, "keep_staging": keep_staging}
+        settings = _remote_restore_settings(url, where, compact({**data, **fetch}), json)
+    else:
+        data["directories"] = directories
+        settings = common.settings(RestoreSettings, compact(data), "restore", json)
     if not map_dir:
         problem = (
             "--map is required: a restore restores only the databases it maps (SOURCE=TARGET, "
@@ -236,8 +301,35 @@ def restore(
         problem += "or SOURCE=SOURCE in place); without one it would restore nothing"
         common.bad_input("restore", [problem], json)
     port = common.port(iris, "restore", json)
-    report = jobs.run_restore(settings, iris=port, progress=common.progress(json))
+    if isinstance(settings, RemoteRestoreSettings):
+        report = jobs.run_remote_restore(settings, iris=port, progress=common.progress(json))
+    else:
+        report = jobs.run_restore(settings, iris=port, progress=common.progress(json))
     common.finish(report, json, render_restore)
+
+
+def _remote_restore_settings(
+    url: str, where: remote.Destination, data: dict[str, Any], json: bool
+) -> RemoteRestoreSettings:
+    """The settings of a restore from ``url``. The identity file is opened first: one that
+    cannot be read or holds no key is bad input, found before anything is fetched (its
+    content is never shown). An SFTP login key given where the age identity was meant is
+    named as such."""
+    if data.get("staging") is None:
+        problem = "--staging: required with a destination URL: the directory the chain is "
+        common.bad_input("restore", [problem + "fetched (and decrypted) into first"], json)
+    if where.identity_file is not None and not url.lower().startswith("sftp:"):
+        problem = "--identity-file: the SFTP login key, for sftp:// URLs only"
+        common.bad_input(
+            "restore", [f"{problem}; the age identity that decrypts is --identity"], json
+        )
+    settings = remote.settings(RemoteRestoreSettings, url, where, data, "restore", json)
+    if settings.identity_file is not None:
+        try:
+            check_identity(settings.identity_file)
+        except EncryptionError as exc:
+            common.bad_input("restore", [f"--identity: {exc}"], json)
+    return settings
 
 
 def _directory_map(entries: list[str], json: bool) -> dict[str, str]:

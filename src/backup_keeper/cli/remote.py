@@ -8,6 +8,7 @@ without repeating it, and that refusal is bad input (exit 2) like any other."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -68,11 +69,7 @@ class Destination:
 
     def given(self) -> list[str]:
         """The flags typed, as typed (``--endpoint``)."""
-        return [
-            "--" + name.replace("_", "-")
-            for name, value in vars(self).items()
-            if value is not None and value is not False
-        ]
+        return _given(vars(self))
 
     def settings(self, url: str) -> dict[str, Any]:
         """``DestinationSettings`` data: the URL and the flags given."""
@@ -98,15 +95,22 @@ destination_flags = common.FlagGroup(
 
 
 def url_among(
-    targets: list[str], destination: Destination, job: str, json: bool, **local_only: object
+    targets: list[str],
+    destination: Destination,
+    job: str,
+    json: bool,
+    *,
+    url_only: Mapping[str, object] | None = None,
+    **local_only: object,
 ) -> str | None:
     """The one destination URL ``targets`` names, or None when they are all directories.
-    Both at once, two URLs, a destination flag without a URL or a flag of ``local_only`` with
-    one (``iris=...``: what a destination cannot do) is bad input: which of them was meant
-    cannot be guessed."""
+    Both at once, two URLs, a destination flag or one of the command's ``url_only`` flags
+    (``staging=...``: what only a destination needs) without a URL, or a flag of
+    ``local_only`` with one (``iris=...``: what a destination cannot do) is bad input: which
+    of them was meant cannot be guessed."""
     urls = [target for target in targets if is_destination_url(target)]
     if not urls:
-        flags = destination.given()
+        flags = destination.given() + _given(url_only or {})
         if flags:
             common.bad_input(job, [f"{', '.join(flags)}: only with a destination URL"], json)
         return None
@@ -116,13 +120,20 @@ def url_among(
     elif len(urls) > 1:
         problems.append("one destination URL at a time")
     problems += [
-        f"--{name.replace('_', '-')}: only with directories, not a destination URL"
-        for name, value in local_only.items()
-        if value is not None and value is not False
+        f"{flag}: only with directories, not a destination URL" for flag in _given(local_only)
     ]
     if problems:
         common.bad_input(job, problems, json)
     return urls[0]
+
+
+def _given(flags: Mapping[str, object]) -> list[str]:
+    """The flags of ``flags`` (parameter name -> value) that were typed, as typed."""
+    return [
+        "--" + name.replace("_", "-")
+        for name, value in flags.items()
+        if value is not None and value is not False
+    ]
 
 
 def default_instance() -> str | None:
