@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from backup_keeper.alerts.build import instance_name
     from backup_keeper.alerts.notifier import AlertNotifier
     from backup_keeper.alerts.settings import AlertSettings
+    from backup_keeper.catalog.discover import discover
     from backup_keeper.destination_settings import DestinationSettings
     from backup_keeper.destinations.remote_settings import (
         RemoteCatalogSettings,
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
     from backup_keeper.iris.embedded import send_ens_alert
     from backup_keeper.notify import Notifier
     from backup_keeper.purge.executor import RECOVERED
+    from backup_keeper.retention.plan import plan
+    from backup_keeper.timeline import render_html, render_svg
 
 _LAZY = {
     "AlertNotifier": "backup_keeper.alerts.notifier",
@@ -76,6 +79,10 @@ _LAZY = {
     "RemoteVerifySettings": "backup_keeper.destinations.remote_settings",
     "EncryptionError": "backup_keeper.encryption",
     "check_identity": "backup_keeper.encryption",
+    "discover": "backup_keeper.catalog.discover",
+    "plan": "backup_keeper.retention.plan",
+    "render_html": "backup_keeper.timeline",
+    "render_svg": "backup_keeper.timeline",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
 in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
@@ -110,6 +117,7 @@ __all__ = [
     "alert_state_dir",
     "check_identity",
     "compact",
+    "discover",
     "fixed_clock",
     "format_moment",
     "human_size",
@@ -119,9 +127,12 @@ __all__ = [
     "notifier_for",
     "open_port",
     "parse_call_timeout",
+    "plan",
     "read_small",
     "refused",
     "relay_alert",
+    "render_html",
+    "render_svg",
     "resolve_zone",
     "run_named_job",
     "send_ens_alert",

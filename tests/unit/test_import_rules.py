@@ -11,7 +11,8 @@ a unit may import from its own layer or any layer below, never from one above. B
    one; both sides of the port read these, so neither owns them.
 3. sources: catalog, iris, destinations -- the files on disk, the instance and the second places
    backups are copied to; none imports another.
-4. findings: integrity, retention, report, mirror_policy -- judgements over what was found.
+4. findings: integrity, retention, report, mirror_policy, timeline -- judgements over what was
+   found, and the picture of them.
 5. effects: restore, purge, alerts, notify, offsite -- plans carried out, copies made, people
    told.
 6. jobs -- one module per job; importing one imports no other (tests/unit/jobs/test_entry_points.py).
@@ -58,7 +59,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("vocabulary", frozenset({"kinds", "iris_formats", "checksum"})),
     ("sources", frozenset({"catalog", "iris", "destinations"})),
-    ("findings", frozenset({"integrity", "retention", "report", "mirror_policy"})),
+    ("findings", frozenset({"integrity", "retention", "report", "mirror_policy", "timeline"})),
     ("effects", frozenset({"restore", "purge", "alerts", "notify", "offsite"})),
     ("jobs", frozenset({"jobs"})),
     (

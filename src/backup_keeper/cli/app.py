@@ -3,8 +3,9 @@
 into one line (or, with ``--json``, one failed report).
 
 The commands live by family: files.py (catalog, purge, verify, restore-plan, restore),
-backups.py (backup, snapshot, freeze, thaw), checks.py (doctor, check-freshness, alert-test);
-common.py holds what they share. Importing this module registers them all on ``app``."""
+backups.py (backup, snapshot, freeze, thaw), checks.py (doctor, check-freshness, alert-test),
+timeline.py (timeline); common.py holds what they share. Importing this module registers
+them all on ``app``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from typing import Annotated
 import typer
 
 from backup_keeper import __version__
-from backup_keeper.cli import backups, checks, files
+from backup_keeper.cli import backups, checks, files, timeline
 from backup_keeper.cli.common import EXIT_OK, OPTIONS, app
 from backup_keeper.cli.guard import main, run
 from backup_keeper.door import DEFAULT_CALL_TIMEOUT, TIMEOUT_ENV, parse_call_timeout
 
-__all__ = ["app", "backups", "checks", "files", "main", "run"]
+__all__ = ["app", "backups", "checks", "files", "main", "run", "timeline"]
 
 
 def _check_call_timeout(value: str | None) -> str | None:
