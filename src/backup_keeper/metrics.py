@@ -27,6 +27,7 @@ from backup_keeper.alerts.history import STATE_NAME, load_history
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, read_manifest
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus, RecordSource
+from backup_keeper.iris.port import SensorValue
 from backup_keeper.kinds import BackupKind
 
 PREFIX = "backupkeeper_"
@@ -64,16 +65,6 @@ class DirectoryFacts:
     records: Sequence[BackupRecord]
     sidecars: Mapping[str, Manifest] = field(default_factory=dict)
     failing: Mapping[str, datetime] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SensorRow:
-    """One value for IRIS's monitor: the sensor (the metric's name without ``backupkeeper_``),
-    the number and its labels."""
-
-    sensor: str
-    value: float
-    labels: dict[str, str]
 
 
 _SPECS: dict[str, tuple[str, str]] = {
@@ -306,10 +297,10 @@ def _family_dict(family: Family) -> dict[str, Any]:
     }
 
 
-def sensor_rows(found: Sequence[Family]) -> list[SensorRow]:
+def sensor_rows(found: Sequence[Family]) -> list[SensorValue]:
     """The rows IRIS's monitor shows, for the snapshot ``BackupKeeper.Metrics`` reads."""
     return [
-        SensorRow(family.name.removeprefix(PREFIX), float(sample.value), dict(sample.labels))
+        SensorValue(family.name.removeprefix(PREFIX), float(sample.value), dict(sample.labels))
         for family in found
         for sample in family.samples
     ]
