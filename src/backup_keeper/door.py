@@ -55,6 +55,13 @@ if TYPE_CHECKING:
         RemotePurgeSettings,
     )
     from backup_keeper.iris.embedded import send_ens_alert
+    from backup_keeper.metrics import (
+        collect_metrics,
+        metrics_json,
+        openmetrics_text,
+        sensor_rows,
+        textfile_text,
+    )
     from backup_keeper.notify import Notifier
     from backup_keeper.purge.executor import RECOVERED
 
@@ -67,6 +74,11 @@ _LAZY = {
     "DestinationSettings": "backup_keeper.destination_settings",
     "RemoteCatalogSettings": "backup_keeper.destinations.remote_settings",
     "RemotePurgeSettings": "backup_keeper.destinations.remote_settings",
+    "collect_metrics": "backup_keeper.metrics",
+    "metrics_json": "backup_keeper.metrics",
+    "openmetrics_text": "backup_keeper.metrics",
+    "sensor_rows": "backup_keeper.metrics",
+    "textfile_text": "backup_keeper.metrics",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
 in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
@@ -95,6 +107,7 @@ __all__ = [
     "Unit",
     "UnsafeName",
     "alert_state_dir",
+    "collect_metrics",
     "compact",
     "fixed_clock",
     "format_moment",
@@ -102,8 +115,10 @@ __all__ = [
     "instance_name",
     "is_destination_url",
     "load_alerts",
+    "metrics_json",
     "notifier_for",
     "open_port",
+    "openmetrics_text",
     "parse_call_timeout",
     "read_small",
     "refused",
@@ -111,7 +126,9 @@ __all__ = [
     "resolve_zone",
     "run_named_job",
     "send_ens_alert",
+    "sensor_rows",
     "system_clock",
+    "textfile_text",
     "write_atomic",
     "zone_name",
 ]

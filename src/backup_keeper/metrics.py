@@ -201,7 +201,7 @@ def _offsite(
         yield "offsite_lag_seconds", Sample(labels, 0.0 if destination in there else waited)
 
 
-def collect(directories: Sequence[Path], zone: tzinfo, now: datetime) -> list[Family]:
+def collect_metrics(directories: Sequence[Path], zone: tzinfo, now: datetime) -> list[Family]:
     """Read the directories (catalog, sidecars, alert state) and build their families.
     OSError when a directory cannot be listed, as the catalog raises it."""
     catalog = discover(directories, zone, now=now)
@@ -276,7 +276,7 @@ def textfile_text(found: Sequence[Family]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(found: Sequence[Family], now: datetime) -> str:
+def metrics_json(found: Sequence[Family], now: datetime) -> str:
     """One JSON object: when, and each family with its samples."""
     return json.dumps(
         {

@@ -22,9 +22,9 @@ from backup_keeper.checksum import Checksum
 from backup_keeper.kinds import BackupKind
 from backup_keeper.metrics import (
     DirectoryFacts,
-    as_json,
-    collect,
+    collect_metrics,
     families,
+    metrics_json,
     openmetrics_text,
     sensor_rows,
     textfile_text,
@@ -80,7 +80,7 @@ def samples_by_name(text: str, parse=text_string_to_metric_families):  # type: i
 def test_openmetrics_output_of_a_known_chain_parses_with_its_names_units_labels_and_values(
     tmp_path: Path,
 ) -> None:
-    text = openmetrics_text(collect([known_chain(tmp_path)], UTC_ZONE, NOW))
+    text = openmetrics_text(collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW))
 
     parsed = {family.name: family for family in text_string_to_metric_families(text)}
     base = {"directory": str(tmp_path), "instance": "IRIS"}
@@ -116,7 +116,7 @@ def test_openmetrics_output_of_a_known_chain_parses_with_its_names_units_labels_
 def test_the_textfile_form_parses_with_the_classic_parser_and_has_the_same_samples(
     tmp_path: Path,
 ) -> None:
-    found = collect([known_chain(tmp_path)], UTC_ZONE, NOW)
+    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW)
 
     classic = samples_by_name(textfile_text(found), classic_families)
     modern = samples_by_name(openmetrics_text(found))
@@ -127,7 +127,7 @@ def test_the_textfile_form_parses_with_the_classic_parser_and_has_the_same_sampl
 
 
 def test_an_empty_directory_has_no_last_backup_and_counts_nothing(tmp_path: Path) -> None:
-    found = collect([tmp_path], UTC_ZONE, NOW)
+    found = collect_metrics([tmp_path], UTC_ZONE, NOW)
 
     values = samples_by_name(openmetrics_text(found))
     base = {"directory": str(tmp_path), "instance": ""}
@@ -141,7 +141,7 @@ def test_a_failed_backup_is_not_the_last_completed_one(tmp_path: Path) -> None:
         tmp_path, "inc.cbk", BackupKind.INCREMENTAL, T0 + timedelta(days=1), BackupStatus.FAILED
     )
 
-    values = samples_by_name(openmetrics_text(collect([tmp_path], UTC_ZONE, NOW)))
+    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW)))
 
     stamps = values["backupkeeper_last_backup_timestamp_seconds"]
     assert [labels["kind"] for labels, _ in stamps] == ["full"]
@@ -159,7 +159,7 @@ def test_a_backup_copied_everywhere_has_no_offsite_lag(tmp_path: Path) -> None:
     )
     write_manifest(full, with_copy(read_manifest(f"{full}.json", expected_file="full.cbk"), copy))
 
-    values = samples_by_name(openmetrics_text(collect([tmp_path], UTC_ZONE, NOW)))
+    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW)))
 
     assert [v for _, v in values["backupkeeper_offsite_lag_seconds"]] == [0]
 
@@ -177,9 +177,9 @@ def test_label_values_are_escaped_so_a_strange_directory_name_still_parses(
 
 
 def test_json_is_one_object_with_every_family_and_its_samples(tmp_path: Path) -> None:
-    found = collect([known_chain(tmp_path)], UTC_ZONE, NOW)
+    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW)
 
-    document = json.loads(as_json(found, NOW))
+    document = json.loads(metrics_json(found, NOW))
 
     assert document["generated"] == NOW.isoformat()
     names = [family["name"] for family in document["metrics"]]
@@ -191,7 +191,7 @@ def test_json_is_one_object_with_every_family_and_its_samples(tmp_path: Path) ->
 
 
 def test_sensor_rows_are_the_names_iris_prefixes_with_its_product(tmp_path: Path) -> None:
-    found = collect([known_chain(tmp_path)], UTC_ZONE, NOW)
+    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW)
 
     rows = sensor_rows(found)
 
@@ -203,6 +203,6 @@ def test_sensor_rows_are_the_names_iris_prefixes_with_its_product(tmp_path: Path
 def test_an_unusable_alert_state_means_no_job_is_reported_failing(tmp_path: Path) -> None:
     (tmp_path / STATE_NAME).write_text("not json")
 
-    values = samples_by_name(openmetrics_text(collect([tmp_path], UTC_ZONE, NOW)))
+    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW)))
 
     assert "backupkeeper_job_failing_since_timestamp_seconds" not in values
