@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as _openmetrics
 from prometheus_client.parser import text_string_to_metric_families as classic_families
 
 from backup_keeper.alerts.history import STATE_NAME, AlertHistory, save_history
@@ -69,8 +71,18 @@ def known_chain(directory: Path) -> Path:
     return directory
 
 
-def samples_by_name(text: str, parse=text_string_to_metric_families):  # type: ignore[no-untyped-def]
-    out = {}
+def text_string_to_metric_families(text: str) -> list[Metric]:
+    """prometheus-client's OpenMetrics parser, which carries no type hints."""
+    return list(_openmetrics(text))  # type: ignore[no-untyped-call]
+
+
+Parser = Callable[[str], Iterable[Metric]]
+
+
+def samples_by_name(
+    text: str, parse: Parser = text_string_to_metric_families
+) -> dict[str, list[tuple[dict[str, str], float]]]:
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in parse(text):
         for sample in family.samples:
             out.setdefault(sample.name, []).append((dict(sample.labels), sample.value))

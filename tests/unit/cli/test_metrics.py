@@ -6,13 +6,13 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as classic_families
 
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.kinds import BackupKind
 from tests.builders import T0, write_managed_backup
 from tests.unit.cli.test_app import cli
+from tests.unit.test_metrics import text_string_to_metric_families
 
 
 def chain(directory: Path) -> Path:
