@@ -60,6 +60,13 @@ if TYPE_CHECKING:
     )
     from backup_keeper.encryption import EncryptionError, check_identity
     from backup_keeper.iris.embedded import send_ens_alert
+    from backup_keeper.metrics import (
+        collect_metrics,
+        metrics_json,
+        openmetrics_text,
+        sensor_rows,
+        textfile_text,
+    )
     from backup_keeper.notify import Notifier
     from backup_keeper.purge.executor import RECOVERED
     from backup_keeper.retention.plan import plan
@@ -83,6 +90,11 @@ _LAZY = {
     "plan": "backup_keeper.retention.plan",
     "render_html": "backup_keeper.timeline",
     "render_svg": "backup_keeper.timeline",
+    "collect_metrics": "backup_keeper.metrics",
+    "metrics_json": "backup_keeper.metrics",
+    "openmetrics_text": "backup_keeper.metrics",
+    "sensor_rows": "backup_keeper.metrics",
+    "textfile_text": "backup_keeper.metrics",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
 in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
@@ -116,6 +128,7 @@ __all__ = [
     "UnsafeName",
     "alert_state_dir",
     "check_identity",
+    "collect_metrics",
     "compact",
     "discover",
     "fixed_clock",
@@ -124,8 +137,10 @@ __all__ = [
     "instance_name",
     "is_destination_url",
     "load_alerts",
+    "metrics_json",
     "notifier_for",
     "open_port",
+    "openmetrics_text",
     "parse_call_timeout",
     "plan",
     "read_small",
@@ -136,7 +151,9 @@ __all__ = [
     "resolve_zone",
     "run_named_job",
     "send_ens_alert",
+    "sensor_rows",
     "system_clock",
+    "textfile_text",
     "write_atomic",
     "zone_name",
 ]

@@ -39,6 +39,7 @@ def test_there_are_classes_to_check() -> None:
     assert {
         "BackupKeeper/Port.cls",
         "BackupKeeper/Installer.cls",
+        "BackupKeeper/Metrics.cls",
         "BackupKeeper/Task/OnlineBackup.cls",
         "BackupKeeper/Task/ExternalBackup.cls",
         "BackupKeeper/Task/Purge.cls",

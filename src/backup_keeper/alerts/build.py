@@ -16,13 +16,13 @@ from backup_keeper.alerts.channels import (
     EmailChannel,
     EnsAlertChannel,
 )
+from backup_keeper.alerts.history import STATE_NAME
 from backup_keeper.alerts.notifier import AlertNotifier
 from backup_keeper.alerts.secrets import CredentialsLookup, SecretError, install_redaction
 from backup_keeper.alerts.settings import AlertSettings, insecure_settings
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.iris.port import IrisError, IrisPort
 
-STATE_NAME = ".backup-keeper-alerts.json"
 log = logging.getLogger(__name__)
 
 

@@ -16,6 +16,8 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from backup_keeper.safe_files import write_atomic_path
 from backup_keeper.small_files import TooLarge, read_small
 
+STATE_NAME = ".backup-keeper-alerts.json"
+"""The state file's name in a job's (first) directory, unless the alert settings name another."""
 MAX_STATE_BYTES = 1 << 20
 """A state file holds a few keys; anything larger is not ours."""
 

@@ -17,6 +17,7 @@ import typer
 
 from backup_keeper import __version__
 from backup_keeper.cli import backups, checks, files, timeline
+from backup_keeper.cli import metrics as metrics  # noqa: PLC0414 - registers `metrics`
 from backup_keeper.cli.common import EXIT_OK, OPTIONS, app
 from backup_keeper.cli.guard import main, run
 from backup_keeper.door import DEFAULT_CALL_TIMEOUT, TIMEOUT_ENV, parse_call_timeout

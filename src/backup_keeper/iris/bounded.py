@@ -44,6 +44,7 @@ from backup_keeper.iris.port import (
     JournalOutcome,
     MirrorState,
     RestoreOutcome,
+    SensorValue,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -208,6 +209,9 @@ class BoundedIris:
 
     def set_freeze_marker(self, marker: str | None) -> None:
         self._bounded("set_freeze_marker", lambda: self.port.set_freeze_marker(marker))
+
+    def publish_metrics(self, values: Sequence[SensorValue]) -> None:
+        self._bounded("publish_metrics", lambda: self.port.publish_metrics(values))
 
     def credentials_password(self, credentials_id: str) -> str:
         return self._bounded(

@@ -38,6 +38,7 @@ from backup_keeper.iris.port import (
     MirrorMember,
     MirrorState,
     RestoreOutcome,
+    SensorValue,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -307,6 +308,10 @@ class ClassPort:
 
     def set_freeze_marker(self, marker: str | None) -> None:
         self._ask("SetFreezeMarker", marker or "")
+
+    def publish_metrics(self, values: Sequence[SensorValue]) -> None:
+        rows = [{"sensor": v.sensor, "value": v.value, "labels": dict(v.labels)} for v in values]
+        self._ask("PublishMetrics", json.dumps(rows))
 
 
 _DATABASE_NAME = re.compile(r"[!-~]{1,64}", re.ASCII)

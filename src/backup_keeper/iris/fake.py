@@ -47,6 +47,7 @@ from backup_keeper.iris.port import (
     MirrorMember,
     MirrorState,
     RestoreOutcome,
+    SensorValue,
     Severity,
     SizeEstimate,
     VolumeInfo,
@@ -108,6 +109,12 @@ class FakeHistory(BaseModel):
     directories: list[str] = Field(default_factory=list)
 
 
+class MetricRow(BaseModel):
+    sensor: str
+    value: float
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
 class FakeState(BaseModel):
     instance: str = "IRIS"
     version: str = "IRIS for UNIX (Ubuntu Server LTS for x86-64 Containers) 2025.1 (fake)"
@@ -146,6 +153,8 @@ class FakeState(BaseModel):
     )
     thaw_requests: int = Field(default=0, description="ExternalThaw calls, for tests.")
     freeze_marker: str | None = None
+    metrics: list[MetricRow] = Field(default_factory=list)
+    """The snapshot ``BackupKeeper.Metrics`` would show (``publish_metrics``)."""
     credentials: dict[str, str] = Field(default_factory=dict, description="Ens.Config.Credentials")
     restored: list[str] = Field(default_factory=list, description="Files restored, in order.")
     restored_into: list[str] = Field(
@@ -422,6 +431,15 @@ class FakeIris:
         self._gate("set_freeze_marker")
         with self._state() as state:
             state.freeze_marker = marker
+
+    def publish_metrics(self, values: Sequence[SensorValue]) -> None:
+        """The snapshot replaced whole, as ``PublishMetrics`` does; each value a number."""
+        self._gate("publish_metrics")
+        with self._state() as state:
+            state.metrics = [
+                MetricRow(sensor=v.sensor, value=float(v.value), labels=dict(v.labels))
+                for v in values
+            ]
 
     def restore_backup(self, file: str, directory_map: Mapping[str, str]) -> RestoreOutcome:
         """``EXTSELCT^DBREST``: the databases of the volume the map names are restored, every

@@ -135,6 +135,16 @@ class InstanceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorValue:
+    """One number for IRIS's monitor (``BackupKeeper.Metrics``): the sensor, which IRIS shows
+    as ``backupkeeper_<sensor>``, its value and its labels."""
+
+    sensor: str
+    value: float
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class FreezeResult:
     """What ``ExternalFreeze`` said: the journal file a journal restore after this snapshot
     starts from (its ``RequiredFile``), and for a sharded cluster the checkpoint info."""
@@ -295,6 +305,11 @@ class IrisPort(Protocol):
 
     def set_freeze_marker(self, marker: str | None) -> None:
         """Set (or clear, with None) the freeze marker kept inside IRIS."""
+        ...
+
+    def publish_metrics(self, values: Sequence[SensorValue]) -> None:
+        """Replace, whole, the snapshot ``BackupKeeper.Metrics`` shows in /api/monitor/metrics:
+        the scrape only copies these numbers, it never reads a backup directory."""
         ...
 
     def release_lock(self, name: str) -> None: ...

@@ -16,7 +16,7 @@ from backup_keeper.iris.bounded import (
     parse_call_timeout,
 )
 from backup_keeper.iris.fake import FakeIris
-from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, Severity
+from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout, SensorValue, Severity
 from backup_keeper.kinds import BackupKind
 from tests.hang_guard import fails_if_blocked
 
@@ -47,6 +47,10 @@ def test_answers_and_iris_errors_pass_through_unchanged(fake: FakeIris, tmp_path
     assert port.mirror_qos_timeout_ms() is None
     port.write_console_log("hello", Severity.INFO)
     assert fake.snapshot().console_log == [(0, "hello")]
+    port.publish_metrics([SensorValue("unmanaged_files", 3, {"directory": "/b"})])
+    assert [(m.sensor, m.value, m.labels) for m in fake.snapshot().metrics] == [
+        ("unmanaged_files", 3.0, {"directory": "/b"})
+    ]
     port.set_freeze_marker("mine")
     assert port.freeze_marker() == "mine"
     frozen = port.external_freeze(log_file="", text="t", freeze_timeout=10, wd_suspend_limit=0)
@@ -77,6 +81,7 @@ def test_answers_and_iris_errors_pass_through_unchanged(fake: FakeIris, tmp_path
         ("is_frozen", lambda p: p.is_frozen()),
         ("freeze_marker", lambda p: p.freeze_marker()),
         ("set_freeze_marker", lambda p: p.set_freeze_marker(None)),
+        ("publish_metrics", lambda p: p.publish_metrics([])),
         ("write_console_log", lambda p: p.write_console_log("x", Severity.INFO)),
         ("external_thaw", lambda p: p.external_thaw(log_file="")),
         ("abort_backup", lambda p: p.abort_backup()),

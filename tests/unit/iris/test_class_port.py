@@ -12,7 +12,13 @@ from datetime import datetime
 import pytest
 
 from backup_keeper.iris.class_port import ClassPort, history_entry
-from backup_keeper.iris.port import BackupOutcome, IrisError, OnlineResult, Severity
+from backup_keeper.iris.port import (
+    BackupOutcome,
+    IrisError,
+    OnlineResult,
+    SensorValue,
+    Severity,
+)
 from backup_keeper.kinds import BackupKind
 
 
@@ -320,6 +326,32 @@ def test_a_list_of_names_is_passed_as_json() -> None:
     port_class = PortClass(SetBackupList={"ok": 1})
     ClassPort(port_class).set_backup_database_list(["USER", "IRISAPP"])
     assert port_class.calls == [("SetBackupList", ('["USER", "IRISAPP"]',))]
+
+
+def test_metrics_are_published_as_one_json_array_of_sensor_value_and_labels() -> None:
+    port_class = PortClass(PublishMetrics={"ok": 1, "count": 2})
+    ClassPort(port_class).publish_metrics(
+        [
+            SensorValue("restorable_chains", 2, {"directory": "/b", "instance": "IRIS"}),
+            SensorValue("unmanaged_files", 0.0),
+        ]
+    )
+    [(method, (sent,))] = port_class.calls
+    assert method == "PublishMetrics"
+    assert json.loads(str(sent)) == [
+        {
+            "sensor": "restorable_chains",
+            "value": 2,
+            "labels": {"directory": "/b", "instance": "IRIS"},
+        },
+        {"sensor": "unmanaged_files", "value": 0.0, "labels": {}},
+    ]
+
+
+def test_a_refused_snapshot_is_an_iris_error() -> None:
+    port_class = PortClass(PublishMetrics={"ok": 0, "error": "<PROTECT>"})
+    with pytest.raises(IrisError, match="PublishMetrics: <PROTECT>"):
+        ClassPort(port_class).publish_metrics([])
 
 
 def test_a_sharded_freeze_answer_keeps_the_checkpoint_number_and_journals() -> None:
