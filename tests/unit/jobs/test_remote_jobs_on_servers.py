@@ -69,6 +69,33 @@ def sftp_destination(sftp_server: SftpServer) -> tuple[DestinationSettings, Corr
     return settings, lambda name: flip(sftp_server.root / "backups" / "PROD" / name)
 
 
+def restored_byte_for_byte(
+    tmp_path: Path,
+    settings: DestinationSettings,
+    identity: Path,
+    fake: FakeIris,
+    files: list[Path],
+) -> None:
+    """Restore from the destination into a new staging directory (kept), and check that it
+    holds exactly ``files``' bytes and that IRIS was asked to restore them, in order."""
+    parent = tmp_path / "stage"
+    parent.mkdir()
+    restore = RemoteRestoreSettings(
+        destination=settings,
+        instance="PROD",
+        staging=parent,
+        identity_file=identity,
+        directory_map={USER: "/staging/user/"},
+        keep_staging=True,
+    )
+    report = run_remote_restore(restore, iris=fake, clock=fixed_clock(NOW))
+    assert report.status is JobStatus.OK, report.errors
+    [staging] = list(parent.iterdir())
+    for original in files:
+        assert (staging / original.name).read_bytes() == original.read_bytes()
+    assert [Path(p).name for p in fake.snapshot().restored] == [f.name for f in files]
+
+
 @pytest.fixture(params=["s3", "sftp"])
 def destination(request: pytest.FixtureRequest) -> tuple[DestinationSettings, Corrupt]:
     found: tuple[DestinationSettings, Corrupt] = request.getfixturevalue(
@@ -100,22 +127,7 @@ def test_a_chain_copied_there_is_verified_restored_byte_for_byte_and_corruption_
     assert report.status is JobStatus.OK, report.errors
     assert report.summary == "verified 3 stored backup(s): all intact"
 
-    parent = tmp_path / "stage"
-    parent.mkdir()
-    restore = RemoteRestoreSettings(
-        destination=settings,
-        instance="PROD",
-        staging=parent,
-        identity_file=identity,
-        directory_map={USER: "/staging/user/"},
-        keep_staging=True,
-    )
-    report = run_remote_restore(restore, iris=fake, clock=fixed_clock(NOW))
-    assert report.status is JobStatus.OK, report.errors
-    [staging] = list(parent.iterdir())
-    for original in files:
-        assert (staging / original.name).read_bytes() == original.read_bytes()
-    assert [Path(p).name for p in fake.snapshot().restored] == [f.name for f in files]
+    restored_byte_for_byte(tmp_path, settings, identity, fake, files)
 
     corrupt(results[1].copy.object)
     report = run_remote_verify(verify, clock=fixed_clock(NOW))
@@ -159,19 +171,4 @@ def test_the_copy_job_sends_an_encrypted_chain_purges_there_by_its_own_policy_th
     assert verify.status is JobStatus.OK, verify.errors
     assert verify.summary == "verified 2 stored backup(s): all intact"
 
-    parent = tmp_path / "stage"
-    parent.mkdir()
-    restore = RemoteRestoreSettings(
-        destination=settings,
-        instance="PROD",
-        staging=parent,
-        identity_file=identity,
-        directory_map={USER: "/staging/user/"},
-        keep_staging=True,
-    )
-    report = run_remote_restore(restore, iris=fake, clock=fixed_clock(NOW))
-    assert report.status is JobStatus.OK, report.errors
-    [staging] = list(parent.iterdir())
-    for original in files[2:]:
-        assert (staging / original.name).read_bytes() == original.read_bytes()
-    assert [Path(p).name for p in fake.snapshot().restored] == [f.name for f in files[2:]]
+    restored_byte_for_byte(tmp_path, settings, identity, fake, files[2:])
