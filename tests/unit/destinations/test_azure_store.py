@@ -72,7 +72,7 @@ def test_without_node_and_npm_the_azure_tests_are_skipped_saying_why(
     assert not (tmp_path / "cache").exists()
 
 
-def test_a_failed_install_skips_with_npms_own_words(
+def test_a_failed_install_where_node_is_fails_with_npms_own_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tools = tmp_path / "bin"
@@ -84,11 +84,9 @@ def test_a_failed_install_skips_with_npms_own_words(
         (tools / name).write_text(f"#!/bin/sh\n{script}\n")
         (tools / name).chmod(0o755)
     monkeypatch.setenv("PATH", str(tools))
-    with pytest.raises(pytest.skip.Exception) as skipped:
+    with pytest.raises(pytest.fail.Exception) as failed:
         azurite.installed_azurite(tmp_path / "cache", "0.0.0")
-    assert skipped.value.msg == (
-        "Azure tests need Azurite: npm install failed (npm error 404 No such version)"
-    )
+    assert failed.value.msg == "Azurite: npm install failed (npm error 404 No such version)"
     assert list((tmp_path / "cache").iterdir()) == []  # no half install left to be reused
 
 
