@@ -18,11 +18,10 @@ from __future__ import annotations
 import errno
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Protocol, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from backup_keeper.safe_files import UnsafeName, write_atomic
 from backup_keeper.small_files import TooLarge, read_small
@@ -32,9 +31,11 @@ MAX_BYTES = 4096
 
 
 class _LastRun(BaseModel):
+    """No time is kept: a second run that finds the same is no change on disk (the file is
+    rewritten only when what it says changes), and the job's report says when it ran."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     NAME: ClassVar[str]
-    started: AwareDatetime = Field(description="When the job that left this file started.")
 
 
 class LastPurge(_LastRun):
@@ -60,9 +61,7 @@ class Sized(Protocol):
     def size(self) -> int: ...
 
 
-def record_purge(
-    directories: Iterable[Path], gone: Iterable[Sized], started: datetime
-) -> list[str]:
+def record_purge(directories: Iterable[Path], gone: Iterable[Sized]) -> list[str]:
     """Leave in each directory the bytes the purge freed there (0 when nothing went); return a
     warning for each directory where that could not be written."""
     freed: Counter[Path] = Counter(dict.fromkeys(directories, 0))
@@ -71,13 +70,11 @@ def record_purge(
     return [
         problem
         for directory, size in freed.items()
-        if (problem := _write(directory, LastPurge(started=started, freed_bytes=size)))
+        if (problem := _write(directory, LastPurge(freed_bytes=size)))
     ]
 
 
-def record_verify(
-    directories: Iterable[Path], errors: Iterable[str], started: datetime
-) -> list[str]:
+def record_verify(directories: Iterable[Path], errors: Iterable[str]) -> list[str]:
     """Leave in each directory the number of findings naming a file in it (each finding of the
     verify job starts with the path of the file it is about); return a warning for each
     directory where that could not be written."""
@@ -90,11 +87,13 @@ def record_verify(
     return [
         problem
         for directory, count in found.items()
-        if (problem := _write(directory, LastVerify(started=started, findings=count)))
+        if (problem := _write(directory, LastVerify(findings=count)))
     ]
 
 
 def _write(directory: Path, state: _LastRun) -> str | None:
+    if read_last(directory, type(state)) == (state, None):
+        return None
     try:
         write_atomic(directory, state.NAME, state.model_dump_json().encode())
     except (OSError, UnsafeName) as exc:

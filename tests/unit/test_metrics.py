@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -242,8 +242,8 @@ def test_bytes_the_last_purge_freed_and_findings_of_the_last_verify_per_director
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
-    record_purge([a, b], [Gone(a, 4096)], T0)
-    record_verify([a], [f"{a}/x.cbk: checksum differs", f"{a}/y.cbk: gone"], T0)
+    record_purge([a, b], [Gone(a, 4096)])
+    record_verify([a], [f"{a}/x.cbk: checksum differs", f"{a}/y.cbk: gone"])
 
     found = collect_metrics([a, b], UTC_ZONE, NOW)
 
