@@ -225,7 +225,10 @@ def run_named_job(
     Bad settings, a bad alerts file or a channel that cannot be built are a refused report
     listing every problem (nothing was done), never an exception: a task or an operation must
     always get a report. Every IRIS call is bounded (BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else
-    120 s): a hung instance is a failed report naming the call, never a door that hangs."""
+    120 s): a hung instance is a failed report naming the call, never a door that hangs.
+    Once a job that changes what the metrics say is done (not a dry run), the snapshot IRIS's
+    monitor shows is rebuilt for its directories (:func:`_refresh_metrics`): this is the one
+    place every task and operation passes, and both always have a port."""
     iris = bounded(iris)
     entry = JOBS.get(job)
     if entry is None:
