@@ -44,5 +44,7 @@ def test_every_task_type_is_on_the_installers_schedule() -> None:
 
 
 def test_the_check_fails_when_uninstall_forgets_a_task() -> None:
-    text = INSTALLER.read_text().replace('$listbuild("daily purge", "BackupKeeper.Task.Purge"), ', "")
+    text = INSTALLER.read_text().replace(
+        '$listbuild("daily purge", "BackupKeeper.Task.Purge"), ', ""
+    )
     assert created(text) != removed(text)
