@@ -5,11 +5,12 @@
 #
 # Builds docker-compose.yml's stack (compose project "backup-keeper-e2e", so the stack of
 # `docker compose up -d` is left alone; ports 1972 and 52773 must be free), waits until the
-# container is healthy (IRIS up, BackupKeeper.Production running), then runs inside it the e2e
-# suite (tests/e2e) and the contract suite on EmbeddedIris, and from this machine the contract
-# suite on NativeIris. Whatever happens, the container log, messages.log and the backup
-# transcripts (the .log files IRIS writes beside each .cbk) are copied to $ARTIFACTS, and the
-# stack is removed (BACKUP_KEEPER_E2E_KEEP=1 keeps it).
+# container is healthy (IRIS up, BackupKeeper.Production running), grants /api/monitor the
+# role of the BACKUPKEEPER database (the one manual step of README's Metrics section), then runs
+# inside it the e2e suite (tests/e2e) and the contract suite on EmbeddedIris, and from this
+# machine the contract suite on NativeIris. Whatever happens, the container log, messages.log
+# and the backup transcripts (the .log files IRIS writes beside each .cbk) are copied to
+# $ARTIFACTS, and the stack is removed (BACKUP_KEEPER_E2E_KEEP=1 keeps it).
 #
 # Needs: docker with the compose plugin (v2.17+ for --wait-timeout), python3 >= 3.11, and for
 # the NativeIris run either root or sudo (IRIS writes the contract files as UID 51773; the run
@@ -63,6 +64,26 @@ trap finish EXIT
 
 echo "+ build and start, wait until healthy"
 "${compose[@]}" up -d --build --wait --wait-timeout 900
+
+# The one step README's Metrics section leaves to the administrator: /api/monitor runs
+# BackupKeeper.Metrics only with the role of the namespace's database among its application
+# roles (an empty match role: always granted). Added to the pair with an empty match role that
+# is there, else as a pair of its own; roles already there are kept, and a second run changes
+# nothing. Security.Applications Get/Modify and the MatchRoles form: docs/iris-ledger.md.
+echo "+ grant /api/monitor the role %DB_BACKUPKEEPER (README, Metrics)"
+granted=$("${compose[@]}" exec -T iris iris session IRIS -U %SYS <<'OBJECTSCRIPT'
+set app="/api/monitor", role="%DB_BACKUPKEEPER"
+set sc=##class(Security.Applications).Get(app,.props), roles=$get(props("MatchRoles"))
+set (have,out)="" for i=1:1:$length(roles,",") { set pair=$piece(roles,",",i) if pair'="",$piece(pair,":")="" { set:(pair_":")'[(":"_role_":") pair=pair_":"_role set have=1 } set:pair'="" out=out_$select(out="":"",1:",")_pair }
+set:'have out=out_$select(out="":"",1:",")_":"_role
+kill props set props("MatchRoles")=out
+set:sc sc=##class(Security.Applications).Modify(app,.props)
+write !,$select(sc:"granted: "_app_" MatchRoles="_out,1:"not granted: "_$system.Status.GetErrorText(sc)),!
+halt
+OBJECTSCRIPT
+) || true
+grep -x -E "granted: /api/monitor MatchRoles=.*:%DB_BACKUPKEEPER.*" <<<"$granted" ||
+    die "could not grant /api/monitor the role %DB_BACKUPKEEPER: $granted"
 
 echo "+ test dependencies into $DEPS (tests/e2e/requirements.txt)"
 "${compose[@]}" exec -T iris irispython -m pip install --quiet --disable-pip-version-check \

@@ -13,7 +13,8 @@ enforces this list). Bottom first:
 2. vocabulary: kinds, iris_formats, checksum
 3. sources: catalog, iris, destinations (none imports another)
 4. findings: integrity, retention, report, mirror_policy, timeline
-5. effects: restore, purge, alerts, notify, offsite, metrics (it reads the alerts' state)
+5. effects: restore, purge, alerts, notify, offsite, metrics (it reads the alerts' state),
+   last_run (what the last purge and verify did, for the metrics)
 6. jobs: one module per job; importing one imports no other
 7. doors: door, tasks, cli, interop, __main__; install_check, production_definition (the
    installer's)

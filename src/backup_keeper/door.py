@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from backup_keeper.alerts.build import instance_name
     from backup_keeper.alerts.notifier import AlertNotifier
     from backup_keeper.alerts.settings import AlertSettings
-    from backup_keeper.catalog.discover import discover
     from backup_keeper.destination_settings import DestinationSettings
     from backup_keeper.destinations.remote_settings import (
         RemoteCatalogSettings,
@@ -60,17 +59,8 @@ if TYPE_CHECKING:
     )
     from backup_keeper.encryption import EncryptionError, check_identity
     from backup_keeper.iris.embedded import send_ens_alert
-    from backup_keeper.metrics import (
-        collect_metrics,
-        metrics_json,
-        openmetrics_text,
-        sensor_rows,
-        textfile_text,
-    )
     from backup_keeper.notify import Notifier
     from backup_keeper.purge.executor import RECOVERED
-    from backup_keeper.retention.plan import plan
-    from backup_keeper.timeline import render_html, render_svg
 
 _LAZY = {
     "AlertNotifier": "backup_keeper.alerts.notifier",
@@ -86,15 +76,6 @@ _LAZY = {
     "RemoteVerifySettings": "backup_keeper.destinations.remote_settings",
     "EncryptionError": "backup_keeper.encryption",
     "check_identity": "backup_keeper.encryption",
-    "discover": "backup_keeper.catalog.discover",
-    "plan": "backup_keeper.retention.plan",
-    "render_html": "backup_keeper.timeline",
-    "render_svg": "backup_keeper.timeline",
-    "collect_metrics": "backup_keeper.metrics",
-    "metrics_json": "backup_keeper.metrics",
-    "openmetrics_text": "backup_keeper.metrics",
-    "sensor_rows": "backup_keeper.metrics",
-    "textfile_text": "backup_keeper.metrics",
 }
 """Names re-exported for the doors but loaded on first use (PEP 562): the alert channels pull
 in apprise, the purge executor the whole plan, and a command that uses neither (``--help``,
@@ -128,32 +109,23 @@ __all__ = [
     "UnsafeName",
     "alert_state_dir",
     "check_identity",
-    "collect_metrics",
     "compact",
-    "discover",
     "fixed_clock",
     "format_moment",
     "human_size",
     "instance_name",
     "is_destination_url",
     "load_alerts",
-    "metrics_json",
     "notifier_for",
     "open_port",
-    "openmetrics_text",
     "parse_call_timeout",
-    "plan",
     "read_small",
     "refused",
     "relay_alert",
-    "render_html",
-    "render_svg",
     "resolve_zone",
     "run_named_job",
     "send_ens_alert",
-    "sensor_rows",
     "system_clock",
-    "textfile_text",
     "write_atomic",
     "zone_name",
 ]
@@ -169,15 +141,18 @@ JobCall = Callable[[Any, IrisPort, "Notifier | None", Progress], JobReport]
 
 @dataclass(frozen=True)
 class DoorJob:
-    """A job as the doors know it. ``tests_alerts``: the job takes the alert settings as its
-    own (``alert-test``), so the door builds no notifier for it and refuses nothing a channel
-    does: finding what does not work is the job. ``settings_model`` is a function so that a
-    model that lives with its job (``alert-test``'s, beside the alert channels) loads only when
-    that job runs."""
+    """A job as the doors know it. ``takes_alerts``: the job takes the alert settings as its
+    own (``alert-test`` tests the channels, ``metrics`` reads the state file they name), so the
+    door builds no notifier for it and refuses nothing a channel does. ``refreshes_metrics``:
+    what the job does changes what the metrics say, so the door refreshes the snapshot IRIS's
+    monitor shows once the job is done (:func:`run_named_job`). ``settings_model`` is a
+    function so that a model that lives with its job (``alert-test``'s, beside the alert
+    channels) loads only when that job runs."""
 
     settings_model: Callable[[], type[BaseModel]]
     call: JobCall
-    tests_alerts: bool = False
+    takes_alerts: bool = False
+    refreshes_metrics: bool = True
 
     @property
     def model(self) -> type[BaseModel]:
@@ -188,6 +163,12 @@ def _alert_test_model() -> type[BaseModel]:
     from backup_keeper.jobs.alert_test import AlertTestSettings  # noqa: PLC0415 - apprise
 
     return AlertTestSettings
+
+
+def _metrics_model() -> type[BaseModel]:
+    from backup_keeper.jobs.metrics import MetricsSettings  # noqa: PLC0415 - with its job
+
+    return MetricsSettings
 
 
 def _run_alert_test(
@@ -217,7 +198,15 @@ JOBS: dict[str, DoorJob] = {
         lambda: FreshnessSettings,
         lambda s, iris, n, p: jobs.run_freshness_check(s, iris=iris, notifier=n),
     ),
-    "alert-test": DoorJob(_alert_test_model, _run_alert_test, tests_alerts=True),
+    "alert-test": DoorJob(
+        _alert_test_model, _run_alert_test, takes_alerts=True, refreshes_metrics=False
+    ),
+    "metrics": DoorJob(
+        _metrics_model,
+        lambda s, iris, n, p: jobs.run_metrics(s, iris=iris),
+        takes_alerts=True,
+        refreshes_metrics=False,
+    ),
 }
 """Every job a task or an operation can run, by the name the CLI gives it."""
 
@@ -236,21 +225,53 @@ def run_named_job(
     Bad settings, a bad alerts file or a channel that cannot be built are a refused report
     listing every problem (nothing was done), never an exception: a task or an operation must
     always get a report. Every IRIS call is bounded (BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else
-    120 s): a hung instance is a failed report naming the call, never a door that hangs."""
+    120 s): a hung instance is a failed report naming the call, never a door that hangs.
+    Once a job that changes what the metrics say is done (not a dry run), the snapshot IRIS's
+    monitor shows is rebuilt for its directories (:func:`_refresh_metrics`): this is the one
+    place every task and operation passes, and both always have a port."""
     iris = bounded(iris)
     entry = JOBS.get(job)
     if entry is None:
         return refused(job, [f"unknown job {job!r}; known: {', '.join(JOBS)}"])
     try:
         alerts = load_alerts(alerts_config)
-        if entry.tests_alerts:
+        if entry.takes_alerts:
             parsed = validate_settings(entry.model, {"alerts": alerts, **settings})
             return entry.call(parsed, iris, None, NO_PROGRESS)
         parsed = validate_settings(entry.model, settings)
         notifier = notifier_for(alerts, iris=iris, settings=parsed, ens_send=ens_send)
     except SettingsError as exc:
         return refused(job, exc.problems)
-    return entry.call(parsed, iris, notifier, LogProgress() if progress is None else progress)
+    report = entry.call(parsed, iris, notifier, LogProgress() if progress is None else progress)
+    if entry.refreshes_metrics and not report.dry_run:
+        _refresh_metrics(report, parsed, iris, alerts)
+    return report
+
+
+def _refresh_metrics(
+    report: JobReport, settings: BaseModel, iris: IrisPort, alerts: AlertSettings
+) -> None:
+    """The snapshot IRIS's monitor shows, rebuilt for the job's directories once it is done
+    (after its notifier was told, so a job now failing shows as failing). A task and an
+    operation always have a port, so the monitor never waits for the next metrics task. A
+    refresh that fails is a warning on the job's report, never the job's failure."""
+    from backup_keeper.jobs.metrics import MetricsSettings  # noqa: PLC0415 - with its job
+
+    try:
+        refresh = validate_settings(
+            MetricsSettings,
+            {
+                "directories": report.directories,
+                "timezone": getattr(settings, "timezone", None),
+                "alerts": alerts,
+            },
+        )
+    except SettingsError as exc:
+        report.warnings.append(f"metrics snapshot not refreshed: {'; '.join(exc.problems)}")
+        return
+    refreshed = jobs.run_metrics(refresh, iris=iris)
+    if refreshed.status is JobStatus.FAILED:
+        report.warnings.append(f"metrics snapshot not refreshed: {refreshed.summary}")
 
 
 def is_destination_url(target: str) -> bool:

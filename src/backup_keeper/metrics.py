@@ -5,10 +5,11 @@ text, a node_exporter textfile, JSON) and IRIS's own ``/api/monitor/metrics``, w
 ``BackupKeeper.Metrics`` (PRODUCT ``backupkeeper``) copies the rows :func:`sensor_rows` gives
 from a snapshot global. So one Grafana dashboard serves hosts with and without IRIS.
 
-Building the families is pure (:func:`families`); :func:`collect` does the reading: the catalog,
-the sidecars of the backups it found, and the alert state of each directory (the only record
-of job outcomes the tool keeps: which jobs are failing and since when). Bytes purged and verify
-findings are kept nowhere after the job's report is returned, so there are no metrics for them.
+Building the families is pure (:func:`families`); :func:`collect_metrics` does the reading: the
+catalog, the sidecars of the backups it found, the alert state (which jobs are failing and since
+when) and what the last purge and verify left in each directory (last_run.py: bytes freed,
+findings). A state file that is there but cannot be used leaves its metric out, with a warning
+saying why: an unknown number is never shown as 0.
 
 Sits with the effects (it reads the alerts' state file), though it changes nothing.
 """
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from backup_keeper.alerts.history import STATE_NAME, load_history
 from backup_keeper.catalog.discover import discover
@@ -29,6 +30,7 @@ from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, read
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus, RecordSource
 from backup_keeper.iris.port import SensorValue
 from backup_keeper.kinds import BackupKind
+from backup_keeper.last_run import LastPurge, LastVerify, read_last
 
 PREFIX = "backupkeeper_"
 """IRIS prefixes an application's sensors with its PRODUCT and ``_`` (docs/iris-ledger.md,
@@ -36,6 +38,7 @@ SAM rows): the CLI uses the same names, lower case, so no conversion can apply."
 COMPLETED = (BackupStatus.COMPLETED, BackupStatus.WARNING)
 """What counts as "completed" here: IRIS said so. ``unknown`` (an IRIS file with no log) is
 kept safe by the purge but is no proof that a backup ran."""
+L = TypeVar("L", LastPurge, LastVerify)
 KINDS = (BackupKind.FULL, BackupKind.CUMULATIVE, BackupKind.INCREMENTAL, BackupKind.EXTERNAL)
 
 
@@ -59,12 +62,23 @@ class Family:
 @dataclass(frozen=True, slots=True)
 class DirectoryFacts:
     """What was read about one directory: its records, the sidecars found for them (by record
-    path) and, from its alert state, the jobs failing and since when (by job name)."""
+    path), from the alert state the jobs failing and since when (by job name), and what the
+    last purge and verify there left (None: none ran, or its file could not be used)."""
 
     directory: str
     records: Sequence[BackupRecord]
     sidecars: Mapping[str, Manifest] = field(default_factory=dict)
     failing: Mapping[str, datetime] = field(default_factory=dict)
+    last_purge: LastPurge | None = None
+    last_verify: LastVerify | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """The families, and why any of them lacks what it could have shown."""
+
+    families: list[Family]
+    warnings: list[str] = field(default_factory=list)
 
 
 _SPECS: dict[str, tuple[str, str]] = {
@@ -103,6 +117,14 @@ _SPECS: dict[str, tuple[str, str]] = {
         "seconds",
         "Unix time this job began failing, from the alert state; a job not failing has no sample.",
     ),
+    "last_purge_freed_bytes": (
+        "bytes",
+        "Bytes of the backups the last purge deleted in this directory (0: it deleted none).",
+    ),
+    "last_verify_findings": (
+        "",
+        "Problems the last verify found with the files of this directory (0: none).",
+    ),
 }
 """Each family's name (after the prefix), unit and HELP text, in output order."""
 
@@ -135,6 +157,10 @@ def _directory_samples(facts: DirectoryFacts, now: datetime) -> Iterable[tuple[s
     for job, since in sorted(facts.failing.items()):
         labels = (*base, ("job", job))
         yield "job_failing_since_timestamp_seconds", Sample(labels, since.timestamp())
+    if facts.last_purge is not None:
+        yield "last_purge_freed_bytes", Sample(base, facts.last_purge.freed_bytes)
+    if facts.last_verify is not None:
+        yield "last_verify_findings", Sample(base, facts.last_verify.findings)
 
 
 def _instance(records: Sequence[BackupRecord]) -> str:
@@ -201,23 +227,46 @@ def _offsite(
         yield "offsite_lag_seconds", Sample(labels, 0.0 if destination in there else waited)
 
 
-def collect_metrics(directories: Sequence[Path], zone: tzinfo, now: datetime) -> list[Family]:
-    """Read the directories (catalog, sidecars, alert state) and build their families.
-    OSError when a directory cannot be listed, as the catalog raises it."""
+def collect_metrics(
+    directories: Sequence[Path], zone: tzinfo, now: datetime, *, alert_state: Path | None = None
+) -> Collected:
+    """Read the directories (catalog, sidecars, alert state, last runs) and build their
+    families. ``alert_state``: the state file the alert settings name; its failing jobs are
+    the first directory's, where the notifier would keep them by default. Without it each
+    directory's own state file (its default place) is read. OSError when a directory cannot be
+    listed, as the catalog raises it."""
     catalog = discover(directories, zone, now=now)
     by_directory: dict[str, list[BackupRecord]] = {str(d): [] for d in directories}
     for record in catalog.records:
         by_directory.setdefault(record.path.rpartition("/")[0], []).append(record)
+    warnings: list[str] = []
     facts = [
         DirectoryFacts(
             directory=directory,
             records=records,
             sidecars=read_sidecars(records),
-            failing=failing_jobs(Path(directory)),
+            failing=_failing(Path(directory), alert_state, first=n == 0, warnings=warnings),
+            last_purge=_last(Path(directory), LastPurge, "last_purge_freed_bytes", warnings),
+            last_verify=_last(Path(directory), LastVerify, "last_verify_findings", warnings),
         )
-        for directory, records in by_directory.items()
+        for n, (directory, records) in enumerate(by_directory.items())
     ]
-    return families(facts, now)
+    return Collected(families(facts, now), warnings)
+
+
+def _failing(
+    directory: Path, alert_state: Path | None, *, first: bool, warnings: list[str]
+) -> dict[str, datetime]:
+    if alert_state is None:
+        return failing_jobs(directory / STATE_NAME, warnings)
+    return failing_jobs(alert_state, warnings) if first else {}
+
+
+def _last(directory: Path, model: type[L], name: str, warnings: list[str]) -> L | None:
+    state, problem = read_last(directory, model)
+    if problem is not None:
+        warnings.append(f"{directory / model.NAME}: {problem}; {PREFIX}{name} is left out")
+    return state
 
 
 def read_sidecars(records: Iterable[BackupRecord]) -> dict[str, Manifest]:
@@ -245,11 +294,15 @@ def _sidecar_of(path: str) -> tuple[str, str]:
     return f"{directory}/{original}{SUFFIX}", original
 
 
-def failing_jobs(directory: Path) -> dict[str, datetime]:
-    """The jobs the alert state in ``directory`` (its default place) records as failing, by
-    job name. The state keys are ``<instance>/<job>``; a state file that cannot be used gives
-    none, as it gives the notifier a fresh start."""
-    history, _problem = load_history(directory / STATE_NAME)
+def failing_jobs(state: Path, warnings: list[str]) -> dict[str, datetime]:
+    """The jobs the alert state file ``state`` records as failing, by job name. The state keys
+    are ``<instance>/<job>``. A file that is there but cannot be used gives none, as it gives
+    the notifier a fresh start, and a warning says why."""
+    history, problem = load_history(state)
+    if problem is not None:
+        warnings.append(
+            f"{state}: {problem}; {PREFIX}job_failing_since_timestamp_seconds is left out"
+        )
     return {key.rpartition("/")[2]: since for key, since in history.failing.items()}
 
 

@@ -142,6 +142,18 @@ def test_the_script_runs_the_e2e_suite_and_both_contract_adapters_requiring_them
     assert re.search(r"^trap finish EXIT$", script, re.MULTILINE)
 
 
+def test_the_script_grants_the_monitor_the_database_role_before_the_e2e_suite() -> None:
+    """/api/monitor needs %DB_BACKUPKEEPER among its application roles to run
+    BackupKeeper.Metrics (README, Metrics: the one manual step); the script does it as an
+    administrator would, checks that it held, and only then runs tests/e2e."""
+    script = SCRIPT.read_text()
+    grant = script.index("##class(Security.Applications).Modify(")
+    assert script.index("##class(Security.Applications).Get(") < grant
+    assert "iris session IRIS -U %SYS" in script
+    assert '"%DB_BACKUPKEEPER"' in script and '"/api/monitor"' in script
+    assert grant < script.index("iris irispython -m pytest -p no:cacheprovider -rs tests/e2e")
+
+
 def _without_docker(tmp_path: Path, docker: str | None) -> subprocess.CompletedProcess[str]:
     """Runs tools/e2e.sh with a PATH holding only bash, dirname and (if given) a fake docker."""
     bin_dir = tmp_path / "bin"

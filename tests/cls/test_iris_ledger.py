@@ -1,6 +1,7 @@
 """docs/iris-ledger.md names every IRIS call the code makes, and every doubt marked `[U]`.
 
-The calls are read from the ObjectScript classes in cls/, from iris.script, from the Python
+The calls are read from the ObjectScript classes in cls/, from iris.script and the ObjectScript
+tools/e2e.sh hands to ``iris session``, from the Python
 adapters in src/backup_keeper/iris/ and from the IRIS formats in src/backup_keeper/iris_formats/
 (their strings and comments included, since the adapters name IRIS calls there), with the same
 patterns the ledger's **call** column is read with. Class and method names are case-sensitive in
@@ -64,7 +65,8 @@ def code_files() -> dict[Path, str]:
     package = ROOT / "src" / "backup_keeper"
     adapters = sorted([*(package / "iris").glob("*.py"), *(package / "iris_formats").glob("*.py")])
     adapters += sorted((ROOT / "tests" / "e2e").glob("*.py"))
-    texts = {path: path.read_text() for path in [*classes, ROOT / "iris.script"]}
+    scripts = [ROOT / "iris.script", ROOT / "tools" / "e2e.sh"]
+    texts = {path: path.read_text() for path in [*classes, *scripts]}
     texts.update({path: python_text(path.read_text()) for path in adapters})
     return texts
 

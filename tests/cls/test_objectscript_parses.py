@@ -45,4 +45,5 @@ def test_there_are_classes_to_check() -> None:
         "BackupKeeper/Task/Purge.cls",
         "BackupKeeper/Task/FreshnessCheck.cls",
         "BackupKeeper/Task/Copy.cls",
+        "BackupKeeper/Task/Metrics.cls",
     } <= names

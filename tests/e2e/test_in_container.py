@@ -61,6 +61,7 @@ TASKS = (
     InstalledTask("backup-keeper incremental", "BackupKeeper.Task.OnlineBackup", "*.cbk"),
     InstalledTask("backup-keeper daily purge", "BackupKeeper.Task.Purge", None),
     InstalledTask("backup-keeper freshness check", "BackupKeeper.Task.FreshnessCheck", None),
+    InstalledTask("backup-keeper metrics", "BackupKeeper.Task.Metrics", None),
 )
 
 

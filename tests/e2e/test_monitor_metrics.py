@@ -4,8 +4,9 @@ BackupKeeper.Metrics, which the installer registered (docs/iris-ledger.md sectio
 
 Runs only where ``tools/e2e.sh`` runs the suite (see test_in_container.py); skipped elsewhere,
 saying so. The scrape needs the /api/monitor web application to hold the role of the
-namespace's database (``%DB_BACKUPKEEPER``) and read access to IRISSYS, where the snapshot lives
-(README, Metrics): the container's setup must grant them, as an administrator would.
+namespace's database (``%DB_BACKUPKEEPER``; README, Metrics): tools/e2e.sh grants it before this
+suite runs, as an administrator would, and nothing more, so this test is also what shows that
+one role is enough.
 """
 
 from __future__ import annotations

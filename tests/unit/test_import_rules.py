@@ -13,8 +13,9 @@ a unit may import from its own layer or any layer below, never from one above. B
    backups are copied to; none imports another.
 4. findings: integrity, retention, report, mirror_policy, timeline -- judgements over what was
    found, and the picture of them.
-5. effects: restore, purge, alerts, notify, offsite, metrics -- plans carried out, copies made,
-   people told (metrics reads the alerts' state, so it sits here though it changes nothing).
+5. effects: restore, purge, alerts, notify, offsite, metrics, last_run -- plans carried out,
+   copies made, people told (metrics reads the alerts' state, so it sits here though it changes
+   nothing; last_run keeps what the last purge and verify did, for the metrics).
 6. jobs -- one module per job; importing one imports no other (tests/unit/jobs/test_entry_points.py).
 7. doors: door, tasks, cli, interop, __main__, and what the installer calls (install_check,
    production_definition) -- nothing below imports them (what the doors themselves may import
@@ -60,7 +61,10 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("vocabulary", frozenset({"kinds", "iris_formats", "checksum"})),
     ("sources", frozenset({"catalog", "iris", "destinations"})),
     ("findings", frozenset({"integrity", "retention", "report", "mirror_policy", "timeline"})),
-    ("effects", frozenset({"restore", "purge", "alerts", "notify", "offsite", "metrics"})),
+    (
+        "effects",
+        frozenset({"restore", "purge", "alerts", "notify", "offsite", "metrics", "last_run"}),
+    ),
     ("jobs", frozenset({"jobs"})),
     (
         "doors",

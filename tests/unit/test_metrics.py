@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from backup_keeper.catalog.manifest import (
 from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.checksum import Checksum
 from backup_keeper.kinds import BackupKind
+from backup_keeper.last_run import LastPurge, record_purge, record_verify
 from backup_keeper.metrics import (
     DirectoryFacts,
     collect_metrics,
@@ -92,7 +94,7 @@ def samples_by_name(
 def test_openmetrics_output_of_a_known_chain_parses_with_its_names_units_labels_and_values(
     tmp_path: Path,
 ) -> None:
-    text = openmetrics_text(collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW))
+    text = openmetrics_text(collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW).families)
 
     parsed = {family.name: family for family in text_string_to_metric_families(text)}
     base = {"directory": str(tmp_path), "instance": "IRIS"}
@@ -128,7 +130,7 @@ def test_openmetrics_output_of_a_known_chain_parses_with_its_names_units_labels_
 def test_the_textfile_form_parses_with_the_classic_parser_and_has_the_same_samples(
     tmp_path: Path,
 ) -> None:
-    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW)
+    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW).families
 
     classic = samples_by_name(textfile_text(found), classic_families)
     modern = samples_by_name(openmetrics_text(found))
@@ -139,7 +141,7 @@ def test_the_textfile_form_parses_with_the_classic_parser_and_has_the_same_sampl
 
 
 def test_an_empty_directory_has_no_last_backup_and_counts_nothing(tmp_path: Path) -> None:
-    found = collect_metrics([tmp_path], UTC_ZONE, NOW)
+    found = collect_metrics([tmp_path], UTC_ZONE, NOW).families
 
     values = samples_by_name(openmetrics_text(found))
     base = {"directory": str(tmp_path), "instance": ""}
@@ -153,7 +155,7 @@ def test_a_failed_backup_is_not_the_last_completed_one(tmp_path: Path) -> None:
         tmp_path, "inc.cbk", BackupKind.INCREMENTAL, T0 + timedelta(days=1), BackupStatus.FAILED
     )
 
-    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW)))
+    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW).families))
 
     stamps = values["backupkeeper_last_backup_timestamp_seconds"]
     assert [labels["kind"] for labels, _ in stamps] == ["full"]
@@ -171,7 +173,7 @@ def test_a_backup_copied_everywhere_has_no_offsite_lag(tmp_path: Path) -> None:
     )
     write_manifest(full, with_copy(read_manifest(f"{full}.json", expected_file="full.cbk"), copy))
 
-    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW)))
+    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW).families))
 
     assert [v for _, v in values["backupkeeper_offsite_lag_seconds"]] == [0]
 
@@ -189,7 +191,7 @@ def test_label_values_are_escaped_so_a_strange_directory_name_still_parses(
 
 
 def test_json_is_one_object_with_every_family_and_its_samples(tmp_path: Path) -> None:
-    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW)
+    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW).families
 
     document = json.loads(metrics_json(found, NOW))
 
@@ -203,7 +205,7 @@ def test_json_is_one_object_with_every_family_and_its_samples(tmp_path: Path) ->
 
 
 def test_sensor_rows_are_the_names_iris_prefixes_with_its_product(tmp_path: Path) -> None:
-    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW)
+    found = collect_metrics([known_chain(tmp_path)], UTC_ZONE, NOW).families
 
     rows = sensor_rows(found)
 
@@ -212,9 +214,81 @@ def test_sensor_rows_are_the_names_iris_prefixes_with_its_product(tmp_path: Path
     assert (chains.value, chains.labels) == (2.0, {"directory": str(tmp_path), "instance": "IRIS"})
 
 
-def test_an_unusable_alert_state_means_no_job_is_reported_failing(tmp_path: Path) -> None:
+def test_an_unusable_alert_state_means_no_job_is_reported_failing_and_a_warning_says_why(
+    tmp_path: Path,
+) -> None:
     (tmp_path / STATE_NAME).write_text("not json")
 
-    values = samples_by_name(openmetrics_text(collect_metrics([tmp_path], UTC_ZONE, NOW)))
+    found = collect_metrics([tmp_path], UTC_ZONE, NOW)
 
-    assert "backupkeeper_job_failing_since_timestamp_seconds" not in values
+    assert "backupkeeper_job_failing_since_timestamp_seconds" not in samples_by_name(
+        openmetrics_text(found.families)
+    )
+    assert found.warnings == [
+        f"{tmp_path / STATE_NAME}: not a state file of backup-keeper; "
+        "backupkeeper_job_failing_since_timestamp_seconds is left out"
+    ]
+
+
+@dataclass(frozen=True)
+class Gone:
+    directory: Path
+    size: int
+
+
+def test_bytes_the_last_purge_freed_and_findings_of_the_last_verify_per_directory(
+    tmp_path: Path,
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    record_purge([a, b], [Gone(a, 4096)])
+    record_verify([a], [f"{a}/x.cbk: checksum differs", f"{a}/y.cbk: gone"])
+
+    found = collect_metrics([a, b], UTC_ZONE, NOW)
+
+    text = openmetrics_text(found.families)
+    parsed = {family.name: family for family in text_string_to_metric_families(text)}
+    freed = parsed["backupkeeper_last_purge_freed_bytes"]
+    assert (freed.type, freed.unit) == ("gauge", "bytes")
+    assert freed.documentation.startswith("Bytes of the backups the last purge deleted")
+    assert {s.labels["directory"]: s.value for s in freed.samples} == {str(a): 4096, str(b): 0}
+    findings = parsed["backupkeeper_last_verify_findings"]
+    assert findings.documentation.startswith("Problems the last verify found")
+    assert {s.labels["directory"]: s.value for s in findings.samples} == {str(a): 2}
+    assert found.warnings == []
+
+
+def test_a_last_run_file_that_cannot_be_used_leaves_its_metric_out_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / LastPurge.NAME).symlink_to(tmp_path / "elsewhere.json")
+
+    found = collect_metrics([tmp_path], UTC_ZONE, NOW)
+
+    assert "backupkeeper_last_purge_freed_bytes" not in samples_by_name(
+        openmetrics_text(found.families)
+    )
+    assert found.warnings == [
+        f"{tmp_path / LastPurge.NAME}: a symbolic link, not followed; "
+        "backupkeeper_last_purge_freed_bytes is left out"
+    ]
+
+
+def test_the_configured_alert_state_file_is_read_and_the_default_place_is_not(
+    tmp_path: Path,
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    configured = tmp_path / "state" / "alerts.json"
+    configured.parent.mkdir()
+    save_history(configured, AlertHistory(failing={"IRIS/backup": T0}))
+    save_history(a / STATE_NAME, AlertHistory(failing={"IRIS/purge": T0}))
+
+    found = collect_metrics([a, b], UTC_ZONE, NOW, alert_state=configured)
+
+    values = samples_by_name(openmetrics_text(found.families))
+    assert values["backupkeeper_job_failing_since_timestamp_seconds"] == [
+        ({"directory": str(a), "instance": "", "job": "backup"}, T0.timestamp())
+    ]

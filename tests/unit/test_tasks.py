@@ -38,6 +38,63 @@ def test_a_backup_task_runs_the_job_and_reports_ok(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.cbk"))) == 1
 
 
+def test_a_metrics_task_publishes_the_snapshot_the_monitor_shows(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    settings = {"directories": [str(backups)], "timezone": ""}
+
+    answer = json.loads(run_task_with("metrics", json.dumps(settings), "", iris=fake))
+
+    assert answer["ok"] is True, answer["summary"]
+    assert answer["report"]["job"] == "metrics"
+    assert "restorable_chains" in {row.sensor for row in fake.snapshot().metrics}
+
+
+def test_the_metrics_task_reads_the_alert_state_its_alerts_config_names(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    state = tmp_path / "state.json"
+    state.write_text('{"failing": {"IRIS/purge": "2026-11-01T02:00:00Z"}}')
+    config = tmp_path / "alerts.toml"
+    config.write_text(f'[alerts]\nstate_file = "{state}"\n')
+    settings = {"directories": [str(backups)]}
+
+    answer = json.loads(run_task_with("metrics", json.dumps(settings), str(config), iris=fake))
+
+    assert answer["ok"] is True, answer["summary"]
+    failing = [r for r in fake.snapshot().metrics if r.sensor.startswith("job_failing")]
+    assert [r.labels["job"] for r in failing] == ["purge"]
+
+
+def test_after_a_backup_task_the_snapshot_already_shows_it(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    settings = {"directory": str(tmp_path), "kind": "full"}
+
+    answer = json.loads(run_task_with("backup", json.dumps(settings), "", iris=fake))
+
+    assert answer["ok"] is True, answer["summary"]
+    rows = {(r.sensor, r.labels.get("kind", "")) for r in fake.snapshot().metrics}
+    assert ("last_backup_timestamp_seconds", "full") in rows
+
+
+def test_a_snapshot_that_cannot_be_refreshed_is_a_warning_not_the_jobs_failure(
+    tmp_path: Path,
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    fake.fail("publish_metrics")
+    settings = {"directory": str(tmp_path), "kind": "full"}
+
+    answer = json.loads(run_task_with("backup", json.dumps(settings), "", iris=fake))
+
+    assert answer["ok"] is True, answer["summary"]
+    assert any(
+        w.startswith("metrics snapshot not refreshed: metrics failed: IRIS: ")
+        for w in answer["report"]["warnings"]
+    )
+
+
 def test_a_failing_job_is_not_ok_and_its_summary_is_the_status_text(tmp_path: Path) -> None:
     fake = FakeIris(tmp_path / "iris")
     fake.fail("online_backup", "return0")

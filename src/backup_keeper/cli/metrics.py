@@ -2,34 +2,22 @@
 
 Printed as OpenMetrics text or one JSON object, or written as a node_exporter textfile (classic
 text format, atomically: the collector never reads half a file) for hosts without IRIS; with
-``--iris``, also the snapshot ``BackupKeeper.Metrics`` copies into /api/monitor/metrics."""
+``--iris``, also the snapshot ``BackupKeeper.Metrics`` copies into /api/monitor/metrics. The
+command only translates its flags into one call of the metrics job (jobs/metrics.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+import sys
+from typing import Annotated, Any, Literal
 
 import typer
 
+from backup_keeper import jobs
 from backup_keeper.cli import common
-from backup_keeper.door import (
-    IrisError,
-    UnsafeName,
-    collect_metrics,
-    metrics_json,
-    openmetrics_text,
-    refused,
-    resolve_zone,
-    sensor_rows,
-    system_clock,
-    textfile_text,
-    write_atomic,
-)
-from backup_keeper.settings import CatalogSettings
+from backup_keeper.cli.render import printable
+from backup_keeper.report import JobStatus
 
 JOB = "metrics"
-TEXTFILE_SUFFIX = ".prom"
-"""node_exporter's textfile collector reads only ``*.prom`` files."""
 Format = Literal["openmetrics", "json"]
 
 
@@ -54,42 +42,34 @@ def metrics(
         common.IrisChoice | None,
         typer.Option(help="Also write the snapshot IRIS's monitor shows (BackupKeeper.Metrics)."),
     ] = None,
+    config: common.ConfigOpt = None,
 ) -> None:
     """Backup health of DIRECTORIES as Prometheus metrics: last completed backup per kind, its
     size and duration, freeze window, restorable chains, unmanaged files, off-site lag, failing
-    jobs."""
+    jobs (from the alert state --config names, else each directory's), bytes the last purge
+    freed, findings of the last verify."""
+    from backup_keeper.jobs.metrics import MetricsSettings  # noqa: PLC0415 - with the command
+
     json = output_format == "json"
-    target = _textfile(textfile, json)
-    settings = common.settings(
-        CatalogSettings, {"directories": directories, "timezone": timezone}, JOB, json
-    )
+    data: dict[str, Any] = {
+        "directories": directories,
+        "timezone": timezone,
+        "format": output_format,
+        "textfile": textfile,
+    }
+    if config is not None:
+        data["alerts"] = common.alert_settings(config, JOB, json)
+    settings = common.settings(MetricsSettings, data, JOB, json)
     port = common.port(iris, JOB, json) if iris else None
-    now = system_clock()
-    try:
-        found = collect_metrics(settings.directories, resolve_zone(settings.timezone), now)
-        if port is not None:
-            port.publish_metrics(sensor_rows(found))
-        if target is not None:
-            write_atomic(target.parent, target.name, textfile_text(found).encode())
-            raise typer.Exit(common.EXIT_OK)
-    except (OSError, IrisError, UnsafeName) as exc:
-        _failed(str(exc), json)
-    typer.echo(metrics_json(found, now) if json else openmetrics_text(found), nl=False)
+    show = None if textfile is not None else _print
+    report = jobs.run_metrics(settings, iris=port, show=show)
+    for warning in report.warnings:
+        typer.echo(printable(f"warning: {warning}"), err=True)
+    if report.status is JobStatus.FAILED:
+        common.finish(report, json, lambda r: r.summary)
+    raise typer.Exit(common.EXIT_OK)
 
 
-def _textfile(value: str | None, json: bool) -> Path | None:
-    """Where the textfile goes: a ``.prom`` name in a directory that exists, else bad input."""
-    if value is None:
-        return None
-    path = Path(value)
-    if path.suffix != TEXTFILE_SUFFIX:
-        common.bad_input(JOB, [f"--textfile: node_exporter reads only *.prom files: {value}"], json)
-    if not path.parent.is_dir():
-        common.bad_input(JOB, [f"--textfile: no such directory: {path.parent}"], json)
-    return path
-
-
-def _failed(problem: str, json: bool) -> None:
-    """A directory, the textfile or IRIS that failed: exit 1 with one line (or one report)."""
-    report = refused(JOB, [problem], summary="metrics failed")
-    common.finish(report, json, lambda r: r.summary)
+def _print(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -32,6 +32,10 @@ class FreshnessRequest(PydanticMessage):
     """A duration (26h); empty: the operation's setting."""
 
 
+class MetricsRequest(PydanticMessage):
+    """Refresh the snapshot IRIS's monitor shows for the operation's directory."""
+
+
 class JobResult(PydanticMessage):
     ok: bool
     summary: str

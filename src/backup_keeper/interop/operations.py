@@ -27,6 +27,7 @@ from backup_keeper.interop.messages import (
     ExternalBackupRequest,
     FreshnessRequest,
     JobResult,
+    MetricsRequest,
     PurgeRequest,
     PurgeResult,
 )
@@ -207,6 +208,12 @@ class PurgeOperation(_JobOperation):
             "max_age": request.max_age or self.max_age,
         }
         return self._run("check-freshness", settings, JobResult)
+
+    def metrics(self, request: MetricsRequest) -> JobResult:
+        """The snapshot /api/monitor/metrics shows, rebuilt for this directory (every job of
+        the production already refreshes it when done; this is for a schedule of its own)."""
+        settings = {"directories": [self.directory] if self.directory else []}
+        return self._run("metrics", settings, JobResult)
 
     max_age = setting(
         "26h", category=Category.ALERTING, description="Freshness check: alert when older."

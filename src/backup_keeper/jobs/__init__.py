@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from backup_keeper.jobs.external_backup import run_external_backup
     from backup_keeper.jobs.freeze_hooks import run_freeze, run_thaw
     from backup_keeper.jobs.freshness import run_freshness_check
+    from backup_keeper.jobs.metrics import run_metrics
     from backup_keeper.jobs.online_backup import run_online_backup
     from backup_keeper.jobs.purge import run_purge
     from backup_keeper.jobs.remote_catalog import run_remote_catalog
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from backup_keeper.jobs.remote_verify import run_remote_verify
     from backup_keeper.jobs.restore import run_restore
     from backup_keeper.jobs.restore_plan import run_restore_plan
+    from backup_keeper.jobs.timeline import run_timeline
     from backup_keeper.jobs.verify import run_verify
 
 _HOME = {
@@ -38,6 +40,7 @@ _HOME = {
     "run_external_backup": "external_backup",
     "run_freeze": "freeze_hooks",
     "run_freshness_check": "freshness",
+    "run_metrics": "metrics",
     "run_online_backup": "online_backup",
     "run_purge": "purge",
     "run_remote_catalog": "remote_catalog",
@@ -48,6 +51,7 @@ _HOME = {
     "run_restore": "restore",
     "run_restore_plan": "restore_plan",
     "run_thaw": "freeze_hooks",
+    "run_timeline": "timeline",
     "run_verify": "verify",
 }
 """Each entry point and the module (under ``backup_keeper.jobs``) that defines it."""
@@ -59,6 +63,7 @@ __all__ = [
     "run_external_backup",
     "run_freeze",
     "run_freshness_check",
+    "run_metrics",
     "run_online_backup",
     "run_purge",
     "run_remote_catalog",
@@ -69,6 +74,7 @@ __all__ = [
     "run_restore",
     "run_restore_plan",
     "run_thaw",
+    "run_timeline",
     "run_verify",
 ]
 

@@ -21,6 +21,7 @@ from backup_keeper.catalog.discover import discover
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
+from backup_keeper.last_run import record_purge
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.progress import NO_PROGRESS, Progress, Tally, step
 from backup_keeper.purge.executor import (
@@ -177,6 +178,8 @@ def _purge_locked(
             _leave_intents_for(outcome.failed, {t.directory for t in targets} | set(intents), now)
         except (OSError, ValueError) as exc:
             report.errors.append(f"cannot update the purge intent: {exc}")
+        ran = [d for d in settings.directories if d not in blocked]
+        report.warnings += record_purge(ran, outcome.gone)
     return lifecycle.end(
         report, clock=clock, summary=_summary(report, decided, interrupted, outcome, dry_run)
     )

@@ -27,6 +27,7 @@ from backup_keeper.integrity import broken_manifest, check, manifest_of
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.catalog import instance_history
+from backup_keeper.last_run import record_verify
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.progress import NO_PROGRESS, Progress, Tally, step
 from backup_keeper.report import JobReport, RecordEntry
@@ -91,6 +92,7 @@ def run_verify(
             hashed.top_up(record.size)
     unmanaged = [r for r in catalog.records if not r.managed]
     _account_for_unmanaged(unmanaged, report)
+    report.warnings += record_verify(settings.directories, report.errors)
     summary = _summary(tally, len(unmanaged), len(report.errors))
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)

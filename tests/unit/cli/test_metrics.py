@@ -114,3 +114,25 @@ def test_a_textfile_that_cannot_be_written_fails_with_one_line(tmp_path: Path) -
     assert done.returncode == 1
     report = json.loads(done.stdout)
     assert report["summary"].startswith("metrics failed")
+
+
+def test_config_names_the_alert_state_read_and_an_unusable_one_is_a_warning(
+    tmp_path: Path,
+) -> None:
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    chain(backups)
+    state = tmp_path / "state.json"
+    config = tmp_path / "alerts.toml"
+    config.write_text(f'[alerts]\nstate_file = "{state}"\n')
+    state.write_text('{"failing": {"IRIS/backup": "2026-11-01T02:00:00Z"}}')
+
+    done = cli("metrics", backups, "--config", config)
+
+    assert done.returncode == 0, done.stderr
+    assert 'job="backup"' in done.stdout
+    state.write_text("{")
+    broken = cli("metrics", backups, "--config", config)
+    assert broken.returncode == 0
+    assert 'job="backup"' not in broken.stdout
+    assert f"warning: {state}: not a state file of backup-keeper" in broken.stderr

@@ -16,6 +16,7 @@ from backup_keeper.interop.messages import (
     CopyRequest,
     CopyResult,
     FreshnessRequest,
+    MetricsRequest,
     PurgeRequest,
     PurgeResult,
 )
@@ -89,6 +90,29 @@ def test_purge_and_freshness_requests(tmp_path: Path, production: ProductionIris
     assert isinstance(dry, PurgeResult) and dry.ok and dry.report.dry_run
     assert op.check_freshness(FreshnessRequest(max_age="26h")).ok
     assert alerts == []
+
+
+def test_a_metrics_request_publishes_the_snapshot_the_monitor_shows(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    op, alerts = make(PurgeOperation, tmp_path, directory=str(tmp_path))
+    result = op.metrics(MetricsRequest())
+    assert result.ok, result.summary
+    assert result.report.job == "metrics"
+    sensors = {row.sensor for row in op._iris_port.snapshot().metrics}
+    assert "restorable_chains" in sensors
+    assert alerts == []
+
+
+def test_after_a_purge_the_snapshot_is_already_fresh(
+    tmp_path: Path, production: ProductionIris
+) -> None:
+    op, _ = make(PurgeOperation, tmp_path, directory=str(tmp_path), keep_last=1, keep_daily=0)
+    assert op._iris_port.snapshot().metrics == []
+    result = op.purge(PurgeRequest())
+    assert result.ok, result.summary
+    rows = {row.sensor: row.value for row in op._iris_port.snapshot().metrics}
+    assert rows["last_purge_freed_bytes"] == 0
 
 
 def test_external_backup_operation_runs_its_command(

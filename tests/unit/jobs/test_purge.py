@@ -23,6 +23,7 @@ from backup_keeper.cli.render import render_purge
 from backup_keeper.clock import fixed_clock
 from backup_keeper.jobs import run_purge
 from backup_keeper.kinds import BackupKind
+from backup_keeper.last_run import LastPurge, read_last
 from backup_keeper.purge.executor import PurgeTarget
 from backup_keeper.purge.intent import INTENT_NAME, PurgeIntent, write_intent
 from backup_keeper.purge.lock import LOCK_NAME
@@ -73,7 +74,7 @@ def test_purge_deletes_backup_with_its_log_and_sidecar_and_keeps_the_rest(tmp_pa
     )
     report = purge(tmp_path, keep_last=1)
     assert report.status is JobStatus.OK, report.errors
-    left = sorted(p.name for p in tmp_path.iterdir() if p.name != LOCK_NAME)
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name not in (LOCK_NAME, LastPurge.NAME))
     assert left == sorted(
         [f"FullDBList_20261108_008.{s}" for s in ("cbk", "log")]
         + [
@@ -568,7 +569,9 @@ def test_every_kind_of_backup_deleted_is_counted(tmp_path: Path) -> None:
         snapshot_record(tmp_path, f"s{day}", T0 + timedelta(days=day, hours=1))
     report = purge(tmp_path, keep_last=2)
     assert report.status is JobStatus.OK, report.errors
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != LOCK_NAME) == [
+    assert sorted(
+        p.name for p in tmp_path.iterdir() if p.name not in (LOCK_NAME, LastPurge.NAME)
+    ) == [
         "s2.snapshot.json",
         "z2.cbk.json",
         "z2.cbk.zst",
@@ -747,3 +750,28 @@ def test_the_lock_wait_is_a_bounded_number_of_seconds(tmp_path: Path) -> None:
             PurgeSettings.model_validate(
                 {"directories": [tmp_path], "retention": {"keep_last": 1}, "lock_wait": wait}
             )
+
+
+def test_a_purge_leaves_the_bytes_it_freed_for_the_metrics_and_a_dry_run_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    iris_week(tmp_path)
+    purge(tmp_path, dry_run=True, keep_last=1)
+    assert read_last(tmp_path, LastPurge) == (None, None)
+
+    report = purge(tmp_path, keep_last=1)
+
+    went = {a.path for a in report.actions if a.outcome is FileOutcome.DELETED}
+    freed = sum(e.size for e in report.delete if e.path in went)
+    assert freed > 0
+    assert read_last(tmp_path, LastPurge)[0] == LastPurge(freed_bytes=freed)
+
+
+def test_a_directory_whose_purge_was_stopped_records_no_purge(tmp_path: Path) -> None:
+    iris_week(tmp_path)
+    (tmp_path / INTENT_NAME).write_text("{ not an intent")
+
+    report = purge(tmp_path, keep_last=1)
+
+    assert report.status is JobStatus.FAILED
+    assert read_last(tmp_path, LastPurge) == (None, None)

@@ -18,6 +18,7 @@ from backup_keeper.iris.fake import FakeIris
 from backup_keeper.iris.port import VolumeInfo
 from backup_keeper.jobs import run_online_backup, run_verify
 from backup_keeper.kinds import BackupKind
+from backup_keeper.last_run import LastVerify, read_last
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import BackupSettings, VerifySettings
 from backup_keeper.timezones import format_moment, machine_zone
@@ -252,3 +253,17 @@ def test_with_iris_verify_fails_the_chain_a_full_elsewhere_broke(tmp_path: Path)
         f"{second}: incomplete chain: chain broken by a foreign backup {FOREIGN} at "
         f"{format_moment(FOREIGN_AT, machine_zone())}"
     ]
+
+
+def test_verify_leaves_the_number_of_its_findings_for_the_metrics(target: Path) -> None:
+    verify(target)
+    assert read_last(target, LastVerify)[0] == LastVerify(findings=0)
+
+    first = backups(target)[0]
+    first.write_bytes(first.read_bytes() + b"rot")
+    report = verify(target)
+
+    assert report.status is JobStatus.FAILED
+    state, problem = read_last(target, LastVerify)
+    assert problem is None and state is not None
+    assert state.findings == len(report.errors) > 0
