@@ -440,8 +440,11 @@ def _described(
     else: a manifest is a file on hostile ground, and an ``iris_log`` naming another backup's
     log once deleted the log that said that backup had failed.
     """
-    started = _utc(manifest.started)
-    if started is None:
+    try:  # _utc, inline: one call fewer per backup, which shows at 100,000
+        started: datetime | None = manifest.started.astimezone(UTC)
+    except (OverflowError, ValueError):
+        started = None
+    if started is None or not EARLIEST <= started <= LATEST:
         return _unrepresentable(path, facts, manifest.started.isoformat(), warnings)
     log = original[: -len(BACKUP_SUFFIX)] + LOG_SUFFIX  # its own log: same stem
     if manifest.iris_log is not None and manifest.iris_log != log:

@@ -20,7 +20,7 @@ from backup_keeper.purge.executor import (
     delete_targets,
     targets_from_plan,
 )
-from backup_keeper.purge.intent import check_backup_name
+from backup_keeper.purge.intent import check_backup_name, own_companions
 from backup_keeper.report import FileOutcome
 from backup_keeper.retention.plan import Action, Decision
 from tests.builders import T0, record
@@ -301,3 +301,55 @@ def test_the_quick_name_check_accepts_only_what_the_full_check_accepts(
         assert not _deletable(name)
     else:
         assert _deletable(name)
+
+
+@given(
+    st.text(alphabet=st.sampled_from("aZ09_.+-"), min_size=1, max_size=6),
+    st.sampled_from([".cbk", ".cbk.zst", ".snapshot.json"]),
+    st.sampled_from(["", "x", "a"]),
+    st.sampled_from([".cbk.json", ".log", ".cbk.zst.json", ".json", ".cbk", "", ".cbk.log"]),
+    st.sampled_from(["", "sub/", "../"]),
+)
+def test_a_lone_companion_is_kept_exactly_when_it_is_one_of_the_backups_own_names(
+    stem: str, suffix: str, other: str, companion_suffix: str, below: str
+) -> None:
+    """The usual one-companion case is tested inline for speed; it must agree with
+    own_companions, the one definition of a backup's own files, for every name."""
+    directory = Path("/backups/d")
+    name = stem + suffix
+    companion = f"{directory}/{below}{stem}{other}{companion_suffix}"
+    rec = record(name, "full", T0, directory=str(directory))
+    rec.companions = (companion,)
+    targets, refused = targets_from_plan([deletion(rec)], [directory])
+    if not _deletable(name):
+        assert targets == []
+        return
+    own = not below and companion.rpartition("/")[2] in own_companions(name)
+    assert [t.companions for t in targets] == [(companion.rpartition("/")[2],) if own else ()]
+    assert [t.shown for t in targets] == [(rec.path, companion) if own else (rec.path,)]
+    assert bool(refused) is not own
+
+
+def test_a_dry_run_names_the_catalogs_paths_backup_first_and_log_last(tmp_path: Path) -> None:
+    rec = record("a.cbk", "full", T0, directory=str(tmp_path))
+    rec.companions = (str(tmp_path / "a.log"), str(tmp_path / "a.cbk.json"))
+    targets, refused = targets_from_plan([deletion(rec)], [tmp_path])
+    outcome = delete_targets(targets, dry_run=True)
+    assert refused == []
+    assert [(a.path, a.outcome) for a in outcome.actions] == [
+        (f"{tmp_path}/a.cbk", FileOutcome.WOULD_DELETE),
+        (f"{tmp_path}/a.cbk.json", FileOutcome.WOULD_DELETE),
+        (f"{tmp_path}/a.log", FileOutcome.WOULD_DELETE),
+    ]
+    assert outcome.actions[0].path is rec.path  # the catalog's own string, not joined again
+
+
+def test_a_dry_run_of_a_target_rebuilt_from_an_intent_joins_its_paths(tmp_path: Path) -> None:
+    target = PurgeTarget(tmp_path, "a.cbk", 1, 1, ("a.cbk.json", "a.log"))
+    (tmp_path / "a.cbk").write_bytes(b"x")
+    outcome = delete_targets([target], dry_run=True)
+    assert [a.path for a in outcome.actions] == [
+        f"{tmp_path}/a.cbk",
+        f"{tmp_path}/a.cbk.json",
+        f"{tmp_path}/a.log",
+    ]
