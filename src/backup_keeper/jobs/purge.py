@@ -45,6 +45,7 @@ from backup_keeper.purge.intent import (
 )
 from backup_keeper.purge.lock import LockError, take_purge_locks
 from backup_keeper.purge.offsite_holds import hold_uncopied
+from backup_keeper.purge.pin_holds import hold_pinned
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import PurgeSettings
@@ -148,10 +149,17 @@ def _purge_locked(
         )
     report.warnings += catalog.warnings
     decided = plan(catalog.records, settings.retention, now, zone, ordered=True)
+    pinned = hold_pinned(decided, catalog.records, settings.retention, now, zone)
     decided, not_copied = hold_uncopied(
-        decided, catalog.records, settings.retention, now, zone, settings.require_offsite_copy
+        pinned.plan,
+        catalog.records,
+        settings.retention,
+        now,
+        zone,
+        settings.require_offsite_copy,
+        also_held=pinned.held,
     )
-    report.warnings += not_copied
+    report.warnings += pinned.warnings + not_copied
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
