@@ -33,6 +33,17 @@ class FileOutcome(StrEnum):
 
 
 @dataclass(slots=True)
+class PinEntry:
+    """A backup's pin as its sidecar records it, and whether it still holds."""
+
+    reason: str
+    pinned: AwareDatetime
+    until: Annotated[AwareDatetime | None, Field(description="None: until unpinned.")]
+    by: str | None
+    expired: Annotated[bool, Field(description="Past its until: it holds nothing any more.")]
+
+
+@dataclass(slots=True)
 class RecordEntry:
     """One backup as a report shows it, with why it was kept, deleted or left alone.
 
@@ -59,6 +70,9 @@ class RecordEntry:
     ] = ()
     chain_complete: bool = True
     reasons: tuple[str, ...] = ()
+    pin: Annotated[
+        PinEntry | None, Field(description="Its pin (catalog), None when it has none.")
+    ] = None
 
     @classmethod
     def of(cls, record: BackupRecord, reasons: tuple[str, ...] = ()) -> RecordEntry:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from backup_keeper.jobs.freeze_hooks import run_freeze, run_thaw
     from backup_keeper.jobs.freshness import run_freshness_check
     from backup_keeper.jobs.online_backup import run_online_backup
+    from backup_keeper.jobs.pin import run_pin, run_unpin
     from backup_keeper.jobs.purge import run_purge
     from backup_keeper.jobs.remote_catalog import run_remote_catalog
     from backup_keeper.jobs.remote_purge import run_remote_purge
@@ -39,6 +40,7 @@ _HOME = {
     "run_freeze": "freeze_hooks",
     "run_freshness_check": "freshness",
     "run_online_backup": "online_backup",
+    "run_pin": "pin",
     "run_purge": "purge",
     "run_remote_catalog": "remote_catalog",
     "run_remote_purge": "remote_purge",
@@ -48,6 +50,7 @@ _HOME = {
     "run_restore": "restore",
     "run_restore_plan": "restore_plan",
     "run_thaw": "freeze_hooks",
+    "run_unpin": "pin",
     "run_verify": "verify",
 }
 """Each entry point and the module (under ``backup_keeper.jobs``) that defines it."""
@@ -60,6 +63,7 @@ __all__ = [
     "run_freeze",
     "run_freshness_check",
     "run_online_backup",
+    "run_pin",
     "run_purge",
     "run_remote_catalog",
     "run_remote_purge",
@@ -69,6 +73,7 @@ __all__ = [
     "run_restore",
     "run_restore_plan",
     "run_thaw",
+    "run_unpin",
     "run_verify",
 ]
 

@@ -4,9 +4,12 @@ port, with the chains the instance's backup history shows broken by a backup tak
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.history import BROKEN
+from backup_keeper.catalog.manifest import Manifest
+from backup_keeper.catalog.pins import local_sidecar
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
@@ -14,7 +17,7 @@ from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.jobs import lifecycle
 from backup_keeper.progress import NO_PROGRESS, Progress
-from backup_keeper.report import JobReport, RecordEntry
+from backup_keeper.report import JobReport, PinEntry, RecordEntry
 from backup_keeper.settings import CatalogSettings
 from backup_keeper.timezones import resolve_zone
 
@@ -82,8 +85,20 @@ def _run_catalog(
             report, clock=clock, summary="catalog failed: a directory could not be read"
         )
     report.records = [RecordEntry.of(record) for record in catalog.records]
+    _show_pins(catalog.records, report.records, report.started)
     report.warnings += catalog.warnings + foreign_break_warnings(catalog.records)
     managed = sum(1 for record in catalog.records if record.managed)
     unmanaged = len(catalog.records) - managed
     summary = f"{len(catalog.records)} backup file(s): {managed} managed, {unmanaged} unmanaged"
     return lifecycle.end(report, clock=clock, summary=summary)
+
+
+def _show_pins(
+    records: Sequence[BackupRecord], entries: Sequence[RecordEntry], now: datetime
+) -> None:
+    """Each entry's pin, from its record's sidecar (expired ones too, marked so); a sidecar
+    that cannot be read now shows none."""
+    for record, entry in zip(records, entries, strict=True):
+        found = local_sidecar(record) if record.managed else None
+        if isinstance(found, Manifest) and (pin := found.pin) is not None:
+            entry.pin = PinEntry(pin.reason, pin.pinned, pin.until, pin.by, not pin.holds(now))
