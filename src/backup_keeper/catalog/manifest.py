@@ -46,43 +46,6 @@ class MirrorInfo(BaseModel):
     role: str = Field(examples=["primary", "backup", "async"])
 
 
-class RemoteCopy(BaseModel):
-    """One verified copy of the backup at a destination, as the copy recorded it.
-
-    Why the stored bytes' checksum and not the original's: that is what a later ``verify`` of
-    the destination can check without the private key (an encrypted copy) or decompressing.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    destination: str = Field(
-        description="The destination's URL with its instance, as reports show it (no secret).",
-        examples=["s3://backups/iris/PROD"],
-    )
-    object: str = Field(
-        description="Name of the stored backup file there (.cbk, .cbk.zst, + .age when "
-        "encrypted), without directory."
-    )
-    size: int = Field(ge=0, description="Size of the stored object in bytes.")
-    checksum: Checksum = Field(description="Checksum of the stored bytes (the ciphertext).")
-    verified: AwareDatetime = Field(description="When the stored bytes were last proved.")
-    how: Literal["provider-checksum", "read-back"] = Field(
-        description="How: the provider's own integrity checksum, or reading the bytes back."
-    )
-    encryption: Literal["age"] | None = None
-    recipients: list[str] = Field(
-        default_factory=list,
-        description="Fingerprints of the public keys that can decrypt it "
-        "(encryption.recipient_fingerprint).",
-    )
-
-    @field_validator("object")
-    @classmethod
-    def _bare(cls, name: str) -> str:
-        """A name read from a sidecar on hostile ground never leads outside a directory."""
-        return check_bare_name(name)
-
-
 MAX_PIN_REASON = 200
 """A pin's reason is a line in a table and in a purge's "pinned: <reason>", not a document."""
 
@@ -126,6 +89,48 @@ class Pin(BaseModel):
     def holds(self, now: datetime) -> bool:
         """Whether the pin still keeps the backup at ``now``: an expired pin holds nothing."""
         return self.until is None or now < self.until
+
+
+class RemoteCopy(BaseModel):
+    """One verified copy of the backup at a destination, as the copy recorded it.
+
+    Why the stored bytes' checksum and not the original's: that is what a later ``verify`` of
+    the destination can check without the private key (an encrypted copy) or decompressing.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    destination: str = Field(
+        description="The destination's URL with its instance, as reports show it (no secret).",
+        examples=["s3://backups/iris/PROD"],
+    )
+    object: str = Field(
+        description="Name of the stored backup file there (.cbk, .cbk.zst, + .age when "
+        "encrypted), without directory."
+    )
+    size: int = Field(ge=0, description="Size of the stored object in bytes.")
+    checksum: Checksum = Field(description="Checksum of the stored bytes (the ciphertext).")
+    verified: AwareDatetime = Field(description="When the stored bytes were last proved.")
+    how: Literal["provider-checksum", "read-back"] = Field(
+        description="How: the provider's own integrity checksum, or reading the bytes back."
+    )
+    encryption: Literal["age"] | None = None
+    recipients: list[str] = Field(
+        default_factory=list,
+        description="Fingerprints of the public keys that can decrypt it "
+        "(encryption.recipient_fingerprint).",
+    )
+    sent_pin: Pin | None = Field(
+        default=None,
+        description="The pin the sidecar stored there carries; when the local pin differs, the "
+        "next copy sends the sidecar again.",
+    )
+
+    @field_validator("object")
+    @classmethod
+    def _bare(cls, name: str) -> str:
+        """A name read from a sidecar on hostile ground never leads outside a directory."""
+        return check_bare_name(name)
 
 
 class Manifest(BaseModel):

@@ -353,3 +353,47 @@ def test_a_snapshot_record_is_noted_not_copied(tmp_path: Path) -> None:
     outcome = copy(tmp_path, store)
     assert store.calls == [] and outcome.errors == []
     assert outcome.notes and "nothing to copy" in outcome.notes[0]
+
+
+def test_a_pin_made_after_the_copy_travels_with_the_next_copy_run(tmp_path: Path) -> None:
+    from backup_keeper.catalog.manifest import Pin, read_manifest, sidecar_path, write_manifest
+
+    names = local_chain(tmp_path, "FI")
+    store = MemoryStore(BASE)
+    copy(tmp_path, store)
+    local = read_manifest(sidecar_path(tmp_path / names[0]), expected_file=names[0])
+    pinned = Pin(reason="legal hold", pinned=NOW)
+    write_manifest(tmp_path / names[0], local.model_copy(update={"pin": pinned}))
+    store.calls.clear()
+    dry = copy(tmp_path, store, dry_run=True)
+    assert store.calls_of("put") == []
+    assert [a.path for a in dry.actions if a.outcome is FileOutcome.WOULD_COPY] == [
+        f"{BASE}{names[0]}.json"
+    ]
+    again = copy(tmp_path, store)
+    assert again.errors == []
+    assert store.calls_of("put") == [f"{names[0]}.json"]
+    stored = parse_manifest(store.objects[f"{names[0]}.json"], expected_file=names[0])
+    assert stored.pin == pinned
+    assert stored == read_manifest(sidecar_path(tmp_path / names[0]), expected_file=names[0])
+    store.calls.clear()
+    third = copy(tmp_path, store)
+    assert store.calls_of("put") == [] and store.calls_of("get") == []
+    assert third.already == names
+
+
+def test_an_unpin_travels_too(tmp_path: Path) -> None:
+    from backup_keeper.catalog.manifest import Pin, read_manifest, sidecar_path, write_manifest
+
+    [name] = local_chain(tmp_path, "F")
+    local = read_manifest(sidecar_path(tmp_path / name), expected_file=name)
+    write_manifest(tmp_path / name, local.model_copy(update={"pin": Pin(reason="r", pinned=NOW)}))
+    store = MemoryStore(BASE)
+    copy(tmp_path, store)
+    assert parse_manifest(store.objects[f"{name}.json"], expected_file=name).pin is not None
+    local = read_manifest(sidecar_path(tmp_path / name), expected_file=name)
+    write_manifest(tmp_path / name, local.model_copy(update={"pin": None}))
+    store.calls.clear()
+    copy(tmp_path, store)
+    assert store.calls_of("put") == [f"{name}.json"]
+    assert parse_manifest(store.objects[f"{name}.json"], expected_file=name).pin is None
