@@ -11,10 +11,11 @@ import pytest
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import manifest_bytes, read_manifest, sidecar_path
-from backup_keeper.catalog.record import RecordSource
+from backup_keeper.catalog.record import BackupStatus, RecordSource
 from backup_keeper.clock import fixed_clock
 from backup_keeper.jobs import run_pin, run_unpin
 from backup_keeper.jobs.pin import REFUSED, parse_until
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import PinSettings
 from backup_keeper.timezones import resolve_zone
@@ -147,7 +148,7 @@ def test_a_backup_known_only_by_its_iris_name_gets_a_sidecar_built_from_its_fact
     manifest = read_manifest(sidecar_path(cbk), expected_file=cbk.name)
     assert manifest.pin is not None and manifest.pin.reason == "before the upgrade"
     assert manifest.iris_log == "FullDBList_20261101_001.log"
-    assert manifest.kind == "full" and manifest.status == "completed"
+    assert manifest.kind is BackupKind.FULL and manifest.status is BackupStatus.COMPLETED
 
 
 def test_a_sidecar_that_would_reorder_a_same_day_chain_is_refused(tmp_path: Path) -> None:
