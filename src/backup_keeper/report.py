@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 from pydantic_core import PydanticSerializationError
 
 from backup_keeper import __version__
+from backup_keeper.catalog.pin import Pin
 from backup_keeper.catalog.record import BackupRecord
 
 
@@ -41,6 +42,10 @@ class PinEntry:
     until: Annotated[AwareDatetime | None, Field(description="None: until unpinned.")]
     by: str | None
     expired: Annotated[bool, Field(description="Past its until: it holds nothing any more.")]
+
+    @classmethod
+    def of(cls, pin: Pin, now: datetime) -> PinEntry:
+        return cls(pin.reason, pin.pinned, pin.until, pin.by, not pin.holds(now))
 
 
 @dataclass(slots=True)

@@ -7,12 +7,10 @@ A manifest that does not parse makes its backup unmanaged, never deletable.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -24,6 +22,7 @@ from pydantic import (
     model_serializer,
 )
 
+from backup_keeper.catalog.pin import Pin
 from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.checksum import Checksum
 from backup_keeper.kinds import BackupKind
@@ -44,51 +43,6 @@ class MirrorInfo(BaseModel):
 
     name: str
     role: str = Field(examples=["primary", "backup", "async"])
-
-
-MAX_PIN_REASON = 200
-"""A pin's reason is a line in a table and in a purge's "pinned: <reason>", not a document."""
-
-
-def one_printable_line(text: str, limit: int = MAX_PIN_REASON) -> str:
-    """``text`` when it is one non-empty line of at most ``limit`` printable characters.
-
-    A pin's reason is read back from a sidecar on hostile ground and shown in terminals,
-    reports and alerts: a control character, a line break or a bidirectional override in it
-    could forge a table row or repaint a screen, so such a sidecar is refused, never shown."""
-    if not text.strip():
-        raise ValueError("must not be empty")
-    if "\n" in text or "\r" in text:
-        raise ValueError("must be one line")
-    if not text.isprintable():
-        raise ValueError("must hold no control or formatting character")
-    if len(text) > limit:
-        raise ValueError(f"must be at most {limit} characters")
-    return text
-
-
-PinText = Annotated[str, AfterValidator(one_printable_line)]
-
-
-class Pin(BaseModel):
-    """Why a backup must not be purged, and until when: ``pin`` / ``unpin`` write it.
-
-    Recorded in the sidecar so that it travels with the backup and with its off-site copies;
-    a purge (local or at a destination) keeps a pinned backup and everything a restore of it
-    needs while the pin holds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    reason: PinText = Field(description="Why it is pinned; one printable line.")
-    pinned: AwareDatetime = Field(description="When the pin was written.")
-    until: AwareDatetime | None = Field(
-        default=None, description="The pin holds before this moment; none: until unpinned."
-    )
-    by: PinText | None = Field(default=None, description="The OS user who pinned it.")
-
-    def holds(self, now: datetime) -> bool:
-        """Whether the pin still keeps the backup at ``now``: an expired pin holds nothing."""
-        return self.until is None or now < self.until
 
 
 class RemoteCopy(BaseModel):

@@ -44,7 +44,7 @@ def pin(
     destinations) until --until or unpin. Writes only FILE's sidecar."""
     data = {"file": file, "reason": reason, "until": until, "timezone": timezone}
     settings = common.settings(PinSettings, data, "pin", json)
-    _finish(jobs.run_pin(settings), json)
+    _finish(jobs.run_pin(settings, progress=common.progress(json)), json)
 
 
 @common.app.command()

@@ -3,13 +3,11 @@ port, with the chains the instance's backup history shows broken by a backup tak
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.history import BROKEN
-from backup_keeper.catalog.manifest import Manifest
-from backup_keeper.catalog.pins import local_sidecar
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
@@ -84,8 +82,7 @@ def _run_catalog(
         return lifecycle.end(
             report, clock=clock, summary="catalog failed: a directory could not be read"
         )
-    report.records = [RecordEntry.of(record) for record in catalog.records]
-    _show_pins(catalog.records, report.records, report.started)
+    report.records = catalog_entries(catalog.records, report.started)
     report.warnings += catalog.warnings + foreign_break_warnings(catalog.records)
     managed = sum(1 for record in catalog.records if record.managed)
     unmanaged = len(catalog.records) - managed
@@ -93,12 +90,13 @@ def _run_catalog(
     return lifecycle.end(report, clock=clock, summary=summary)
 
 
-def _show_pins(
-    records: Sequence[BackupRecord], entries: Sequence[RecordEntry], now: datetime
-) -> None:
-    """Each entry's pin, from its record's sidecar (expired ones too, marked so); a sidecar
-    that cannot be read now shows none."""
-    for record, entry in zip(records, entries, strict=True):
-        found = local_sidecar(record) if record.managed else None
-        if isinstance(found, Manifest) and (pin := found.pin) is not None:
-            entry.pin = PinEntry(pin.reason, pin.pinned, pin.until, pin.by, not pin.holds(now))
+def catalog_entries(records: Iterable[BackupRecord], now: datetime) -> list[RecordEntry]:
+    """Each record as a catalog shows it, with its pin (an expired one marked so), which the
+    record carries from the one read of its sidecar."""
+    entries = []
+    for record in records:
+        entry = RecordEntry.of(record)
+        if record.pin is not None:
+            entry.pin = PinEntry.of(record.pin, now)
+        entries.append(entry)
+    return entries

@@ -7,11 +7,13 @@ Nothing else changes: no backup, no log, no network (``copy`` sends a changed si
 next run). A refusal changes nothing on disk and is marked ``options["refused"]`` so a door
 answers "bad input" (exit 2) rather than "failed": a reason that is not one printable line, a
 moment already past, a file the catalog does not manage (never deleted by a rule: a pin would
-promise nothing), a sidecar that does not parse (never overwritten).
+promise nothing; a sidecar that does not parse makes its backup unmanaged, and is never
+overwritten).
 
 A backup known only from IRIS's file name and log has no sidecar: pinning it writes one, built
-from the catalog's facts (kind, day, status, size, chain parent, IRIS log), with the pin. It
-then reads as a sidecar-described backup whose moment is the start of its day; the job first
+from the catalog's facts (kind, day, status, size, chain parent, IRIS log) and the file's
+checksum (as a backup job records it, so ``copy`` and ``verify`` can prove it), with the pin.
+It then reads as a sidecar-described backup whose moment is the start of its day; the job first
 checks that this changes no chain in the directory (a same-day sibling taken before it would
 otherwise be ordered after it) and refuses when it would.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import os
 import stat
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path, PurePath
@@ -29,19 +32,14 @@ from pydantic import ValidationError
 from backup_keeper import __version__
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.discover import discover
-from backup_keeper.catalog.manifest import (
-    Manifest,
-    ManifestError,
-    Pin,
-    one_printable_line,
-    read_manifest,
-    sidecar_path,
-    write_manifest,
-)
-from backup_keeper.catalog.pins import sidecar_of
+from backup_keeper.catalog.manifest import Manifest, read_manifest, sidecar_path, write_manifest
+from backup_keeper.catalog.pin import Pin, one_printable_line
 from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource, TimePrecision
+from backup_keeper.checksum import Checksum, file_checksum
 from backup_keeper.clock import Clock, system_clock
+from backup_keeper.integrity import sidecar_of
 from backup_keeper.jobs import lifecycle
+from backup_keeper.progress import NO_PROGRESS, Progress, step
 from backup_keeper.purge.lock import LockError, take_purge_locks
 from backup_keeper.report import JobReport
 from backup_keeper.safe_files import UnsafeName, check_bare_name
@@ -61,22 +59,25 @@ class _Target:
     backup: Path
     """The path the sidecar is written beside (``X.cbk``; ``X.snapshot`` for a snapshot)."""
     record: BackupRecord
-    manifest: Manifest | None
-    """The sidecar as read, or None when the backup has none yet."""
+    described: bool
+    """Whether a sidecar describes it (the catalog read it); else one is built for it."""
 
 
-def run_pin(settings: PinSettings, *, clock: Clock = system_clock) -> JobReport:
+def run_pin(
+    settings: PinSettings, *, clock: Clock = system_clock, progress: Progress = NO_PROGRESS
+) -> JobReport:
     """Pin ``settings.file`` for ``settings.reason`` until ``settings.until`` (or until
-    unpinned); pinning again replaces the reason and the moment."""
-    return _run("pin", settings, clock)
+    unpinned); pinning again replaces the reason and the moment. ``progress`` follows the
+    checksum of a backup that had no sidecar (its new one describes it fully)."""
+    return _run("pin", settings, clock, progress)
 
 
 def run_unpin(settings: PinSettings, *, clock: Clock = system_clock) -> JobReport:
     """Take the pin off ``settings.file``; a backup that is not pinned is left as it is."""
-    return _run("unpin", settings, clock)
+    return _run("unpin", settings, clock, NO_PROGRESS)
 
 
-def _run(job: str, settings: PinSettings, clock: Clock) -> JobReport:
+def _run(job: str, settings: PinSettings, clock: Clock, progress: Progress) -> JobReport:
     report = lifecycle.begin(
         job,
         clock=clock,
@@ -84,7 +85,7 @@ def _run(job: str, settings: PinSettings, clock: Clock) -> JobReport:
         options={"timezone": settings.timezone, "file": settings.file},
     )
     try:
-        summary = _pin(job, settings, report)
+        summary = _pin(job, settings, report, progress)
     except _Refusal as exc:
         report.options[REFUSED] = True
         report.errors.append(str(exc))
@@ -95,17 +96,18 @@ def _run(job: str, settings: PinSettings, clock: Clock) -> JobReport:
     return lifecycle.end(report, clock=clock, summary=summary)
 
 
-def _pin(job: str, settings: PinSettings, report: JobReport) -> str:
+def _pin(job: str, settings: PinSettings, report: JobReport, progress: Progress) -> str:
     zone = resolve_zone(settings.timezone)
     now = report.started
     pin = _new_pin(settings, zone, now) if job == "pin" else None
     target = _find(Path(settings.file), zone)
     name = target.record.path
-    old = target.manifest.pin if target.manifest is not None else None
+    old = target.record.pin
     if pin is None and old is None:
         return f"{name} is not pinned: nothing to do"
+    hashed = None if target.described else _hashed(target.backup, progress)
     with take_purge_locks([target.backup.parent], wait=settings.lock_wait, shared=False):
-        written, created = _write(target, pin)
+        written, created = _write(target, pin, hashed)
     what = "written (the backup had none; built from the catalog's facts)" if created else "updated"
     report.checked.append(f"{written}: sidecar {what}")
     if pin is None:
@@ -191,21 +193,16 @@ def _target(record: BackupRecord, records: list[BackupRecord]) -> _Target:
             f"{record.path}: unmanaged ({record.note}): no purge rule ever deletes it, so a "
             "pin would change nothing"
         )
-    place = sidecar_of(record)
-    if place is not None:
-        sidecar, expected = place
-        try:
-            manifest = read_manifest(sidecar, expected_file=expected)
-        except ManifestError as exc:
-            raise _Refusal(f"{sidecar}: {exc}; it is never overwritten") from None
-        return _Target(Path(sidecar[: -len(".json")]), record, manifest)
+    if record.source is RecordSource.SIDECAR:
+        sidecar, expected = sidecar_of(record.path)
+        return _Target(sidecar.with_name(expected), record, described=True)
     if record.status is BackupStatus.UNREADABLE:
         raise _Refusal(
             f"{record.path}: its IRIS log cannot be read: no purge rule deletes it, and its "
             "status cannot be recorded"
         )
     _check_same_chains(record, records)
-    return _Target(Path(record.path), record, None)
+    return _Target(Path(record.path), record, described=False)
 
 
 def _described(record: BackupRecord) -> BackupRecord:
@@ -235,11 +232,26 @@ def _check_same_chains(record: BackupRecord, records: list[BackupRecord]) -> Non
         )
 
 
-def _write(target: _Target, pin: Pin | None) -> tuple[Path, bool]:
+def _hashed(backup: Path, progress: Progress) -> tuple[Checksum, os.stat_result]:
+    """The checksum of a backup that gets its first sidecar, as a backup job records it, and
+    the file's state it was taken of. Taken before the purge lock, so a purge is not kept
+    waiting while gigabytes are read; the write checks that the file did not change since."""
+    before = backup.lstat()
+    with step(progress, f"checksum {backup.name}", before.st_size, "bytes") as counted:
+        checksum = file_checksum(backup, progress=counted)
+    return checksum, before
+
+
+def _write(
+    target: _Target, pin: Pin | None, hashed: tuple[Checksum, os.stat_result] | None
+) -> tuple[Path, bool]:
     """Under the purge lock: the sidecar as it is now, with ``pin``; (its path, created)."""
-    _still_there(target.record.path)
-    if target.manifest is None:
-        manifest = _built(target.record, pin)
+    st = _still_there(target.record.path)
+    if hashed is not None:
+        checksum, before = hashed
+        if _state(st) != _state(before) or st.st_size != target.record.size:
+            raise OSError("the backup changed while it was checksummed; run the command again")
+        manifest = _built(target.record, pin, checksum)
         if sidecar_path(target.backup).exists():
             raise OSError("a sidecar appeared beside it meanwhile; run the command again")
         return write_manifest(target.backup, manifest), True
@@ -247,13 +259,18 @@ def _write(target: _Target, pin: Pin | None) -> tuple[Path, bool]:
     return write_manifest(target.backup, fresh.model_copy(update={"pin": pin})), False
 
 
-def _still_there(path: str) -> None:
+def _state(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _still_there(path: str) -> os.stat_result:
     st = Path(path).lstat()
     if not stat.S_ISREG(st.st_mode):
         raise OSError(f"{path} is no longer a regular file")
+    return st
 
 
-def _built(record: BackupRecord, pin: Pin | None) -> Manifest:
+def _built(record: BackupRecord, pin: Pin | None, checksum: Checksum) -> Manifest:
     described = _described(record)
     log = next((PurePath(c).name for c in record.companions if c.endswith(".log")), None)
     return Manifest(
@@ -262,6 +279,7 @@ def _built(record: BackupRecord, pin: Pin | None) -> Manifest:
         status=described.status,  # never unknown nor unreadable here
         started=record.time,
         size=record.size,
+        checksum=checksum,
         iris_log=log,
         instance=record.instance,
         chain_parent=described.parent_name,

@@ -18,6 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.pins import pin_holds
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
@@ -45,7 +46,6 @@ from backup_keeper.purge.intent import (
 )
 from backup_keeper.purge.lock import LockError, take_purge_locks
 from backup_keeper.purge.offsite_holds import hold_uncopied
-from backup_keeper.purge.pin_holds import hold_pinned
 from backup_keeper.report import FileOutcome, JobReport, RecordEntry
 from backup_keeper.retention.plan import Plan, plan
 from backup_keeper.settings import PurgeSettings
@@ -148,18 +148,18 @@ def _purge_locked(
             report, clock=clock, summary="purge failed before planning: nothing deleted"
         )
     report.warnings += catalog.warnings
-    decided = plan(catalog.records, settings.retention, now, zone, ordered=True)
-    pinned = hold_pinned(decided, catalog.records, settings.retention, now, zone)
+    pinned = pin_holds(catalog.records, now)
+    decided = plan(catalog.records, settings.retention, now, zone, ordered=True, held=pinned)
     decided, not_copied = hold_uncopied(
-        pinned.plan,
+        decided,
         catalog.records,
         settings.retention,
         now,
         zone,
         settings.require_offsite_copy,
-        also_held=pinned.held,
+        also_held=pinned,
     )
-    report.warnings += pinned.warnings + not_copied
+    report.warnings += not_copied
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused

@@ -17,15 +17,15 @@ plan is kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from backup_keeper.catalog.manifest import SUFFIX, Manifest, ManifestError, parse_manifest
+from backup_keeper.catalog.manifest import SUFFIX
 from backup_keeper.catalog.pins import pin_holds
-from backup_keeper.catalog.record import BackupRecord, RecordSource
+from backup_keeper.catalog.record import RecordSource
 from backup_keeper.destinations.store import DestinationError, RemoteStore
 from backup_keeper.offsite.remote_catalog import (
     BACKUP_SUFFIX,
@@ -337,12 +337,10 @@ def purge_by_policy(
     where = store.describe().rstrip("/")
     interrupted = read_remote_intent(store)
     catalog = discover_remote(store, now=now)
-    decided = plan(catalog.records, policy, now, zone)
-    pinned = pin_holds((d.record for d in decided.delete), now, _stored_sidecar(store))
-    if pinned.held:  # pins recorded in the stored sidecars keep what they pin, chain included
-        decided = plan(catalog.records, policy, now, zone, held=pinned.held)
+    # pins recorded in the stored sidecars (read once, by the catalog) keep what they pin
+    decided = plan(catalog.records, policy, now, zone, held=pin_holds(catalog.records, now))
     targets, refused = remote_targets(decided.delete, store.describe())
-    warnings = [*catalog.warnings, *pinned.warnings, *decided.warnings]
+    warnings = [*catalog.warnings, *decided.warnings]
     if interrupted is not None:
         warnings.append(
             f"{where}: a purge started at {format_moment(interrupted.created, zone)} was "
@@ -352,19 +350,3 @@ def purge_by_policy(
     return PolicyPurge(
         decided, outcome, [*warnings, *outcome.warnings], [*refused, *outcome.errors]
     )
-
-
-def _stored_sidecar(store: RemoteStore) -> Callable[[BackupRecord], Manifest | str | None]:
-    """The pins' reader of a destination: a candidate's sidecar as stored now; one that
-    cannot be read or trusted is why (its backup is then kept: it may be pinned)."""
-
-    def read(record: BackupRecord) -> Manifest | str | None:
-        original = original_name(record.path.rpartition("/")[2])
-        try:
-            return parse_manifest(
-                read_remote_small(store, original + SUFFIX), expected_file=original
-            )
-        except (DestinationError, ManifestError) as exc:
-            return f"its sidecar cannot be read: {exc}"
-
-    return read

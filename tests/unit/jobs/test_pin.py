@@ -12,6 +12,7 @@ import pytest
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.manifest import manifest_bytes, read_manifest, sidecar_path
 from backup_keeper.catalog.record import BackupStatus, RecordSource
+from backup_keeper.checksum import Checksum, file_checksum
 from backup_keeper.clock import fixed_clock
 from backup_keeper.jobs import run_pin, run_unpin
 from backup_keeper.jobs.pin import REFUSED, parse_until
@@ -149,6 +150,26 @@ def test_a_backup_known_only_by_its_iris_name_gets_a_sidecar_built_from_its_fact
     assert manifest.pin is not None and manifest.pin.reason == "before the upgrade"
     assert manifest.iris_log == "FullDBList_20261101_001.log"
     assert manifest.kind is BackupKind.FULL and manifest.status is BackupStatus.COMPLETED
+    assert manifest.checksum == file_checksum(cbk)
+
+
+def test_a_backup_that_changes_while_it_is_checksummed_gets_no_sidecar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backup_keeper.jobs import pin as pin_job
+
+    cbk = write_iris_backup(tmp_path, "FullDBList", "20261101", 1)
+
+    def changing(path: Path, **options: object) -> Checksum:
+        found = file_checksum(path)
+        path.write_bytes(b"IRIS wrote more" * 10)
+        return found
+
+    monkeypatch.setattr(pin_job, "file_checksum", changing)
+    report = pin(cbk)
+    assert report.status is JobStatus.FAILED and not refused(report)
+    assert "changed while it was checksummed" in report.errors[0]
+    assert not sidecar_path(cbk).exists()
 
 
 def test_a_sidecar_that_would_reorder_a_same_day_chain_is_refused(tmp_path: Path) -> None:
@@ -172,3 +193,19 @@ def test_until_is_read_in_the_instances_zone() -> None:
     assert parse_until("2027-01-31", TOKYO).isoformat() == "2027-02-01T00:00:00+09:00"
     assert parse_until("2027-01-31T08:00", TOKYO).isoformat() == "2027-01-31T08:00:00+09:00"
     assert parse_until("2027-01-31T08:00Z", TOKYO).isoformat() == "2027-01-31T08:00:00+00:00"
+
+
+def test_pin_waits_for_a_running_purge_and_writes_nothing_while_it_holds_the_directory(
+    tmp_path: Path,
+) -> None:
+    """A purge plans from the pins its catalog read under its lock: a pin written meanwhile
+    could come too late for that plan, so the pin job takes the same lock first."""
+    from backup_keeper.purge.lock import take_purge_locks
+
+    [name] = local_chain(tmp_path, "F")
+    before = sidecar_path(tmp_path / name).read_bytes()
+    with take_purge_locks([tmp_path], wait=0, shared=False):  # a purge is running
+        report = pin(tmp_path / name, lock_wait=0)
+    assert report.status is JobStatus.FAILED and not refused(report)
+    assert sidecar_path(tmp_path / name).read_bytes() == before
+    assert pin(tmp_path / name).status is JobStatus.OK

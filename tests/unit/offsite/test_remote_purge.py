@@ -155,7 +155,8 @@ def test_an_intent_that_cannot_be_trusted_stops_the_purge_there(raw: bytes) -> N
 
 
 def pin_stored(store: MemoryStore, name: str, reason: str, until: object = None) -> None:
-    from backup_keeper.catalog.manifest import Manifest, Pin
+    from backup_keeper.catalog.manifest import Manifest
+    from backup_keeper.catalog.pin import Pin
 
     manifest = Manifest.model_validate_json(store.objects[name + ".json"])
     pinned = Pin.model_validate({"reason": reason, "pinned": T0, "until": until})
@@ -190,3 +191,26 @@ def test_an_expired_stored_pin_holds_nothing() -> None:
         store, RetentionPolicy(keep_last=1), now=NOW, zone=UTC_ZONE, dry_run=True
     )
     assert [d.record.path.rpartition("/")[2] for d in done.plan.delete] == [names[0]]
+
+
+def test_a_destinations_purge_reads_each_stored_sidecar_once_pins_included() -> None:
+    from backup_keeper.offsite.remote_purge import purge_by_policy
+
+    store = MemoryStore(BASE)
+    names = store_chain(store, "FIIFI")
+    pin_stored(store, names[1], "legal hold")
+    done = purge_by_policy(
+        store, RetentionPolicy(keep_last=1), now=NOW, zone=UTC_ZONE, dry_run=True
+    )
+    assert [d.record.path.rpartition("/")[2] for d in done.plan.delete] == [names[2]]
+    sidecars = [name for name in store.calls_of("get") if name.endswith(".cbk.json")]
+    assert sorted(sidecars) == sorted(f"{name}.json" for name in names)
+
+
+def test_the_remote_catalog_shows_a_stored_pin() -> None:
+    store = MemoryStore(BASE)
+    names = store_chain(store, "FI")
+    pin_stored(store, names[0], "legal hold")
+    pins = {r.path.rpartition("/")[2]: r.pin for r in discover_remote(store).records}
+    assert pins[names[1]] is None
+    assert pins[names[0]] is not None and pins[names[0]].reason == "legal hold"

@@ -1,28 +1,24 @@
 """Pins: a purge keeps a pinned backup and everything a restore of it needs while the pin holds,
-gives "pinned: <reason>" as the reason, and keeps a candidate whose sidecar cannot be read."""
+gives "pinned: <reason>" as the reason, and reads no sidecar for it beyond the catalog's one."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from backup_keeper.catalog.chains import link_chains
 from backup_keeper.catalog.discover import discover
-from backup_keeper.catalog.manifest import (
-    Manifest,
-    Pin,
-    read_manifest,
-    sidecar_path,
-    write_manifest,
-)
-from backup_keeper.catalog.pins import PINNED, pins_of
+from backup_keeper.catalog.manifest import read_manifest, sidecar_path, write_manifest
+from backup_keeper.catalog.pin import Pin
+from backup_keeper.catalog.pins import pin_holds, pins_of
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord
 from backup_keeper.clock import fixed_clock
 from backup_keeper.jobs import run_purge
-from backup_keeper.purge.pin_holds import hold_pinned
 from backup_keeper.report import JobReport
 from backup_keeper.retention.plan import plan
 from backup_keeper.settings import PurgeSettings, RetentionPolicy
@@ -107,24 +103,14 @@ def test_pins_and_offsite_holds_are_merged(tmp_path: Path) -> None:
     assert f"not yet copied to {URL}" in reasons[chain[1]]
 
 
-def test_a_candidate_whose_sidecar_cannot_be_read_any_more_is_kept(tmp_path: Path) -> None:
-    chain = local_chain(tmp_path, "FF")
-    catalog = discover([tmp_path], UTC_ZONE)
-    policy = RetentionPolicy(keep_last=1)
-    decided = plan(catalog.records, policy, NOW, UTC_ZONE, ordered=True)
-    assert names([d.record.path for d in decided.delete]) == [chain[0]]
-    sidecar_path(tmp_path / chain[0]).write_text("{ not json")
-    held = hold_pinned(decided, catalog.records, policy, NOW, UTC_ZONE)
-    assert held.plan.delete == []
-    assert held.warnings and "cannot be read now" in held.warnings[0]
-
-
-def test_without_a_pin_the_plan_is_the_first_one(tmp_path: Path) -> None:
-    local_chain(tmp_path, "FF")
-    catalog = discover([tmp_path], UTC_ZONE)
-    policy = RetentionPolicy(keep_last=1)
-    decided = plan(catalog.records, policy, NOW, UTC_ZONE, ordered=True)
-    assert hold_pinned(decided, catalog.records, policy, NOW, UTC_ZONE).plan is decided
+def test_the_catalog_carries_each_pin_from_its_sidecar(tmp_path: Path) -> None:
+    chain = local_chain(tmp_path, "FFF")
+    pin(tmp_path, chain[0], "audit")
+    pin(tmp_path, chain[1], "old", until=NOW - timedelta(days=1))
+    records = {Path(r.path).name: r for r in discover([tmp_path], UTC_ZONE).records}
+    assert records[chain[2]].pin is None
+    assert records[chain[0]].pin == Pin(reason="audit", pinned=T0)
+    assert pin_holds(records.values(), NOW) == {str(tmp_path / chain[0]): "pinned: audit"}
 
 
 def test_a_dry_run_with_a_pin_changes_nothing_on_disk(tmp_path: Path) -> None:
@@ -175,32 +161,67 @@ def test_no_pinned_backup_nor_its_chain_is_ever_deleted(
     pattern: str, data: st.DataObject, policy: dict[str, object]
 ) -> None:
     records = built(pattern)
+    first = plan(records, RetentionPolicy.model_validate(policy), NOW, UTC_ZONE, ordered=True)
     pinned = set(data.draw(st.sets(st.sampled_from([r.path for r in records]))))
-    until = {p: data.draw(st.sampled_from([None, NOW - timedelta(days=1)])) for p in pinned}
-
-    def read(r: BackupRecord) -> Manifest | str | None:
-        base = Manifest(
-            file=Path(r.path).name,
-            kind=r.kind,
-            status=r.status,
-            started=r.time,
-            size=r.size,
-            tool_version="0",
-        )
-        if r.path not in pinned:
-            return base
-        return base.model_copy(update={"pin": Pin(reason="why", pinned=T0, until=until[r.path])})
-
+    for r in records:
+        if r.path in pinned:
+            until = data.draw(st.sampled_from([None, NOW - timedelta(days=1)]))
+            r.pin = Pin(reason="why", pinned=T0, until=until)
     rules = RetentionPolicy.model_validate(policy)
-    first = plan(records, rules, NOW, UTC_ZONE, ordered=True)
-    held = hold_pinned(first, records, rules, NOW, UTC_ZONE, read=read).plan
+    held = plan(records, rules, NOW, UTC_ZONE, ordered=True, held=pin_holds(records, NOW))
     deleted = {d.record.path for d in held.delete}
     assert deleted <= {d.record.path for d in first.delete}
-    holding = {p for p in pinned if until[p] is None}
+    holding = {r.path for r in records if r.pin is not None and r.pin.until is None}
     needed = holding | {base for r in records if r.path in holding for base in r.chain}
     assert not (deleted & needed)
     for decision in held.keep:
-        if decision.record.path in holding:
-            assert any(r.startswith(PINNED) for r in decision.reasons) or (
-                decision.record.path not in {d.record.path for d in first.delete}
-            )
+        if decision.record.path in holding and decision.record.time <= NOW:
+            assert "pinned: why" in decision.reasons
+
+
+# -- pins cost nothing extra: every sidecar is read once, by the catalog ---------------------
+
+
+def count_sidecar_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every read of a local sidecar goes through ``read_small`` in the manifest module."""
+    from backup_keeper.catalog import manifest as manifest_module
+
+    reads: Counter[str] = Counter()
+    real = manifest_module.read_small
+
+    def counting(path: str | Path, *, limit: int) -> bytes:
+        reads[Path(path).name] += 1
+        return real(path, limit=limit)
+
+    monkeypatch.setattr(manifest_module, "read_small", counting)
+    return reads
+
+
+def test_a_purge_reads_each_sidecar_once_pins_included(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = local_chain(tmp_path, "FIFIF")
+    pin(tmp_path, chain[1], "audit")
+    reads = count_sidecar_reads(monkeypatch)
+    report = purge(tmp_path, dry_run=True)
+    assert kept_reasons(report)[chain[1]] == ("pinned: audit",)
+    assert names([e.path for e in report.delete]) == chain[2:4]
+    assert sorted(reads) == sorted(f"{name}.json" for name in chain)
+    assert set(reads.values()) == {1}
+
+
+def test_the_catalog_shows_pins_from_the_one_read_of_each_sidecar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backup_keeper.jobs import run_catalog
+    from backup_keeper.settings import CatalogSettings
+
+    chain = local_chain(tmp_path, "FIF")
+    pin(tmp_path, chain[1], "audit")
+    reads = count_sidecar_reads(monkeypatch)
+    settings = CatalogSettings.model_validate({"directories": [tmp_path], "timezone": "UTC"})
+    report = run_catalog(settings, clock=fixed_clock(NOW))
+    shown = {Path(e.path).name: e.pin for e in report.records}
+    assert shown[chain[0]] is None and shown[chain[2]] is None
+    assert shown[chain[1]] is not None and shown[chain[1]].reason == "audit"
+    assert set(reads.values()) == {1}
