@@ -20,6 +20,7 @@ otherwise be ordered after it) and refuses when it would.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import getpass
 import os
@@ -207,22 +208,19 @@ def _target(record: BackupRecord, records: list[BackupRecord]) -> _Target:
 
 def _described(record: BackupRecord) -> BackupRecord:
     """``record`` as it reads once a sidecar built from it is beside it."""
-    status = BackupStatus.COMPLETED if record.status is BackupStatus.UNKNOWN else record.status
-    return dataclasses.replace(
-        record,
-        source=RecordSource.SIDECAR,
-        status=status,
-        precision=TimePrecision.EXACT,
-        sequence=0,
-        day=None,
-        parent_name=PurePath(record.chain[-1]).name if record.chain else None,
-    )
+    described = copy.copy(record)
+    if record.status is BackupStatus.UNKNOWN:
+        described.status = BackupStatus.COMPLETED
+    described.source, described.precision = RecordSource.SIDECAR, TimePrecision.EXACT
+    described.sequence, described.day = 0, None
+    described.parent_name = PurePath(record.chain[-1]).name if record.chain else None
+    return described
 
 
 def _check_same_chains(record: BackupRecord, records: list[BackupRecord]) -> None:
     """Refuse a sidecar that would change what any backup of the directory needs."""
     before = {r.path: (r.chain, r.chain_complete) for r in records}
-    again = [_described(r) if r.path == record.path else dataclasses.replace(r) for r in records]
+    again = [_described(r) if r.path == record.path else copy.copy(r) for r in records]
     after = {r.path: (r.chain, r.chain_complete) for r in link_chains(again)}
     if before != after:
         raise _Refusal(

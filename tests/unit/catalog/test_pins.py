@@ -26,6 +26,7 @@ from backup_keeper.timezones import resolve_zone
 from tests.builders import KIND_BY_LETTER, T0, directory_state, names, record
 from tests.copy_builders import local_chain
 from tests.unit.purge.test_offsite_holds import URL, mark_copied
+from tests.unit.purge.test_purge_properties import policies
 
 NOW = T0 + timedelta(days=30)
 UTC_ZONE = resolve_zone("UTC")
@@ -133,16 +134,6 @@ def test_pins_of_gives_the_timeline_each_holding_pin(tmp_path: Path) -> None:
 # -- a property: nothing pinned, nor anything it needs, is ever planned for deletion --------
 
 patterns = st.text(alphabet="FCIX", min_size=1, max_size=30)
-policies = st.fixed_dictionaries(
-    {},
-    optional={
-        "keep_last": st.integers(1, 3),
-        "keep_daily": st.integers(1, 5),
-        "keep_within": st.sampled_from(["1d", "10d"]),
-        "failed_older_than": st.sampled_from(["1d", "30d"]),
-        "allow_purge_after_failure": st.booleans(),
-    },
-).filter(lambda p: any(k.startswith("keep") for k in p))
 
 
 def built(pattern: str) -> list[BackupRecord]:

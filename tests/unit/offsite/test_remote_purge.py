@@ -165,7 +165,7 @@ def pin_stored(store: MemoryStore, name: str, reason: str, until: object = None)
     )
 
 
-def test_a_destinations_purge_keeps_a_pinned_backup_and_its_chain() -> None:
+def test_a_destinations_purge_keeps_a_pinned_chain_and_reads_no_sidecar_twice() -> None:
     from backup_keeper.offsite.remote_purge import purge_by_policy
 
     store = MemoryStore(BASE)
@@ -179,6 +179,8 @@ def test_a_destinations_purge_keeps_a_pinned_backup_and_its_chain() -> None:
     assert kept[names[1]] == ("pinned: legal hold",)
     assert names[0] in store.objects and names[1] in store.objects
     assert names[2] not in store.objects
+    sidecars = [name for name in store.calls_of("get") if name.endswith(".cbk.json")]
+    assert sorted(sidecars) == sorted(f"{name}.json" for name in names)  # the catalog's reads
 
 
 def test_an_expired_stored_pin_holds_nothing() -> None:
@@ -191,20 +193,6 @@ def test_an_expired_stored_pin_holds_nothing() -> None:
         store, RetentionPolicy(keep_last=1), now=NOW, zone=UTC_ZONE, dry_run=True
     )
     assert [d.record.path.rpartition("/")[2] for d in done.plan.delete] == [names[0]]
-
-
-def test_a_destinations_purge_reads_each_stored_sidecar_once_pins_included() -> None:
-    from backup_keeper.offsite.remote_purge import purge_by_policy
-
-    store = MemoryStore(BASE)
-    names = store_chain(store, "FIIFI")
-    pin_stored(store, names[1], "legal hold")
-    done = purge_by_policy(
-        store, RetentionPolicy(keep_last=1), now=NOW, zone=UTC_ZONE, dry_run=True
-    )
-    assert [d.record.path.rpartition("/")[2] for d in done.plan.delete] == [names[2]]
-    sidecars = [name for name in store.calls_of("get") if name.endswith(".cbk.json")]
-    assert sorted(sidecars) == sorted(f"{name}.json" for name in names)
 
 
 def test_the_remote_catalog_shows_a_stored_pin() -> None:
