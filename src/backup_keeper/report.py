@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 from pydantic_core import PydanticSerializationError
 
 from backup_keeper import __version__
+from backup_keeper.catalog.pin import Pin
 from backup_keeper.catalog.record import BackupRecord
 
 
@@ -30,6 +31,21 @@ class FileOutcome(StrEnum):
     COPIED = "copied"
     """Sent to a destination and proved there (the copy job)."""
     WOULD_COPY = "would-copy"
+
+
+@dataclass(slots=True)
+class PinEntry:
+    """A backup's pin as its sidecar records it, and whether it still holds."""
+
+    reason: str
+    pinned: AwareDatetime
+    until: Annotated[AwareDatetime | None, Field(description="None: until unpinned.")]
+    by: str | None
+    expired: Annotated[bool, Field(description="Past its until: it holds nothing any more.")]
+
+    @classmethod
+    def of(cls, pin: Pin, now: datetime) -> PinEntry:
+        return cls(pin.reason, pin.pinned, pin.until, pin.by, not pin.holds(now))
 
 
 @dataclass(slots=True)
@@ -59,6 +75,9 @@ class RecordEntry:
     ] = ()
     chain_complete: bool = True
     reasons: tuple[str, ...] = ()
+    pin: Annotated[
+        PinEntry | None, Field(description="Its pin (catalog), None when it has none.")
+    ] = None
 
     @classmethod
     def of(cls, record: BackupRecord, reasons: tuple[str, ...] = ()) -> RecordEntry:

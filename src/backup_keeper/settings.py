@@ -580,3 +580,26 @@ class RestoreSettings(RestorePlanSettings):
         description="Source database directory -> target directory (e.g. a staging namespace).",
     )
     apply_journals: bool = False
+
+
+class PinSettings(BaseModel):
+    """``pin`` / ``unpin``: one backup file, why it is pinned and until when (the job checks
+    the reason and the moment, as it reads them against the sidecar and the clock)."""
+
+    model_config = _STRICT
+
+    file: NonEmptyText = Field(description="The backup file (.cbk, .cbk.zst or .snapshot.json).")
+    reason: str | None = Field(default=None, description="Why it is pinned (pin only).")
+    until: str | None = Field(
+        default=None,
+        description="ISO date (the pin holds through that day) or moment; without a zone, in "
+        "the instance's.",
+    )
+    timezone: TimeZoneName = None
+    lock_wait: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds to wait for a purge of the directory to end before pinning.",
+    )

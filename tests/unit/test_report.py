@@ -46,6 +46,7 @@ def test_a_report_entry_carries_each_fact_of_its_record_under_its_own_name() -> 
         "chain": ("/b/FullDBList_20261101_001.cbk",),
         "chain_complete": False,
         "reasons": ("because", "IRIS log has no finish line"),
+        "pin": None,  # a purge's entry gives a pin as its reason; the catalog fills this
     }
     assert type(entry.kind) is str  # plain strings in the report, not enum members
     assert RecordEntry.of(record).reasons == ("IRIS log has no finish line",)

@@ -476,6 +476,7 @@ def _described(
         note,
         companions,
         manifest.chain_parent,
+        manifest.pin,
     )
 
 
@@ -503,6 +504,7 @@ def _snapshot_record(directory: str, name: str, facts: Facts, warnings: list[str
         instance=manifest.instance,
         note=f"snapshot {manifest.snapshot_id or '(no id)'}: purging removes this record, "
         "not the snapshot itself",
+        pin=manifest.pin,
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     model_serializer,
 )
 
+from backup_keeper.catalog.pin import Pin
 from backup_keeper.catalog.record import BackupStatus
 from backup_keeper.checksum import Checksum
 from backup_keeper.kinds import BackupKind
@@ -72,6 +73,11 @@ class RemoteCopy(BaseModel):
         default_factory=list,
         description="Fingerprints of the public keys that can decrypt it "
         "(encryption.recipient_fingerprint).",
+    )
+    sent_pin: Pin | None = Field(
+        default=None,
+        description="The pin the sidecar stored there carries; when the local pin differs, the "
+        "next copy sends the sidecar again.",
     )
 
     @field_validator("object")
@@ -128,6 +134,9 @@ class Manifest(BaseModel):
     copies: list[RemoteCopy] = Field(
         default_factory=list,
         description="Verified off-site copies, one per destination; left out when there is none.",
+    )
+    pin: Pin | None = Field(
+        default=None, description="Why and until when no purge may remove it; left out when none."
     )
 
     @model_serializer(mode="wrap")

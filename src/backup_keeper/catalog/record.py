@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from operator import attrgetter
 
+from backup_keeper.catalog.pin import Pin
 from backup_keeper.kinds import BackupKind
 
 
@@ -92,6 +93,9 @@ class BackupRecord:
     parent_name: str | None = None
     """The backup this one was taken on top of, as its manifest recorded it: lets the catalog
     see a missing middle incremental that ordering alone would silently skip."""
+    pin: Pin | None = None
+    """Its sidecar's pin, read with the rest of the sidecar: the purge holds it, the catalog and
+    the timeline show it, and none of them reads the sidecar again for it."""
 
     @property
     def managed(self) -> bool:

@@ -4,8 +4,8 @@ into one line (or, with ``--json``, one failed report).
 
 The commands live by family: files.py (catalog, purge, verify, restore-plan, restore),
 backups.py (backup, snapshot, freeze, thaw), checks.py (doctor, check-freshness, alert-test),
-timeline.py (timeline); common.py holds what they share. Importing this module registers
-them all on ``app``."""
+timeline.py (timeline), pins.py (pin, unpin); common.py holds what they share. Importing
+this module registers them all on ``app``."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from typing import Annotated
 import typer
 
 from backup_keeper import __version__
-from backup_keeper.cli import backups, checks, files, timeline
+from backup_keeper.cli import backups, checks, files, pins, timeline
 from backup_keeper.cli import metrics as metrics  # noqa: PLC0414 - registers `metrics`
 from backup_keeper.cli.common import EXIT_OK, OPTIONS, app
 from backup_keeper.cli.guard import main, run
 from backup_keeper.door import DEFAULT_CALL_TIMEOUT, TIMEOUT_ENV, parse_call_timeout
 
-__all__ = ["app", "backups", "checks", "files", "main", "run", "timeline"]
+__all__ = ["app", "backups", "checks", "files", "main", "pins", "run", "timeline"]
 
 
 def _check_call_timeout(value: str | None) -> str | None:

@@ -87,7 +87,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 def render_catalog(report: JobReport) -> str:
     zone = report_zone(report)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             _shown_path(e.path, report),
             e.kind,
@@ -100,8 +100,20 @@ def render_catalog(report: JobReport) -> str:
         )
         for e in report.records
     ]
-    body = table(rows, ("FILE", "KIND", "TIME", "STATUS", "SIZE", "SOURCE", "NEEDS FIRST"))
+    header: tuple[str, ...] = ("FILE", "KIND", "TIME", "STATUS", "SIZE", "SOURCE", "NEEDS FIRST")
+    if any(e.pin is not None for e in report.records):  # a catalog with no pin reads as before
+        rows = [(*row, _pin(e, zone)) for row, e in zip(rows, report.records, strict=True)]
+        header = (*header, "PIN")
+    body = table(rows, header)
     return _framed(report, body, _total(report.records))
+
+
+def _pin(entry: RecordEntry, zone: tzinfo) -> str:
+    pin = entry.pin
+    if pin is None:
+        return "-"
+    until = f" until {local_time(pin.until, zone)}" if pin.until else ""
+    return f"{'expired pin' if pin.expired else 'pinned'}: {pin.reason}{until}"
 
 
 def _total(entries: Sequence[RecordEntry]) -> str:

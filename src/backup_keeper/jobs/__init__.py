@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from backup_keeper.jobs.freshness import run_freshness_check
     from backup_keeper.jobs.metrics import run_metrics
     from backup_keeper.jobs.online_backup import run_online_backup
+    from backup_keeper.jobs.pin import run_pin, run_unpin
     from backup_keeper.jobs.purge import run_purge
     from backup_keeper.jobs.remote_catalog import run_remote_catalog
     from backup_keeper.jobs.remote_purge import run_remote_purge
@@ -42,6 +43,7 @@ _HOME = {
     "run_freshness_check": "freshness",
     "run_metrics": "metrics",
     "run_online_backup": "online_backup",
+    "run_pin": "pin",
     "run_purge": "purge",
     "run_remote_catalog": "remote_catalog",
     "run_remote_purge": "remote_purge",
@@ -52,6 +54,7 @@ _HOME = {
     "run_restore_plan": "restore_plan",
     "run_thaw": "freeze_hooks",
     "run_timeline": "timeline",
+    "run_unpin": "pin",
     "run_verify": "verify",
 }
 """Each entry point and the module (under ``backup_keeper.jobs``) that defines it."""
@@ -65,6 +68,7 @@ __all__ = [
     "run_freshness_check",
     "run_metrics",
     "run_online_backup",
+    "run_pin",
     "run_purge",
     "run_remote_catalog",
     "run_remote_purge",
@@ -75,6 +79,7 @@ __all__ = [
     "run_restore_plan",
     "run_thaw",
     "run_timeline",
+    "run_unpin",
     "run_verify",
 ]
 

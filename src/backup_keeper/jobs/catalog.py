@@ -3,7 +3,8 @@ port, with the chains the instance's backup history shows broken by a backup tak
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from backup_keeper.catalog.discover import discover
 from backup_keeper.catalog.history import BROKEN
@@ -14,7 +15,7 @@ from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.jobs import lifecycle
 from backup_keeper.progress import NO_PROGRESS, Progress
-from backup_keeper.report import JobReport, RecordEntry
+from backup_keeper.report import JobReport, PinEntry, RecordEntry
 from backup_keeper.settings import CatalogSettings
 from backup_keeper.timezones import resolve_zone
 
@@ -81,9 +82,21 @@ def _run_catalog(
         return lifecycle.end(
             report, clock=clock, summary="catalog failed: a directory could not be read"
         )
-    report.records = [RecordEntry.of(record) for record in catalog.records]
+    report.records = catalog_entries(catalog.records, report.started)
     report.warnings += catalog.warnings + foreign_break_warnings(catalog.records)
     managed = sum(1 for record in catalog.records if record.managed)
     unmanaged = len(catalog.records) - managed
     summary = f"{len(catalog.records)} backup file(s): {managed} managed, {unmanaged} unmanaged"
     return lifecycle.end(report, clock=clock, summary=summary)
+
+
+def catalog_entries(records: Iterable[BackupRecord], now: datetime) -> list[RecordEntry]:
+    """Each record as a catalog shows it, with its pin (an expired one marked so), which the
+    record carries from the one read of its sidecar."""
+    entries = []
+    for record in records:
+        entry = RecordEntry.of(record)
+        if record.pin is not None:
+            entry.pin = PinEntry.of(record.pin, now)
+        entries.append(entry)
+    return entries

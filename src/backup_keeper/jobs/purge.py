@@ -18,6 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from backup_keeper.catalog.discover import discover
+from backup_keeper.catalog.pins import pin_holds
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
 from backup_keeper.jobs import lifecycle
@@ -148,9 +149,16 @@ def _purge_locked(
             report, clock=clock, summary="purge failed before planning: nothing deleted"
         )
     report.warnings += catalog.warnings
-    decided = plan(catalog.records, settings.retention, now, zone, ordered=True)
+    pinned = pin_holds(catalog.records, now)
+    decided = plan(catalog.records, settings.retention, now, zone, ordered=True, held=pinned)
     decided, not_copied = hold_uncopied(
-        decided, catalog.records, settings.retention, now, zone, settings.require_offsite_copy
+        decided,
+        catalog.records,
+        settings.retention,
+        now,
+        zone,
+        settings.require_offsite_copy,
+        also_held=pinned,
     )
     report.warnings += not_copied
     _record_plan(report, decided)

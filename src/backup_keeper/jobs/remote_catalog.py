@@ -12,8 +12,9 @@ from backup_keeper.destinations.open import StoreOpener, open_destination
 from backup_keeper.destinations.remote_settings import RemoteCatalogSettings
 from backup_keeper.destinations.store import DestinationError
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.catalog import catalog_entries
 from backup_keeper.offsite.remote_catalog import discover_remote
-from backup_keeper.report import JobReport, RecordEntry
+from backup_keeper.report import JobReport
 
 
 def run_remote_catalog(
@@ -38,7 +39,7 @@ def run_remote_catalog(
         return lifecycle.end(report, clock=clock, summary="catalog failed: destination not read")
     finally:
         store.close()
-    report.records = [RecordEntry.of(record) for record in catalog.records]
+    report.records = catalog_entries(catalog.records, report.started)
     report.warnings += catalog.warnings
     managed = sum(1 for record in catalog.records if record.managed)
     summary = (

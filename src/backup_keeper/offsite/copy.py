@@ -36,7 +36,16 @@ from datetime import tzinfo
 from pathlib import Path, PurePath
 
 from backup_keeper.catalog.discover import discover
-from backup_keeper.catalog.manifest import ManifestError, RemoteCopy, read_manifest, sidecar_path
+from backup_keeper.catalog.manifest import (
+    Manifest,
+    ManifestError,
+    RemoteCopy,
+    manifest_bytes,
+    read_manifest,
+    sidecar_path,
+    with_copy,
+    write_manifest,
+)
 from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.destinations.open import StoreOpener
@@ -44,6 +53,7 @@ from backup_keeper.destinations.store import DestinationError, FaultKind, Remote
 from backup_keeper.encryption import Recipient, parse_recipients
 from backup_keeper.kinds import BackupKind
 from backup_keeper.offsite.pacing import Transfer
+from backup_keeper.offsite.remote_catalog import read_remote_small
 from backup_keeper.offsite.remote_purge import PolicyPurge, purge_by_policy
 from backup_keeper.offsite.streams import LocalBackupError
 from backup_keeper.offsite.upload import UploadResult, upload_backup
@@ -347,6 +357,8 @@ def _already_copied(run: _Run, store: RemoteStore, candidate: _Candidate) -> boo
     path = f"{base}/{recorded.object}"
     found = store.head(recorded.object)
     if found is not None and found.size == recorded.size:
+        if recorded.sent_pin != manifest.pin:
+            _send_pin(run, store, candidate, manifest, recorded)
         run.outcome.already.append(candidate.name)
         verified = recorded.verified.astimezone(run.zone).isoformat(timespec="seconds")
         detail = f"{ALREADY_COPIED} (verified {verified})"
@@ -362,6 +374,35 @@ def _already_copied(run: _Run, store: RemoteStore, candidate: _Candidate) -> boo
         return True
     run.outcome.warnings.append(f"{path}: its recorded copy {what}: sent again")
     return False
+
+
+def _send_pin(
+    run: _Run, store: RemoteStore, candidate: _Candidate, manifest: Manifest, recorded: RemoteCopy
+) -> None:
+    """The sidecar again, when its pin changed (pinned, unpinned, replaced) since it was
+    stored there: the pin travels with the copy, so the destination's purge honours it. Known
+    from the copy record (``sent_pin``), so an unchanged backup costs no request."""
+    name = candidate.name + ".json"
+    path = f"{store.describe().rstrip('/')}/{name}"
+    if run.dry_run:
+        run.outcome.actions.append(FileAction(path, FileOutcome.WOULD_COPY, _PIN_CHANGED))
+        return
+    updated = with_copy(manifest, recorded.model_copy(update={"sent_pin": manifest.pin}))
+    data = manifest_bytes(updated)
+    stored = store.put(name, iter([data]))
+    if stored.size != len(data) or read_remote_small(store, name) != data:
+        raise DestinationError("corrupt", f"{path}: the stored sidecar differs from the one sent")
+    backup = Path(candidate.record.path).parent / candidate.name
+    fresh = read_manifest(sidecar_path(backup), expected_file=candidate.name)
+    if fresh == manifest:  # else it changed again meanwhile: the next run sends it again
+        try:
+            write_manifest(backup, updated)
+        except OSError as exc:
+            raise LocalBackupError(f"{backup}: sidecar sent, not recorded: {exc}") from exc
+    run.outcome.actions.append(FileAction(path, FileOutcome.COPIED, _PIN_CHANGED + ": sent"))
+
+
+_PIN_CHANGED = "its pin changed since it was copied: sidecar sent again"
 
 
 def _recorded(copies: list[RemoteCopy], destination: str) -> RemoteCopy | None:

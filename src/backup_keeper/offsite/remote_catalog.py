@@ -1,6 +1,7 @@
 """The catalog of a destination: the backups a store holds, as records the planner reads.
 
-Built from one listing and one read per sidecar, with the same rules as a local directory
+Built from one listing and one read per sidecar (pins included: the destination's purge reads
+none again), with the same rules as a local directory
 (:mod:`backup_keeper.catalog.discover`): a backup object counts only once its sidecar is stored
 (the copy job writes the sidecar last, so a copy killed half way is never mistaken for a
 backup), a sidecar that does not parse makes its object unmanaged, never deletable, and an object
@@ -182,6 +183,7 @@ def _record(
         note=note,
         companions=tuple(companions),
         parent_name=manifest.chain_parent,
+        pin=manifest.pin,
     )
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, tzinfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from backup_keeper.catalog.manifest import SUFFIX
+from backup_keeper.catalog.pins import pin_holds
 from backup_keeper.catalog.record import RecordSource
 from backup_keeper.destinations.store import DestinationError, RemoteStore
 from backup_keeper.offsite.remote_catalog import (
@@ -336,7 +337,8 @@ def purge_by_policy(
     where = store.describe().rstrip("/")
     interrupted = read_remote_intent(store)
     catalog = discover_remote(store, now=now)
-    decided = plan(catalog.records, policy, now, zone)
+    # pins recorded in the stored sidecars (read once, by the catalog) keep what they pin
+    decided = plan(catalog.records, policy, now, zone, held=pin_holds(catalog.records, now))
     targets, refused = remote_targets(decided.delete, store.describe())
     warnings = [*catalog.warnings, *decided.warnings]
     if interrupted is not None:

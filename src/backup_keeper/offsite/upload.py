@@ -289,6 +289,7 @@ def _copy_backup_file(
         how="provider-checksum" if run.store.proves_uploads and name in run.sent else "read-back",
         encryption="age" if recipients else None,
         recipients=fingerprints,
+        sent_pin=local.manifest.pin,
     )
 
 

@@ -17,7 +17,7 @@ the reason says so: the setting promises that nothing leaves without a copy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import PurePath
 
@@ -39,15 +39,18 @@ def hold_uncopied(
     now: datetime,
     zone: tzinfo,
     required: Sequence[str],
+    *,
+    also_held: Mapping[str, str] | None = None,
 ) -> tuple[Plan, list[str]]:
     """``decided``, or the plan again with every deletion not yet copied to each of
-    ``required`` held (with its chain); and the warnings that say so."""
+    ``required`` held (with its chain); and the warnings that say so. ``also_held`` are the
+    holds ``decided`` was planned with (pins): planned with again."""
     if not required or not decided.delete:
         return decided, []
     held = holds(decided.delete, required)
     if not held:
         return decided, []
-    again = plan(records, policy, now, zone, ordered=True, held=held)
+    again = plan(records, policy, now, zone, ordered=True, held={**(also_held or {}), **held})
     names = [PurePath(path).name for path in held]
     shown = ", ".join(names[:_NAMED]) + (
         f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""

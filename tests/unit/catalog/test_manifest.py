@@ -224,3 +224,80 @@ def test_a_copy_record_with_a_naive_time_or_unknown_method_is_refused() -> None:
         remote_copy(how="trust-me")
     with pytest.raises(ValueError, match="encryption"):
         remote_copy(encryption="rot13")
+
+
+# -- pins ---------------------------------------------------------------------------------
+
+PINNED_AT = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def pin(**extra: object) -> dict[str, object]:
+    return {"reason": "audit 2026", "pinned": PINNED_AT.isoformat(), **extra}
+
+
+def test_an_unpinned_manifest_has_no_pin_key_in_its_bytes() -> None:
+    assert b'"pin"' not in manifest_bytes(manifest())
+
+
+def test_a_pin_round_trips_through_the_sidecar(tmp_path: Path) -> None:
+    backup = tmp_path / "b.cbk"
+    backup.write_bytes(b"abc")
+    pinned = manifest(pin=pin(until="2027-01-01T00:00:00Z", by="alice"))
+    write_manifest(backup, pinned)
+    read = read_manifest(sidecar_path(backup), expected_file="b.cbk")
+    assert read.pin is not None
+    assert read.pin.reason == "audit 2026"
+    assert read.pin.until == datetime(2027, 1, 1, tzinfo=UTC)
+    assert read.pin.by == "alice"
+
+
+def test_a_pin_holds_until_its_moment_then_expires() -> None:
+    found = manifest(pin=pin(until="2027-01-01T00:00:00Z")).pin
+    assert found is not None
+    assert found.holds(datetime(2026, 12, 31, 23, 59, tzinfo=UTC))
+    assert not found.holds(datetime(2027, 1, 1, tzinfo=UTC))
+    forever = manifest(pin=pin()).pin
+    assert forever is not None and forever.holds(datetime(9000, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("two\nlines", "one line"),
+        ("bell\x07", "control"),
+        ("\x1b[2Jrepaint", "control"),
+        ("bidi \u202e override", "control"),
+        ("x" * 201, "200"),
+    ],
+)
+def test_a_hostile_pin_reason_in_a_sidecar_is_refused_on_read(
+    tmp_path: Path, reason: str, why: str
+) -> None:
+    backup = tmp_path / "b.cbk"
+    data = json.loads(manifest_bytes(manifest()))
+    data["pin"] = pin(reason=reason)
+    sidecar_path(backup).write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=f"pin.reason.*{why}"):
+        read_manifest(sidecar_path(backup), expected_file="b.cbk")
+
+
+@pytest.mark.parametrize("value", [5, ["a"], {"reason": "x"}, None])
+def test_a_pin_of_the_wrong_type_is_refused(tmp_path: Path, value: object) -> None:
+    data = json.loads(manifest_bytes(manifest()))
+    data["pin"] = pin(reason=value) if value is not None else "pinned"
+    path = tmp_path / "b.cbk.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="pin"):
+        read_manifest(path, expected_file="b.cbk")
+
+
+def test_a_pin_with_an_unknown_key_or_a_naive_moment_is_refused(tmp_path: Path) -> None:
+    for bad in (pin(extra="x"), pin(pinned="2026-11-21T09:00:00"), pin(by="eve\n")):
+        data = json.loads(manifest_bytes(manifest()))
+        data["pin"] = bad
+        path = tmp_path / "b.cbk.json"
+        path.write_text(json.dumps(data))
+        with pytest.raises(ManifestError, match="pin"):
+            read_manifest(path, expected_file="b.cbk")

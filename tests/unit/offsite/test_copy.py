@@ -184,6 +184,27 @@ def test_a_backup_known_only_by_its_iris_name_is_not_copied_and_the_run_says_why
     ]
 
 
+def test_a_pinned_backup_known_only_by_its_iris_name_is_copied(tmp_path: Path) -> None:
+    from backup_keeper.checksum import file_checksum
+    from backup_keeper.jobs import run_pin
+    from backup_keeper.settings import PinSettings
+    from tests.progress_recorder import RecordingProgress
+
+    cbk = write_iris_backup(tmp_path, "FullDBList", "20261101", 1)
+    progress = RecordingProgress()
+    settings = PinSettings.model_validate({"file": str(cbk), "reason": "audit", "timezone": "UTC"})
+    assert run_pin(settings, progress=progress).errors == []
+    [hashed] = progress.named("checksum")
+    assert (hashed.total, hashed.done, hashed.finished) == (cbk.stat().st_size,) * 2 + (True,)
+    store = MemoryStore(BASE)
+    outcome = copy(tmp_path, store, to=target(instance="PROD"))
+    assert outcome.errors == [] and outcome.warnings == []
+    assert [r.backup for r in outcome.copied] == [cbk.name]
+    stored = parse_manifest(store.objects[f"{cbk.name}.json"], expected_file=cbk.name)
+    assert stored.checksum == file_checksum(cbk)
+    assert stored.pin is not None and stored.pin.reason == "audit"
+
+
 def test_a_backup_whose_sidecar_names_no_instance_needs_the_target_instance(
     tmp_path: Path,
 ) -> None:
@@ -353,3 +374,49 @@ def test_a_snapshot_record_is_noted_not_copied(tmp_path: Path) -> None:
     outcome = copy(tmp_path, store)
     assert store.calls == [] and outcome.errors == []
     assert outcome.notes and "nothing to copy" in outcome.notes[0]
+
+
+def test_a_pin_made_after_the_copy_travels_with_the_next_copy_run(tmp_path: Path) -> None:
+    from backup_keeper.catalog.manifest import read_manifest, sidecar_path, write_manifest
+    from backup_keeper.catalog.pin import Pin
+
+    names = local_chain(tmp_path, "FI")
+    store = MemoryStore(BASE)
+    copy(tmp_path, store)
+    local = read_manifest(sidecar_path(tmp_path / names[0]), expected_file=names[0])
+    pinned = Pin(reason="legal hold", pinned=NOW)
+    write_manifest(tmp_path / names[0], local.model_copy(update={"pin": pinned}))
+    store.calls.clear()
+    dry = copy(tmp_path, store, dry_run=True)
+    assert store.calls_of("put") == []
+    assert [a.path for a in dry.actions if a.outcome is FileOutcome.WOULD_COPY] == [
+        f"{BASE}{names[0]}.json"
+    ]
+    again = copy(tmp_path, store)
+    assert again.errors == []
+    assert store.calls_of("put") == [f"{names[0]}.json"]
+    stored = parse_manifest(store.objects[f"{names[0]}.json"], expected_file=names[0])
+    assert stored.pin == pinned
+    assert stored == read_manifest(sidecar_path(tmp_path / names[0]), expected_file=names[0])
+    store.calls.clear()
+    third = copy(tmp_path, store)
+    assert store.calls_of("put") == [] and store.calls_of("get") == []
+    assert third.already == names
+
+
+def test_an_unpin_travels_too(tmp_path: Path) -> None:
+    from backup_keeper.catalog.manifest import read_manifest, sidecar_path, write_manifest
+    from backup_keeper.catalog.pin import Pin
+
+    [name] = local_chain(tmp_path, "F")
+    local = read_manifest(sidecar_path(tmp_path / name), expected_file=name)
+    write_manifest(tmp_path / name, local.model_copy(update={"pin": Pin(reason="r", pinned=NOW)}))
+    store = MemoryStore(BASE)
+    copy(tmp_path, store)
+    assert parse_manifest(store.objects[f"{name}.json"], expected_file=name).pin is not None
+    local = read_manifest(sidecar_path(tmp_path / name), expected_file=name)
+    write_manifest(tmp_path / name, local.model_copy(update={"pin": None}))
+    store.calls.clear()
+    copy(tmp_path, store)
+    assert store.calls_of("put") == [f"{name}.json"]
+    assert parse_manifest(store.objects[f"{name}.json"], expected_file=name).pin is None

@@ -149,3 +149,57 @@ def test_an_intent_that_cannot_be_trusted_stops_the_purge_there(raw: bytes) -> N
         read_remote_intent(store)
     assert caught.value.kind == "corrupt"
     assert "removed by hand" in str(caught.value)
+
+
+# -- pins recorded in the stored sidecars ---------------------------------------------------
+
+
+def pin_stored(store: MemoryStore, name: str, reason: str, until: object = None) -> None:
+    from backup_keeper.catalog.manifest import Manifest
+    from backup_keeper.catalog.pin import Pin
+
+    manifest = Manifest.model_validate_json(store.objects[name + ".json"])
+    pinned = Pin.model_validate({"reason": reason, "pinned": T0, "until": until})
+    store.objects[name + ".json"] = (
+        manifest.model_copy(update={"pin": pinned}).model_dump_json(exclude_none=True).encode()
+    )
+
+
+def test_a_destinations_purge_keeps_a_pinned_chain_and_reads_no_sidecar_twice() -> None:
+    from backup_keeper.offsite.remote_purge import purge_by_policy
+
+    store = MemoryStore(BASE)
+    names = store_chain(store, "FIIFI")
+    pin_stored(store, names[1], "legal hold")
+    done = purge_by_policy(
+        store, RetentionPolicy(keep_last=1), now=NOW, zone=UTC_ZONE, dry_run=False
+    )
+    assert [d.record.path.rpartition("/")[2] for d in done.plan.delete] == [names[2]]
+    kept = {d.record.path.rpartition("/")[2]: d.reasons for d in done.plan.keep}
+    assert kept[names[1]] == ("pinned: legal hold",)
+    assert names[0] in store.objects and names[1] in store.objects
+    assert names[2] not in store.objects
+    sidecars = [name for name in store.calls_of("get") if name.endswith(".cbk.json")]
+    assert sorted(sidecars) == sorted(f"{name}.json" for name in names)  # the catalog's reads
+
+
+def test_an_expired_stored_pin_holds_nothing() -> None:
+    from backup_keeper.offsite.remote_purge import purge_by_policy
+
+    store = MemoryStore(BASE)
+    names = store_chain(store, "FF")
+    pin_stored(store, names[0], "old", until=NOW - timedelta(days=1))
+    done = purge_by_policy(
+        store, RetentionPolicy(keep_last=1), now=NOW, zone=UTC_ZONE, dry_run=True
+    )
+    assert [d.record.path.rpartition("/")[2] for d in done.plan.delete] == [names[0]]
+
+
+def test_the_remote_catalog_shows_a_stored_pin() -> None:
+    store = MemoryStore(BASE)
+    names = store_chain(store, "FI")
+    pin_stored(store, names[0], "legal hold")
+    pins = {
+        r.path.rpartition("/")[2]: r.pin and r.pin.reason for r in discover_remote(store).records
+    }
+    assert pins == {names[0]: "legal hold", names[1]: None}
