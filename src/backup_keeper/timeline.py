@@ -13,8 +13,8 @@ square, incremental triangle, unmanaged dashed ring) and a plan's verdict has it
 outline (kept: solid; would be deleted: hollow, dashed, with a slash), so the picture reads in
 greyscale and to people who do not tell red from green.
 
-Pins: a caller passes ``pins`` (record path -> reason), as the planner takes ``held``. Records
-do not carry a pin yet; when they do, the caller builds this mapping from them and nothing here
+Pins: a caller passes ``pins`` (record path -> reason), as the planner takes ``held``; the
+timeline job builds it from the pins the records carry (catalog/pins.py), and nothing here
 changes.
 """
 

@@ -2,20 +2,19 @@
 keep rules, what a purge by them would keep and delete, and why. It only reads: the plan is
 computed as the purge job computes it, and nothing is deleted.
 
-Pinned backups are marked and, in the plan, kept with every backup they need, as the purge
-keeps them. Which backups are pinned is asked of ``pins`` (records, now -> path -> reason), the
-one place the pins are looked up; by default there are none.
+Pinned backups are marked and, in the plan, kept with every backup they need and for the same
+reason ("pinned: <reason>"), as the purge keeps them: both read the pins the records carry
+(catalog/pins.py), so the picture never shows a pinned backup going.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from backup_keeper.catalog.discover import discover
-from backup_keeper.catalog.record import BackupRecord
+from backup_keeper.catalog.pins import pin_holds, pins_of
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.jobs import lifecycle
 from backup_keeper.report import JobReport
@@ -26,15 +25,8 @@ from backup_keeper.timeline import render_html, render_svg
 from backup_keeper.timezones import resolve_zone
 
 TimelineFormat = Literal["svg", "html"]
-PinsOf = Callable[[Sequence[BackupRecord], datetime], Mapping[str, str]]
-"""Which of the records are pinned as of ``now``: record path -> the pin's reason."""
 Show = Callable[[str], object]
 """Where the picture goes when no file is named (the CLI: stdout)."""
-
-
-def no_pins(records: Sequence[BackupRecord], now: datetime) -> Mapping[str, str]:
-    """No backup is pinned."""
-    return {}
 
 
 def run_timeline(
@@ -43,7 +35,6 @@ def run_timeline(
     fmt: TimelineFormat = "svg",
     out: Path | None = None,
     show: Show | None = None,
-    pins: PinsOf = no_pins,
     clock: Clock = system_clock,
 ) -> JobReport:
     """Draw ``settings.directories`` as of ``clock()``, with a dry-run plan when ``settings``
@@ -61,9 +52,10 @@ def run_timeline(
         now = report.started
         catalog = discover(settings.directories, zone, now=now)
         report.warnings += catalog.warnings
-        pinned = pins(catalog.records, now)
+        pinned = pins_of(catalog.records, now)
+        held = pin_holds(catalog.records, now)
         decided = (
-            plan(catalog.records, settings.retention, now, zone, ordered=True, held=pinned)
+            plan(catalog.records, settings.retention, now, zone, ordered=True, held=held)
             if isinstance(settings, PurgeSettings)
             else None
         )

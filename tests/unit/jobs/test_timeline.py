@@ -1,18 +1,16 @@
-"""The timeline job: one call draws the picture, with a dry-run plan given keep rules, the pins
-its provider names kept with their chains; a failure is a failed report, never an exception."""
+"""The timeline job: one call draws the picture, with a dry-run plan given keep rules, pinned
+backups kept with their chains as the purge keeps them; a failure is a failed report, never an
+exception."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 
-from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import fixed_clock
-from backup_keeper.jobs import run_timeline
+from backup_keeper.jobs import run_pin, run_purge, run_timeline
 from backup_keeper.report import JobStatus
-from backup_keeper.settings import CatalogSettings, PurgeSettings
+from backup_keeper.settings import CatalogSettings, PinSettings, PurgeSettings
 from tests.builders import directory_state
 from tests.unit.test_timeline import DAYS, NOW, SVG, sixty_days
 
@@ -43,31 +41,36 @@ def test_without_a_file_the_svg_goes_to_show_one_mark_per_backup(tmp_path: Path)
     assert report.summary == f"timeline of {DAYS + 1} backup(s)"
 
 
-def test_pins_from_the_provider_are_marked_and_kept_by_the_dry_run_plan(tmp_path: Path) -> None:
+def test_a_pinned_backup_is_marked_and_kept_by_the_dry_run_plan_as_the_purge_keeps_it(
+    tmp_path: Path,
+) -> None:
     directory = drawn(tmp_path)
     settings = PurgeSettings.model_validate(
         {"directories": [directory], "timezone": "UTC", "retention": {"keep_last": 1}}
     )
-    before = directory_state(directory)
     unpinned: list[str] = []
     run_timeline(settings, show=unpinned.append, clock=fixed_clock(NOW))
     oldest = min(
         (name for name, g in marks(unpinned[0]).items() if g.get("data-action") == "delete"),
     )
-    asked: list[datetime] = []
-
-    def pins(records: Sequence[BackupRecord], now: datetime) -> Mapping[str, str]:
-        asked.append(now)
-        return {r.path: "audit 2026" for r in records if r.path.endswith("/" + oldest)}
+    pinned_by = run_pin(
+        PinSettings(file=str(directory / oldest), reason="audit 2026", timezone="UTC"),
+        clock=fixed_clock(NOW),
+    )
+    assert pinned_by.status is JobStatus.OK, pinned_by.errors
+    before = directory_state(directory)
 
     shown: list[str] = []
-    report = run_timeline(settings, show=shown.append, pins=pins, clock=fixed_clock(NOW))
+    report = run_timeline(settings, show=shown.append, clock=fixed_clock(NOW))
+    purge = run_purge(settings.model_copy(update={"dry_run": True}), clock=fixed_clock(NOW))
 
     assert report.status is JobStatus.OK, report.errors
-    assert asked == [NOW]
     pinned = marks(shown[0])[oldest]
     assert pinned.get("data-pinned") == "true"
     assert pinned.get("data-action") == "keep"
+    kept = {Path(e.path).name: e.reasons for e in purge.keep}
+    assert "pinned: audit 2026" in kept[oldest]
+    assert {n for n, g in marks(shown[0]).items() if g.get("data-action") == "keep"} == set(kept)
     assert directory_state(directory) == before
 
 
