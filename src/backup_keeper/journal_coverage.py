@@ -145,7 +145,9 @@ def coverage(required: str | None, journals: JournalFiles | None) -> Coverage:
     return Coverage(Reach.NOW, required)
 
 
-def _missing_between(before: JournalKey, path: str, after: JournalKey, after_path: str) -> str | None:
+def _missing_between(
+    before: JournalKey, path: str, after: JournalKey, after_path: str
+) -> str | None:
     """The first file missing between two listed ones, named as IRIS would name it when that
     is known (same day: the next number), else described."""
     if before.day == after.day:
@@ -158,7 +160,9 @@ def _missing_between(before: JournalKey, path: str, after: JournalKey, after_pat
     return f"a journal file between {path} and {after_path}"
 
 
-def reach_until(cover: Coverage, backup_time: datetime, now: datetime, zone: tzinfo) -> datetime | None:
+def reach_until(
+    cover: Coverage, backup_time: datetime, now: datetime, zone: tzinfo
+) -> datetime | None:
     """The latest moment the journals surely take this backup to: now when nothing is
     missing, the start of the last unbroken file's day (at least the backup's moment) after a
     gap, the backup's moment when its required file is gone; None when unknown."""
@@ -245,8 +249,7 @@ def stranding(
     youngest_count = max(by_count, default=None)
     binding = (
         "BackupsBeforePurge"
-        if youngest_days is None
-        or (youngest_count is not None and youngest_count > youngest_days)
+        if youngest_days is None or (youngest_count is not None and youngest_count > youngest_days)
         else "DaysBeforePurge"
     )
     oldest = min(kept)

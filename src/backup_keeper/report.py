@@ -132,6 +132,14 @@ class RestorePlan(BaseModel):
     journal_start: str | None = Field(
         default=None, description="First journal file to apply after the last file."
     )
+    roll_forward: str | None = Field(
+        default=None,
+        description="How far the journals take the restored backup: to now, only to its own "
+        "moment (naming the first missing journal file), or unknown (journal_coverage.py).",
+    )
+    journal_missing: str | None = Field(
+        default=None, description="The first journal file the roll-forward needs that is gone."
+    )
     databases: list[str] = Field(default_factory=list)
     steps: list[str] = Field(default_factory=list, description="What to run, in order.")
     fallback: str | None = Field(default=None, description="Why an earlier moment was chosen.")

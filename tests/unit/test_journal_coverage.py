@@ -144,6 +144,21 @@ def test_a_backup_known_only_from_iris_log_takes_its_required_file_from_that_rea
     assert required_journal(rec, None) == "/usr/irissys/mgr/journal/20240425.002"
 
 
+def test_a_mirror_backup_known_only_from_its_real_transcript_rolls_forward_on_mirror_files(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "setmirror.log"
+    shutil.copy(FIXTURES / "rhel-mirror-backup-2022.1.txt", log)
+    rec = record("setmirror.cbk", "full", NOW, directory=str(tmp_path))
+    rec.source, rec.companions = RecordSource.FILE_NAME, (str(log),)
+    required = required_journal(rec, None)
+    assert required == "/isc/jrnpri/MIRROR-AUGEST-20220917.010"
+    files = listing(
+        "/isc/jrnpri/MIRROR-AUGEST-20220917.010", "/isc/jrnpri/MIRROR-AUGEST-20220917.011"
+    )
+    assert coverage(required, files).reach is Reach.NOW
+
+
 def test_a_log_that_names_another_device_or_cannot_be_read_says_nothing(tmp_path: Path) -> None:
     log = tmp_path / "Other_20240425_001.log"
     shutil.copy(FIXTURES / "jp-online-fulldblist-2024.1.log.txt", log)
