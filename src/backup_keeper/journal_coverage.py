@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import PurePath
 
 from backup_keeper.catalog.manifest import Manifest
@@ -128,17 +129,28 @@ def coverage(required: str | None, journals: JournalFiles | None) -> Coverage:
             present.setdefault(key, path)
     if not present:
         return Coverage(Reach.UNKNOWN, required, why="IRIS listed no journal file")
-    current = journal_key(journals.current) or max(present)
-    if want > current:
-        why = f"{required} is newer than the current journal file {journals.current}"
+    return _walk(required, want, present, journal_key(journals.current), journals.complete)
+
+
+def _walk(
+    required: str,
+    want: JournalKey,
+    present: dict[JournalKey, str],
+    current: JournalKey | None,
+    complete: bool,
+) -> Coverage:
+    """From the required file to the current one (the newest listed when IRIS named none)."""
+    last = current or max(present)
+    if want > last:
+        why = f"{required} is newer than the current journal file {present[last]}"
         return Coverage(Reach.UNKNOWN, required, why=why)
     if want not in present:
-        if not journals.complete and want < min(present):
+        if not complete and want < min(present):
             why = "older than the oldest journal file IRIS listed (the list was cut)"
             return Coverage(Reach.UNKNOWN, required, why=why)
         return Coverage(Reach.BACKUP, required, required, rollback_lost=True)
-    run = sorted(k for k in present if want <= k <= current)
-    for before, after in zip(run, run[1:], strict=False):
+    run = sorted(k for k in present if want <= k <= last)
+    for before, after in pairwise(run):
         missing = _missing_between(before, present[before], after, present[after])
         if missing is not None:
             return Coverage(Reach.BACKUP, required, missing, last_day=_day(before))
@@ -318,3 +330,25 @@ def policy_keeps(policy: RetentionPolicy, now: datetime) -> list[datetime]:
     if count == 1:
         return [now - span]
     return [now - span * i / (count - 1) - timedelta(seconds=i) for i in range(count)]
+
+
+def stranding_warning(found: Stranding, what: str) -> str | None:
+    """The warning doctor and the freshness check give for ``what`` (the retention policy, or
+    the backups a directory holds); None when the journals stay."""
+    if found.verdict is Verdict.SAFE:
+        return None
+    if found.verdict is Verdict.UNKNOWN:
+        return f"{what}: {found.advice}"
+    return (
+        f"{what} keeps {found.stranded} backup(s) IRIS's journal purge will strand (they will "
+        f"restore only to their own moment; {found.binding} purges first): {found.advice}"
+    )
+
+
+def settings_line(settings: JournalSettings) -> str:
+    """What a report's ``checked`` says of the instance's journal purge settings."""
+    archived = {True: "1", False: "0", None: "not set"}[settings.purge_archived]
+    return (
+        f"journal purge: DaysBeforePurge={settings.days_before_purge}, "
+        f"BackupsBeforePurge={settings.backups_before_purge}, PurgeArchived={archived}"
+    )

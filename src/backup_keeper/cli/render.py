@@ -87,7 +87,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 def render_catalog(report: JobReport) -> str:
     zone = report_zone(report)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             _shown_path(e.path, report),
             e.kind,
@@ -100,8 +100,22 @@ def render_catalog(report: JobReport) -> str:
         )
         for e in report.records
     ]
-    body = table(rows, ("FILE", "KIND", "TIME", "STATUS", "SIZE", "SOURCE", "NEEDS FIRST"))
+    headers: tuple[str, ...] = ("FILE", "KIND", "TIME", "STATUS", "SIZE", "SOURCE", "NEEDS FIRST")
+    if report.roll_forward:  # with an IRIS port: how far the journals take each backup
+        rows = [(*r, _rolls(report, e.path)) for r, e in zip(rows, report.records, strict=True)]
+        headers = (*headers, "ROLLS FORWARD")
+    body = table(rows, headers)
     return _framed(report, body, _total(report.records))
+
+
+def _rolls(report: JobReport, path: str) -> str:
+    found = report.roll_forward.get(path)
+    if found is None:
+        return "-"
+    if found.reach == "backup":
+        missing = PurePath(found.first_missing or "?").name
+        return f"own moment only ({missing} missing)"
+    return "to now" if found.reach == "now" else "unknown"
 
 
 def _total(entries: Sequence[RecordEntry]) -> str:
