@@ -340,8 +340,9 @@ def stranding_warning(found: Stranding, what: str) -> str | None:
     if found.verdict is Verdict.UNKNOWN:
         return f"{what}: {found.advice}"
     return (
-        f"{what} keeps {found.stranded} backup(s) IRIS's journal purge will strand (they will "
-        f"restore only to their own moment; {found.binding} purges first): {found.advice}"
+        f"{what}: {found.stranded} kept backup(s) will be stranded by IRIS's journal purge "
+        f"(they will restore only to their own moment; {found.binding} purges first): "
+        f"{found.advice}"
     )
 
 

@@ -123,7 +123,7 @@ def test_doctor_warns_when_the_policy_keeps_backups_the_journal_purge_will_stran
         report.checked
     )
     [warning] = journal_warnings(report.warnings)
-    assert warning.startswith("the retention policy keeps 1 backup(s) IRIS's journal purge ")
+    assert warning.startswith("the retention policy: 1 kept backup(s) will be stranded by IRIS's ")
     assert "DaysBeforePurge purges first" in warning
     assert "raise DaysBeforePurge to at least 15" in warning
     assert "Config.Journal" in warning and PORTAL in warning
@@ -152,7 +152,9 @@ def test_without_a_policy_doctor_judges_the_backups_the_directory_holds(
         clock=fixed_clock(T0 + timedelta(days=5)),
     )
     [warning] = journal_warnings(report.warnings)
-    assert warning.startswith(f"{backups} keeps 4 backup(s) IRIS's journal purge will strand")
+    assert warning.startswith(
+        f"{backups}: 4 kept backup(s) will be stranded by IRIS's journal purge"
+    )
 
 
 def test_with_purge_archived_doctor_says_the_archive_target_decides(
