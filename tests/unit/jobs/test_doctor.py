@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from backup_keeper.clock import fixed_clock
 from backup_keeper.freeze_marker import FreezeMarker, read_marker, write_marker
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_doctor
-from backup_keeper.report import JobStatus
-from backup_keeper.clock import fixed_clock
 from backup_keeper.kinds import BackupKind
+from backup_keeper.report import JobStatus
 from backup_keeper.settings import FreezeHookSettings, RetentionPolicy
 from tests.builders import NEVER_ALIVE_PID, T0, write_managed_backup
 
