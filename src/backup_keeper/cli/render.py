@@ -246,7 +246,9 @@ def render_restore(report: JobReport) -> str:
     lines = [f"restores to: {local_time(moment, report_zone(report)) if moment else '-'}", ""]
     lines += [f"  {n}. {f.path} ({f.kind})" for n, f in enumerate(plan.files, start=1)]
     lines += ["", f"databases: {', '.join(plan.databases) or '-'}"]
-    lines += [f"journal restore starts at: {plan.journal_start or '-'}", "", "steps:"]
+    lines += [f"journal restore starts at: {plan.journal_start or '-'}"]
+    lines += [f"rolls forward: {plan.roll_forward}"] if plan.roll_forward else []
+    lines += ["", "steps:"]
     lines += [f"  {step}" for step in plan.steps]
     return _framed(report, "\n".join(printable(line) for line in lines))
 

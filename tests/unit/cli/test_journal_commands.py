@@ -55,6 +55,8 @@ def test_restore_plan_names_the_missing_journal_and_refuses_a_moment_past_it(
     plan = json.loads(own.stdout)["restore"]
     assert plan["journal_missing"] == FIRST
     assert f"its required journal file {FIRST} is missing" in plan["roll_forward"]
+    text = cli("restore-plan", tmp_path, "--iris", "fake", "--at", "2026-11-10T01:00:00Z").stdout
+    assert f"rolls forward: only to its own moment: its required journal file {FIRST}" in text
     past = cli("restore-plan", tmp_path, "--iris", "fake", "--at", "2026-11-10T13:00:00Z")
     assert past.returncode == 1
     assert "no journal reaches 2026-11-10 13:00:00" in past.stdout + past.stderr
