@@ -346,6 +346,20 @@ def stranding_warning(found: Stranding, what: str) -> str | None:
     )
 
 
+def held_line(found: Stranding, what: str) -> str | None:
+    """Without a policy, what the backups held already are: information for ``checked``, not a
+    warning (the policy that keeps them was not given, so there is nothing to change)."""
+    if found.verdict is Verdict.SAFE:
+        return None
+    if found.verdict is Verdict.UNKNOWN:
+        return f"{what}: {found.advice}"
+    return (
+        f"{what}: {found.stranded} backup(s) held are past IRIS's journal purge "
+        f"({found.binding}): they restore only to their own moment; give the keep rules "
+        "(--keep-*) to be told which setting to change"
+    )
+
+
 def settings_line(settings: JournalSettings) -> str:
     """What a report's ``checked`` says of the instance's journal purge settings."""
     archived = {True: "1", False: "0", None: "not set"}[settings.purge_archived]

@@ -8,9 +8,9 @@ An online backup's last pass suspends the write daemon with no freeze: while a b
 backup holds the instance lock, a suspended daemon without a marker is not called a foreign
 freeze, and nothing is thawed (see :func:`.freeze_recovery.backup_running`).
 
-It also reads IRIS's journal purge settings and warns when the retention policy (or, without
-one, the backups the directory holds) keeps backups that purge will strand, saying which
-setting to change (journal_coverage.py).
+It also reads IRIS's journal purge settings and warns when the retention policy keeps backups
+that purge will strand, saying which setting to change (journal_coverage.py); without a policy
+it only notes, as information, how many backups the directory holds are already past it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from backup_keeper.jobs.freeze_recovery import (
 )
 from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.journal_coverage import (
+    held_line,
     policy_keeps,
     settings_line,
     stranding,
@@ -146,12 +147,13 @@ def _journal_purge(
     report.checked.append(settings_line(journal))
     now = report.started
     if retention is not None:
-        kept, what = policy_keeps(retention, now), "the retention policy"
-    else:
-        kept, what = _held(settings, now), f"{settings.directory}"
-    warning = stranding_warning(stranding(kept, journal, now=now), what)
-    if warning is not None:
-        report.warnings.append(warning)
+        warning = stranding_warning(
+            stranding(policy_keeps(retention, now), journal, now=now), "the retention policy"
+        )
+        report.warnings += [warning] if warning else []
+        return
+    line = held_line(stranding(_held(settings, now), journal, now=now), f"{settings.directory}")
+    report.checked += [line] if line else []
 
 
 def _held(settings: FreezeHookSettings, now: datetime) -> list[datetime]:

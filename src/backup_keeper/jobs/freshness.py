@@ -4,8 +4,9 @@ It reads what exists (the catalog of the directories and, when IRIS is reachable
 backup history) and fails when the newest completed backup of a kind is older than ``max_age``,
 when there is no full backup at all, or when the newest backup failed or cannot be judged (its
 IRIS log cannot be read). A backup dated after now proves nothing: it is a warning, never fresh.
-With IRIS, it also warns when the retention policy (or, without one, the backups found) keeps
-backups IRIS's journal purge settings will strand, saying which setting to change.
+With IRIS, it also warns when the retention policy keeps backups IRIS's journal purge settings
+will strand, saying which setting to change; without a policy it only notes, as information, how
+many backups found are already past that purge.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from backup_keeper.durations import format_duration
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
 from backup_keeper.journal_coverage import (
+    held_line,
     policy_keeps,
     settings_line,
     stranding,
@@ -186,9 +188,11 @@ def _journal_purge(
     good = [s.time for s in seen if s.good]
     found_here = [s.time for s in seen if s.good and not s.where.startswith("IRIS history")]
     if retention is not None:
-        kept, what = policy_keeps(retention, now), "the retention policy"
-    else:
-        kept, what = found_here, "the backup directories"
-    warning = stranding_warning(stranding(kept, journal, now=now, successful=good), what)
-    if warning is not None:
-        report.warnings.append(warning)
+        kept = policy_keeps(retention, now)
+        found = stranding(kept, journal, now=now, successful=good)
+        warning = stranding_warning(found, "the retention policy")
+        report.warnings += [warning] if warning else []
+        return
+    found = stranding(found_here, journal, now=now, successful=good)
+    line = held_line(found, "the backup directories")
+    report.checked += [line] if line else []

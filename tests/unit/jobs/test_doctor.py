@@ -140,7 +140,7 @@ def test_doctor_is_quiet_about_journals_when_the_policy_stays_within_the_purge(
     assert report.summary == "all clear"
 
 
-def test_without_a_policy_doctor_judges_the_backups_the_directory_holds(
+def test_without_a_policy_doctor_only_notes_the_backups_held_past_the_purge(
     tmp_path: Path, backups: Path
 ) -> None:
     for day in range(5):
@@ -151,10 +151,12 @@ def test_without_a_policy_doctor_judges_the_backups_the_directory_holds(
         iris=fake,
         clock=fixed_clock(T0 + timedelta(days=5)),
     )
-    [warning] = journal_warnings(report.warnings)
-    assert warning.startswith(
-        f"{backups}: 4 kept backup(s) will be stranded by IRIS's journal purge"
-    )
+    assert journal_warnings(report.warnings) == [] and report.summary == "all clear"
+    assert (
+        f"{backups}: 4 backup(s) held are past IRIS's journal purge (DaysBeforePurge): they "
+        "restore only to their own moment; give the keep rules (--keep-*) to be told which "
+        "setting to change"
+    ) in report.checked
 
 
 def test_with_purge_archived_doctor_says_the_archive_target_decides(
