@@ -471,14 +471,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "executor-unmanaged-deleted",
         "purge/executor.py",
-        "        if not record.managed:\n",
+        "        if record.source is _UNMANAGED:\n",
         "        if False:\n",
         PURGE,
     ),
     m(
         "executor-any-name-in-a-directory",
         "purge/executor.py",
-        "if directory is None or not _deletable(name):",
+        "if directory is None or (plain(name) is None and not _deletable(name)):",
         "if directory is None:",
         PURGE,
     ),
@@ -487,6 +487,20 @@ MUTATIONS: tuple[Mutation, ...] = (
         "purge/executor.py",
         "if not companion.startswith(prefix) or companion_name not in own:",
         "if not companion.startswith(prefix):",
+        PURGE,
+    ),
+    m(
+        "executor-lone-companion-any-name",
+        "purge/executor.py",
+        "(own == name + _SIDECAR or own == name[:-4] + _LOG)",
+        "True",
+        PURGE,
+    ),
+    m(
+        "executor-lone-companion-any-directory",
+        "purge/executor.py",
+        "if companion.startswith(prefix) and (",
+        "if (",
         PURGE,
     ),
     m(

@@ -12,7 +12,7 @@ enforces this list). Bottom first:
    encryption, gc_pause, snapshot_command, freeze_marker, progress, settings, destination_settings
 2. vocabulary: kinds, iris_formats, checksum
 3. sources: catalog, iris, destinations (none imports another)
-4. findings: integrity, retention, report, mirror_policy, timeline
+4. findings: integrity, retention, report, mirror_policy, timeline, journal_coverage
 5. effects: restore, purge, alerts, notify, offsite, metrics (it reads the alerts' state),
    last_run (what the last purge and verify did, for the metrics)
 6. jobs: one module per job; importing one imports no other

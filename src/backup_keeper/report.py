@@ -141,6 +141,15 @@ class RestoreFile(BaseModel):
     snapshot_id: str | None = None
 
 
+class RollForward(BaseModel):
+    """How far the journals take one backup (journal_coverage.py): ``now``, ``backup`` (only to
+    its own moment: ``first_missing`` is gone) or ``unknown``; ``words`` says it in full."""
+
+    reach: str
+    first_missing: str | None = None
+    words: str = ""
+
+
 class RestorePlan(BaseModel):
     """The restore a job planned (``restore/plan.py`` builds it). Defined with the report that
     carries it, so the report never depends on the planner and its integrity checks."""
@@ -150,6 +159,14 @@ class RestorePlan(BaseModel):
     files: list[RestoreFile] = Field(default_factory=list, description="In restore order.")
     journal_start: str | None = Field(
         default=None, description="First journal file to apply after the last file."
+    )
+    roll_forward: str | None = Field(
+        default=None,
+        description="How far the journals take the restored backup: to now, only to its own "
+        "moment (naming the first missing journal file), or unknown (journal_coverage.py).",
+    )
+    journal_missing: str | None = Field(
+        default=None, description="The first journal file the roll-forward needs that is gone."
     )
     databases: list[str] = Field(default_factory=list)
     steps: list[str] = Field(default_factory=list, description="What to run, in order.")
@@ -188,6 +205,10 @@ class JobReport(BaseModel):
     delete: list[RecordEntry] = Field(default_factory=list)
     unmanaged: list[RecordEntry] = Field(default_factory=list)
     actions: list[FileAction] = Field(default_factory=list)
+    roll_forward: dict[str, RollForward] = Field(
+        default_factory=dict,
+        description="Backup path -> how far the journals take it (catalog with an IRIS port).",
+    )
     checked: list[str] = Field(
         default_factory=list, description="What a check looked at, one line each (freshness)."
     )

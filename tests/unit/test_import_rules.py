@@ -11,8 +11,8 @@ a unit may import from its own layer or any layer below, never from one above. B
    one; both sides of the port read these, so neither owns them.
 3. sources: catalog, iris, destinations -- the files on disk, the instance and the second places
    backups are copied to; none imports another.
-4. findings: integrity, retention, report, mirror_policy, timeline -- judgements over what was
-   found, and the picture of them.
+4. findings: integrity, retention, report, mirror_policy, timeline, journal_coverage --
+   judgements over what was found, and the picture of them.
 5. effects: restore, purge, alerts, notify, offsite, metrics, last_run -- plans carried out,
    copies made, people told (metrics reads the alerts' state, so it sits here though it changes
    nothing; last_run keeps what the last purge and verify did, for the metrics).
@@ -60,7 +60,12 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("vocabulary", frozenset({"kinds", "iris_formats", "checksum"})),
     ("sources", frozenset({"catalog", "iris", "destinations"})),
-    ("findings", frozenset({"integrity", "retention", "report", "mirror_policy", "timeline"})),
+    (
+        "findings",
+        frozenset(
+            {"integrity", "retention", "report", "mirror_policy", "timeline", "journal_coverage"}
+        ),
+    ),
     (
         "effects",
         frozenset({"restore", "purge", "alerts", "notify", "offsite", "metrics", "last_run"}),

@@ -14,26 +14,38 @@ from backup_keeper.settings import (
     DEFAULT_FREEZE_TIMEOUT,
     DEFAULT_WD_SUSPEND_LIMIT,
     FreshnessSettings,
+    RetentionPolicy,
 )
 
 
 @common.app.command()
+@common.retention_flags
 def doctor(
     directory: CatalogDir,
     iris: common.IrisOpt = "embedded",
     json: common.JsonFlag = False,
     config: common.ConfigOpt = None,
+    retention: dict[str, Any] | None = None,
 ) -> None:
-    """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock."""
+    """Thaw an instance a dead run left frozen; report a foreign freeze or a held lock; warn
+    when the keep rules (or the backups held) outlive IRIS's journal purge settings."""
     settings = hook_settings(
         "doctor", directory, DEFAULT_FREEZE_TIMEOUT, DEFAULT_WD_SUSPEND_LIMIT, "", None, json
     )
+    policy = _policy(retention, "doctor", json)
     port = common.port(iris, "doctor", json)
     notifier = common.notifier(config, port, settings, "doctor", json)
-    common.finish(jobs.run_doctor(settings, iris=port, notifier=notifier), json, render_summary)
+    report = jobs.run_doctor(settings, iris=port, notifier=notifier, retention=policy)
+    common.finish(report, json, render_summary)
+
+
+def _policy(retention: dict[str, Any] | None, job: str, json: bool) -> RetentionPolicy | None:
+    """The keep rules given, judged against IRIS's journal purge; None when none was."""
+    return common.settings(RetentionPolicy, retention, job, json) if retention else None
 
 
 @common.app.command("check-freshness")
+@common.retention_flags
 def check_freshness(
     directories: Annotated[list[str], typer.Option("--dir", help="Backup directories.")],
     max_age: Annotated[str, typer.Option(help="Alert when the newest good backup is older.")],
@@ -49,15 +61,18 @@ def check_freshness(
     json: common.JsonFlag = False,
     timezone: common.TimezoneOpt = None,
     config: common.ConfigOpt = None,
+    retention: dict[str, Any] | None = None,
 ) -> None:
-    """Fail (and alert) when backups stopped: too old, none at all, or the newest failed."""
+    """Fail (and alert) when backups stopped: too old, none at all, or the newest failed; with
+    --iris, warn when the keep rules outlive IRIS's journal purge settings."""
     data: dict[str, Any] = {"directories": directories, "max_age": max_age, "timezone": timezone}
     if kind:
         data["kinds"] = kind
     settings = common.settings(FreshnessSettings, data, "check-freshness", json)
+    policy = _policy(retention, "check-freshness", json)
     port = common.port(iris, "check-freshness", json) if iris else None
     notifier = common.notifier(config, port, settings, "check-freshness", json)
-    report = jobs.run_freshness_check(settings, iris=port, notifier=notifier)
+    report = jobs.run_freshness_check(settings, iris=port, notifier=notifier, retention=policy)
     common.finish(report, json, render_summary)
 
 

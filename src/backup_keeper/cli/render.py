@@ -101,6 +101,9 @@ def render_catalog(report: JobReport) -> str:
         for e in report.records
     ]
     header: tuple[str, ...] = ("FILE", "KIND", "TIME", "STATUS", "SIZE", "SOURCE", "NEEDS FIRST")
+    if report.roll_forward:  # with an IRIS port: how far the journals take each backup
+        rows = [(*r, _rolls(report, e.path)) for r, e in zip(rows, report.records, strict=True)]
+        header = (*header, "ROLLS FORWARD")
     if any(e.pin is not None for e in report.records):  # a catalog with no pin reads as before
         rows = [(*row, _pin(e, zone)) for row, e in zip(rows, report.records, strict=True)]
         header = (*header, "PIN")
@@ -114,6 +117,16 @@ def _pin(entry: RecordEntry, zone: tzinfo) -> str:
         return "-"
     until = f" until {local_time(pin.until, zone)}" if pin.until else ""
     return f"{'expired pin' if pin.expired else 'pinned'}: {pin.reason}{until}"
+
+
+def _rolls(report: JobReport, path: str) -> str:
+    found = report.roll_forward.get(path)
+    if found is None:
+        return "-"
+    if found.reach == "backup":
+        missing = PurePath(found.first_missing or "?").name
+        return f"own moment only ({missing} missing)"
+    return "to now" if found.reach == "now" else "unknown"
 
 
 def _total(entries: Sequence[RecordEntry]) -> str:
@@ -244,7 +257,9 @@ def render_restore(report: JobReport) -> str:
     lines = [f"restores to: {local_time(moment, report_zone(report)) if moment else '-'}", ""]
     lines += [f"  {n}. {f.path} ({f.kind})" for n, f in enumerate(plan.files, start=1)]
     lines += ["", f"databases: {', '.join(plan.databases) or '-'}"]
-    lines += [f"journal restore starts at: {plan.journal_start or '-'}", "", "steps:"]
+    lines += [f"journal restore starts at: {plan.journal_start or '-'}"]
+    lines += [f"rolls forward: {plan.roll_forward}"] if plan.roll_forward else []
+    lines += ["", "steps:"]
     lines += [f"  {step}" for step in plan.steps]
     return _framed(report, "\n".join(printable(line) for line in lines))
 

@@ -41,7 +41,9 @@ from backup_keeper.iris.port import (
     InstanceInfo,
     IrisPort,
     IrisTimeout,
+    JournalFiles,
     JournalOutcome,
+    JournalSettings,
     MirrorState,
     RestoreOutcome,
     SensorValue,
@@ -212,6 +214,12 @@ class BoundedIris:
 
     def publish_metrics(self, values: Sequence[SensorValue]) -> None:
         self._bounded("publish_metrics", lambda: self.port.publish_metrics(values))
+
+    def journal_files(self) -> JournalFiles:
+        return self._bounded("journal_files", self.port.journal_files)
+
+    def journal_settings(self) -> JournalSettings:
+        return self._bounded("journal_settings", self.port.journal_settings)
 
     def credentials_password(self, credentials_id: str) -> str:
         return self._bounded(

@@ -34,7 +34,9 @@ from backup_keeper.iris.port import (
     FreezeResult,
     InstanceInfo,
     IrisError,
+    JournalFiles,
     JournalOutcome,
+    JournalSettings,
     MirrorMember,
     MirrorState,
     RestoreOutcome,
@@ -43,7 +45,12 @@ from backup_keeper.iris.port import (
     SizeEstimate,
     VolumeInfo,
 )
-from backup_keeper.iris.replies import parse_backup_return, parse_dbsize
+from backup_keeper.iris.replies import (
+    parse_backup_return,
+    parse_dbsize,
+    parse_journal_files,
+    parse_journal_settings,
+)
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.kinds import BackupKind
 
@@ -59,6 +66,8 @@ POLL_SECONDS = 2.0
 """How often a running backup job is asked whether it is done."""
 START_GRACE = 60.0
 """Seconds a started backup job may take to begin (to take its run lock) before it is given up."""
+JOURNAL_LIST_BOUND = 20000
+"""The most journal files ``JournalFilesJSON`` lists (newest first): years of hourly switches."""
 ABORT_CODES = {0: "abort requested", 1: "no backup running", 2: "already aborting"}
 
 _KINDS = {
@@ -308,6 +317,17 @@ class ClassPort:
 
     def set_freeze_marker(self, marker: str | None) -> None:
         self._ask("SetFreezeMarker", marker or "")
+
+    def journal_files(self) -> JournalFiles:
+        """ByTimeReverseOrder's columns are in no source: read by position, their names
+        logged (as for the backup history)."""
+        answer = self._ask("JournalFilesJSON", JOURNAL_LIST_BOUND)
+        columns = answer.get("columns", [])
+        log.debug("%%SYS.Journal.File:ByTimeReverseOrder columns: %s", columns)
+        return parse_journal_files(answer)
+
+    def journal_settings(self) -> JournalSettings:
+        return parse_journal_settings(self._ask("JournalSettingsJSON"))
 
     def publish_metrics(self, values: Sequence[SensorValue]) -> None:
         rows = [{"sensor": v.sensor, "value": v.value, "labels": dict(v.labels)} for v in values]

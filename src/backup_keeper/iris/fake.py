@@ -43,7 +43,10 @@ from backup_keeper.iris.port import (
     FreezeResult,
     InstanceInfo,
     IrisError,
+    JournalFile,
+    JournalFiles,
     JournalOutcome,
+    JournalSettings,
     MirrorMember,
     MirrorState,
     RestoreOutcome,
@@ -109,6 +112,15 @@ class FakeHistory(BaseModel):
     directories: list[str] = Field(default_factory=list)
 
 
+class FakeJournalFile(BaseModel):
+    """A journal file of the simulated instance, and when it was created (its name's date is
+    that day in the instance's zone); it completed when the next one was created."""
+
+    path: str
+    created: datetime
+    size: int = 1024
+
+
 class MetricRow(BaseModel):
     sensor: str
     value: float
@@ -138,6 +150,15 @@ class FakeState(BaseModel):
     mirror_name: str = ""
     journal_sequence: int = 1
     journal_file: str = Field(default="", description="The journal file in use now.")
+    journals: list[FakeJournalFile] = Field(
+        default_factory=list,
+        description="The journal files on disk, oldest first (IRIS purges them; see "
+        "_purge_journals).",
+    )
+    journal_prefix: str = Field(default="", description="JournalFilePrefix (e.g. MIRROR-X-).")
+    days_before_purge: int = Field(default=2, ge=0, le=100)
+    backups_before_purge: int = Field(default=2, ge=0, le=10)
+    purge_archived: bool = False
     console_log: list[tuple[int, str]] = Field(default_factory=list)
     backup_bytes: int = 64 * 1024
     warnings: list[str] = Field(default_factory=list, description="Extra warnings to return.")
@@ -416,6 +437,7 @@ class FakeIris:
                     description=description,
                 )
             )
+            _purge_journals(state, self.clock())
 
     def mirror_qos_timeout_ms(self) -> int | None:
         self._gate("mirror_qos_timeout_ms")
@@ -488,6 +510,36 @@ class FakeIris:
             state.journals_restored_from = first_file
             state.restore_log.append(f"journals {first_file}")
             return JournalOutcome(tuple(select), dict(redirect), tuple(in_files))
+
+    def journal_files(self) -> JournalFiles:
+        """The files on disk, newest first, as ByTimeReverseOrder lists them."""
+        self._gate("journal_files")
+        with self._state() as state:
+            _ensure_first_journal(state, self.clock())
+            files = [JournalFile(j.path, j.size) for j in reversed(state.journals)]
+            return JournalFiles(current=state.journal_file, files=tuple(files))
+
+    def journal_settings(self) -> JournalSettings:
+        self._gate("journal_settings")
+        with self._state() as state:
+            return JournalSettings(
+                days_before_purge=state.days_before_purge,
+                backups_before_purge=state.backups_before_purge,
+                purge_archived=state.purge_archived,
+                directory=f"{state.manager_directory}journal/",
+                prefix=state.journal_prefix,
+            )
+
+    def purge_journals(self) -> list[str]:
+        """IRIS's own journal purge (it runs after a successful backup, and may run at any
+        time: docs/iris-ledger.md section 14), for a test to run now; the files it removed."""
+        with self._state() as state:
+            return _purge_journals(state, self.clock())
+
+    def lose_journal(self, path: str) -> None:
+        """A journal file deleted behind IRIS's back (an administrator, a full disk)."""
+        with self._state() as state:
+            state.journals = [j for j in state.journals if j.path != path]
 
     def credentials_password(self, credentials_id: str) -> str:
         self._gate("credentials_password")
@@ -581,7 +633,7 @@ def _append_log(log_file: str, line: str) -> None:
 
 
 _LABEL = b"IRIS-FAKE-VOLUME-LABEL "
-_JOURNAL_FILE = re.compile(r"journal/[0-9]{8}\.[0-9]{3}", re.ASCII)
+_JOURNAL_FILE = re.compile(r"journal/[A-Za-z0-9_-]*[0-9]{8}\.[0-9]{3}", re.ASCII)
 
 
 def _label(now: datetime, kind: BackupKind, scope: list[FakeDatabase]) -> bytes:
@@ -646,14 +698,57 @@ def _switch_journal(state: FakeState, now: datetime) -> tuple[str, str]:
     (``yyyymmdd.nnn``), and the oldest file a restore needs, which IRIS names as the one in use
     before the switch (the ledger's RequiredFile row: JP-Online switched to ``.003`` and
     required ``.002``), not the file switched to."""
-    required = state.journal_file or _journal_name(state, now)
+    required = _ensure_first_journal(state, now)
     state.journal_sequence += 1
     state.journal_file = _journal_name(state, now)
+    state.journals.append(FakeJournalFile(path=state.journal_file, created=now))
     return required, state.journal_file
 
 
+def _ensure_first_journal(state: FakeState, now: datetime) -> str:
+    """The file in use now, on disk: an instance always has one, from its start."""
+    if not state.journal_file:
+        state.journal_file = _journal_name(state, now)
+    if not any(j.path == state.journal_file for j in state.journals):
+        state.journals.append(FakeJournalFile(path=state.journal_file, created=now))
+    return state.journal_file
+
+
 def _journal_name(state: FakeState, now: datetime) -> str:
-    return f"{state.manager_directory}journal/{now:%Y%m%d}.{state.journal_sequence:03d}"
+    """``[prefix]YYYYMMDD.NNN``; NNN counts on across days (whether IRIS restarts it at 001
+    each day is not known: docs/iris-ledger.md section 14)."""
+    return (
+        f"{state.manager_directory}journal/{state.journal_prefix}"
+        f"{now:%Y%m%d}.{state.journal_sequence:03d}"
+    )
+
+
+def _purge_journals(state: FakeState, now: datetime) -> list[str]:
+    """IRIS's purge: a completed file goes once DaysBeforePurge days have passed since it
+    completed, or once BackupsBeforePurge successful backups were taken after it completed,
+    whichever comes first (0 switches a criterion off, both 0 purge nothing); with
+    PurgeArchived every completed file goes (it was copied to the archive target). The current
+    file stays. A backup switches the journal as it starts, so the file it requires completes
+    at its own moment: it goes once BackupsBeforePurge backups were taken after it (the
+    ledger's rule: older than the BackupsBeforePurge-th most recent backup)."""
+    successes = [h.time for h in state.history if h.status in ("Completed", "Warning")]
+    kept: list[FakeJournalFile] = []
+    purged: list[str] = []
+    for index, journal in enumerate(state.journals):
+        after = state.journals[index + 1 :]
+        if journal.path == state.journal_file or not after:
+            kept.append(journal)
+            continue
+        completed = after[0].created
+        days, backups = state.days_before_purge, state.backups_before_purge
+        old = days > 0 and (now - completed).total_seconds() >= days * 86400
+        superseded = backups > 0 and sum(1 for t in successes if t > completed) >= backups
+        if state.purge_archived or old or superseded:
+            purged.append(journal.path)
+        else:
+            kept.append(journal)
+    state.journals = kept
+    return purged
 
 
 def _resume_if_limit_passed(state: FakeState) -> None:
@@ -770,6 +865,8 @@ def _run_backup(
         )
     )
     log_text = text if log_file else None
+    if failure is None:
+        _purge_journals(state, now)
     if failure is not None:
         return parse_backup_return(0, log_text)
     return parse_backup_return("1," + "~".join(warnings) if warnings else 1, log_text)

@@ -179,6 +179,40 @@ class JournalOutcome:
     journal_databases: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class JournalFile:
+    """One journal file as IRIS lists it (``%SYS.Journal.File:ByTimeReverseOrder``): its path
+    and its size on disk (None when IRIS gave none)."""
+
+    path: str
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFiles:
+    """The instance's journal files, newest first as IRIS listed them, and the file in use now.
+    ``complete`` False: the list was cut at the adapter's bound, so a file older than the
+    oldest listed is not known to be missing."""
+
+    current: str
+    files: tuple[JournalFile, ...] = ()
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSettings:
+    """The ``[Journal]`` purge settings (``Config.Journal.Get``; docs/iris-ledger.md section
+    14). 0 switches a criterion off; when both are above 0 IRIS purges by whichever is shorter.
+    ``purge_archived`` None: IRIS named neither ``PurgeArchived`` nor ``PurgeArchive``."""
+
+    days_before_purge: int
+    backups_before_purge: int
+    purge_archived: bool | None = False
+    directory: str = ""
+    alternate_directory: str = ""
+    prefix: str = ""
+
+
 class Severity(IntEnum):
     """``%SYS.System.WriteToConsoleLog`` severities."""
 
@@ -310,6 +344,16 @@ class IrisPort(Protocol):
     def publish_metrics(self, values: Sequence[SensorValue]) -> None:
         """Replace, whole, the snapshot ``BackupKeeper.Metrics`` shows in /api/monitor/metrics:
         the scrape only copies these numbers, it never reads a backup directory."""
+        ...
+
+    def journal_files(self) -> JournalFiles:
+        """``%SYS.Journal.System.GetCurrentFileName()`` and the files of
+        ``%SYS.Journal.File:ByTimeReverseOrder``, newest first (docs/iris-ledger.md section 14)."""
+        ...
+
+    def journal_settings(self) -> JournalSettings:
+        """``Config.Journal.Get(.props)`` in %SYS: DaysBeforePurge, BackupsBeforePurge,
+        PurgeArchived and where the journals are."""
         ...
 
     def release_lock(self, name: str) -> None: ...

@@ -1,5 +1,6 @@
 """The catalog job: list what is in the backup directories and what each file is; given an IRIS
-port, with the chains the instance's backup history shows broken by a backup taken elsewhere."""
+port, with the chains the instance's backup history shows broken by a backup taken elsewhere,
+and how far the instance's journal files roll each backup forward."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from backup_keeper.catalog.history import BROKEN
 from backup_keeper.catalog.record import BackupRecord
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.gc_pause import gc_paused
+from backup_keeper.integrity import manifest_of
 from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.iris_formats.backup_history import HistoryEntry
 from backup_keeper.jobs import lifecycle
+from backup_keeper.journal_coverage import Reach, coverage, required_journal
 from backup_keeper.progress import NO_PROGRESS, Progress
-from backup_keeper.report import JobReport, PinEntry, RecordEntry
+from backup_keeper.report import JobReport, PinEntry, RecordEntry, RollForward
 from backup_keeper.settings import CatalogSettings
 from backup_keeper.timezones import resolve_zone
 
@@ -83,6 +86,8 @@ def _run_catalog(
             report, clock=clock, summary="catalog failed: a directory could not be read"
         )
     report.records = catalog_entries(catalog.records, report.started)
+    if iris is not None:
+        _roll_forward(catalog.records, iris, report)
     report.warnings += catalog.warnings + foreign_break_warnings(catalog.records)
     managed = sum(1 for record in catalog.records if record.managed)
     unmanaged = len(catalog.records) - managed
@@ -100,3 +105,28 @@ def catalog_entries(records: Iterable[BackupRecord], now: datetime) -> list[Reco
             entry.pin = PinEntry.of(record.pin, now)
         entries.append(entry)
     return entries
+
+
+def _roll_forward(records: Sequence[BackupRecord], iris: IrisPort, report: JobReport) -> None:
+    """Each usable backup's roll-forward (journal_coverage.py); a journal list that cannot be
+    read makes every one unknown, and says why."""
+    try:
+        journals = iris.journal_files()
+    except IrisError as exc:
+        journals = None
+        report.warnings.append(
+            f"IRIS's journal files could not be listed ({exc}): roll-forward unknown"
+        )
+    counts = dict.fromkeys(Reach, 0)
+    for record in records:
+        if not (record.managed and record.status.usable):
+            continue
+        cover = coverage(required_journal(record, manifest_of(record)), journals)
+        counts[cover.reach] += 1
+        report.roll_forward[record.path] = RollForward(
+            reach=cover.reach.value, first_missing=cover.first_missing, words=cover.words
+        )
+    report.checked.append(
+        f"roll-forward by the journals: {counts[Reach.NOW]} to now, {counts[Reach.BACKUP]} "
+        f"only to their own moment, {counts[Reach.UNKNOWN]} unknown"
+    )

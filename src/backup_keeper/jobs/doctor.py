@@ -7,14 +7,20 @@ still in progress, a backup-keeper backup holding the instance lock.
 An online backup's last pass suspends the write daemon with no freeze: while a backup-keeper
 backup holds the instance lock, a suspended daemon without a marker is not called a foreign
 freeze, and nothing is thawed (see :func:`.freeze_recovery.backup_running`).
+
+It also reads IRIS's journal purge settings and warns when the retention policy keeps backups
+that purge will strand, saying which setting to change (journal_coverage.py); without a policy
+it only notes, as information, how many backups the directory holds are already past it.
 """
 
 from __future__ import annotations
 
-from backup_keeper.catalog.discover import leftover_temp_warnings
+from datetime import datetime
+
+from backup_keeper.catalog.discover import discover, leftover_temp_warnings
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.freeze_marker import UnreadableMarker
-from backup_keeper.iris.port import IrisPort
+from backup_keeper.iris.port import IrisError, IrisPort
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import (
@@ -24,9 +30,17 @@ from backup_keeper.jobs.freeze_recovery import (
     recover_frozen,
 )
 from backup_keeper.jobs.locking import INSTANCE_LOCK
+from backup_keeper.journal_coverage import (
+    held_line,
+    policy_keeps,
+    settings_line,
+    stranding,
+    stranding_warning,
+)
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
-from backup_keeper.settings import FreezeHookSettings
+from backup_keeper.settings import FreezeHookSettings, RetentionPolicy
+from backup_keeper.timezones import resolve_zone
 
 
 def run_doctor(
@@ -35,25 +49,34 @@ def run_doctor(
     iris: IrisPort,
     clock: Clock = system_clock,
     notifier: Notifier | None = None,
+    retention: RetentionPolicy | None = None,
 ) -> JobReport:
-    """See ``_run_doctor``; the notifier is told of every outcome and decides what is news."""
-    report = _run_doctor(settings, iris=iris, clock=clock)
+    """See ``_run_doctor``; the notifier is told of every outcome and decides what is news.
+    ``retention``: the policy the directory is purged by, judged against IRIS's journal purge
+    settings (without one, the backups the directory holds are)."""
+    report = _run_doctor(settings, iris=iris, clock=clock, retention=retention)
     tell(notifier, report)
     return report
 
 
 def _run_doctor(
-    settings: FreezeHookSettings, *, iris: IrisPort, clock: Clock = system_clock
+    settings: FreezeHookSettings,
+    *,
+    iris: IrisPort,
+    clock: Clock = system_clock,
+    retention: RetentionPolicy | None = None,
 ) -> JobReport:
     report = lifecycle.begin(
         "doctor",
         clock=clock,
         directories=[str(settings.directory)],
-        options={},
+        options={"retention": retention.model_dump(mode="json")} if retention else {},
         iris=iris.adapter_name,
     )
     try:
         _examine(settings, iris, report)
+        if settings.directory.is_dir():
+            _journal_purge(settings, iris, report, retention)
     except Exception as exc:  # noqa: BLE001 - a job never raises: the report says what failed
         report.errors.append(describe_fault(exc))
     problems = len(report.errors) + len(report.warnings)
@@ -103,3 +126,37 @@ def _unmarked_suspension(report: JobReport, running: bool) -> None:
         f"is in its last pass ({SUSPENDED_BY_BACKUP}); left as it is (thaw it with "
         "`backup-keeper thaw` if it is neither)"
     )
+
+
+def _journal_purge(
+    settings: FreezeHookSettings,
+    iris: IrisPort,
+    report: JobReport,
+    retention: RetentionPolicy | None,
+) -> None:
+    """Whether IRIS's journal purge will strand backups the policy keeps (iris-ledger.md
+    section 14). Settings that cannot be read leave it unknown, and say so."""
+    try:
+        journal = iris.journal_settings()
+    except IrisError as exc:
+        report.warnings.append(
+            f"IRIS's journal purge settings could not be read ({exc}): whether kept backups "
+            "can roll forward is unknown"
+        )
+        return
+    report.checked.append(settings_line(journal))
+    now = report.started
+    if retention is not None:
+        warning = stranding_warning(
+            stranding(policy_keeps(retention, now), journal, now=now), "the retention policy"
+        )
+        report.warnings += [warning] if warning else []
+        return
+    line = held_line(stranding(_held(settings, now), journal, now=now), f"{settings.directory}")
+    report.checked += [line] if line else []
+
+
+def _held(settings: FreezeHookSettings, now: datetime) -> list[datetime]:
+    """The moments of the usable backups the directory holds (none dated after now)."""
+    catalog = discover([settings.directory], resolve_zone(None), now=now)
+    return [r.time for r in catalog.records if r.managed and r.status.usable and r.time <= now]

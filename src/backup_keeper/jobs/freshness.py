@@ -4,6 +4,9 @@ It reads what exists (the catalog of the directories and, when IRIS is reachable
 backup history) and fails when the newest completed backup of a kind is older than ``max_age``,
 when there is no full backup at all, or when the newest backup failed or cannot be judged (its
 IRIS log cannot be read). A backup dated after now proves nothing: it is a warning, never fresh.
+With IRIS, it also warns when the retention policy keeps backups IRIS's journal purge settings
+will strand, saying which setting to change; without a policy it only notes, as information, how
+many backups found are already past that purge.
 """
 
 from __future__ import annotations
@@ -17,10 +20,17 @@ from backup_keeper.clock import Clock, system_clock
 from backup_keeper.durations import format_duration
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
+from backup_keeper.journal_coverage import (
+    held_line,
+    policy_keeps,
+    settings_line,
+    stranding,
+    stranding_warning,
+)
 from backup_keeper.kinds import BackupKind
 from backup_keeper.notify import Notifier, tell
 from backup_keeper.report import JobReport
-from backup_keeper.settings import FreshnessSettings
+from backup_keeper.settings import FreshnessSettings, RetentionPolicy
 from backup_keeper.timezones import format_moment, resolve_zone
 
 _GOOD_HISTORY = {"completed", "warning"}
@@ -41,7 +51,10 @@ def run_freshness_check(
     iris: IrisPort | None,
     notifier: Notifier | None,
     clock: Clock = system_clock,
+    retention: RetentionPolicy | None = None,
 ) -> JobReport:
+    """``retention``: the policy the directories are purged by, judged (with IRIS) against
+    the instance's journal purge settings; without one, the backups found are."""
     report = lifecycle.begin(
         "check-freshness",
         clock=clock,
@@ -59,6 +72,8 @@ def run_freshness_check(
     else:
         report.errors += _findings(seen, settings, now, zone)
         report.checked += _checked(seen, settings, now, zone)
+        if iris is not None:
+            _journal_purge(iris, seen, retention, report)
     summary = "; ".join(report.errors) if report.errors else "backups are fresh"
     report = lifecycle.end(report, clock=clock, summary=summary)
     tell(notifier, report)
@@ -153,3 +168,31 @@ def _checked(
             f"{format_duration(now - newest.time)} old: {newest.where}"
         )
     return lines
+
+
+def _journal_purge(
+    iris: IrisPort, seen: list[_Seen], retention: RetentionPolicy | None, report: JobReport
+) -> None:
+    """The stranding rule over what is kept (journal_coverage.py); IRIS's history counts
+    toward BackupsBeforePurge. A warning, never a failed check: the backups are fresh."""
+    try:
+        journal = iris.journal_settings()
+    except IrisError as exc:
+        report.warnings.append(
+            f"IRIS's journal purge settings could not be read ({exc}): whether kept backups "
+            "can roll forward is unknown"
+        )
+        return
+    report.checked.append(settings_line(journal))
+    now = report.started
+    good = [s.time for s in seen if s.good]
+    found_here = [s.time for s in seen if s.good and not s.where.startswith("IRIS history")]
+    if retention is not None:
+        kept = policy_keeps(retention, now)
+        found = stranding(kept, journal, now=now, successful=good)
+        warning = stranding_warning(found, "the retention policy")
+        report.warnings += [warning] if warning else []
+        return
+    found = stranding(found_here, journal, now=now, successful=good)
+    line = held_line(found, "the backup directories")
+    report.checked += [line] if line else []

@@ -3,7 +3,15 @@ after that (IRIS's restore order), each checked present and intact; for a snapsh
 the journal file to start from. A damaged or incomplete chain is named, and the plan falls back
 to the newest moment that can really be restored. A backup dated after now (a wrong clock or a
 forged sidecar) is never a restore point, and a chain that spans a backup whose IRIS log cannot
-be read is not trusted: that backup may be one the chain needs."""
+be read is not trusted: that backup may be one the chain needs.
+
+Given the instance's journal files, the plan says how far the journals take the backup
+(journal_coverage.py): to now, or only to its own moment, naming the first missing journal file;
+a moment after the journals' reach (past now, or beyond a gap) is refused, never planned. When
+the backup's required journal file itself is gone, the plan says that transactions open at
+backup time cannot be rolled back: this follows from ExternalFreeze's ``RequiredFile`` ("required
+for transaction rollback after the backup is restored") and the online backup's log line, but
+was never seen in a transcript (docs/iris-ledger.md section 14: confirmed-with-doubt)."""
 
 from __future__ import annotations
 
@@ -14,6 +22,8 @@ from pathlib import PurePath
 from backup_keeper.catalog.manifest import Manifest
 from backup_keeper.catalog.record import ORDER_KEY, BackupRecord, BackupStatus
 from backup_keeper.integrity import manifest_of
+from backup_keeper.iris.port import JournalFiles
+from backup_keeper.journal_coverage import Coverage, Reach, coverage, reach_until, required_journal
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import RestoreFile, RestorePlan
 from backup_keeper.timezones import format_moment
@@ -31,11 +41,14 @@ def plan_restore(
     now: datetime,
     zone: tzinfo = UTC,
     manifests: ManifestOf = manifest_of,
+    journals: JournalFiles | None = None,
 ) -> RestorePlan:
     """Plan the restore of the newest backup at or before ``at`` (default: the newest), never
     one dated after ``now``, the job's clock. What the plan says in words gives its times in
     ``zone``, the instance's. ``manifests`` reads a record's sidecar (a destination's records
-    name objects, not files: their sidecars are read through the store)."""
+    name objects, not files: their sidecars are read through the store, and their IRIS logs
+    are not read). ``journals``: the instance's journal files, as listed when ``now`` was
+    taken (None: not listed, so how far they reach is unknown)."""
     plan = RestorePlan(requested_at=at)
     future = [r for r in records if r.managed and r.time > now]
     candidates = [
@@ -53,7 +66,12 @@ def plan_restore(
             target, by_path, unreadable
         )
         if problem is None:
-            _fill(plan, target, by_path, manifests)
+            _fill(plan, target, by_path, manifests, read_logs=manifests is manifest_of)
+            cover = coverage(plan.journal_start, journals)
+            _roll_forward(plan, cover)
+            unreached = _unreached(at, target, cover, now, zone)
+            if unreached is not None:
+                return RestorePlan(requested_at=at, problems=[*plan.problems, unreached])
             if index:
                 plan.fallback = (
                     f"restoring to {format_moment(target.time, zone)}, the newest moment that "
@@ -66,6 +84,36 @@ def plan_restore(
         nothing = "no completed backup at or before that moment"
         plan.problems.append(nothing + _future(future, now, zone))
     return plan
+
+
+def _roll_forward(plan: RestorePlan, cover: Coverage) -> None:
+    plan.roll_forward = cover.words
+    plan.journal_missing = cover.first_missing
+    if cover.reach is Reach.BACKUP:
+        plan.steps.append(
+            f"   the journals cannot roll this backup forward: {cover.words}; the restore "
+            "reaches only the backup's own moment"
+        )
+
+
+def _unreached(
+    at: datetime | None, target: BackupRecord, cover: Coverage, now: datetime, zone: tzinfo
+) -> str | None:
+    """Why no journal reaches ``at``, when a roll-forward past the backup is asked for and the
+    journals are known to stop before it; None when they reach it or it is unknown."""
+    if at is None or at <= target.time:
+        return None
+    until = reach_until(cover, target.time, now, zone)
+    if until is None or at <= until:
+        return None
+    name = PurePath(target.path).name
+    if cover.reach is Reach.NOW:
+        why = f"the journals reach only now ({format_moment(now, zone)})"
+    else:
+        why = f"{name} rolls forward {cover.words}"
+        if until > target.time:
+            why += f"; the journals surely reach {format_moment(until, zone)}"
+    return f"no journal reaches {format_moment(at, zone)}: {why}"
 
 
 def _future(future: list[BackupRecord], now: datetime, zone: tzinfo) -> str:
@@ -118,6 +166,8 @@ def _fill(
     target: BackupRecord,
     by_path: dict[str, BackupRecord],
     manifests: ManifestOf,
+    *,
+    read_logs: bool,
 ) -> None:
     chain = [by_path[p] for p in (*target.chain, target.path)]
     plan.restores_to = target.time
@@ -131,8 +181,12 @@ def _fill(
                 snapshot_id=manifest.snapshot_id if manifest else None,
             )
         )
+        if read_logs:
+            required = required_journal(record, manifest)
+        else:
+            required = manifest.journal_file_required if manifest is not None else None
+        plan.journal_start = required or plan.journal_start
         if manifest is not None:
-            plan.journal_start = manifest.journal_file_required or plan.journal_start
             plan.databases = manifest.databases or plan.databases
     plan.steps = _steps(plan, chain)
 

@@ -58,6 +58,8 @@ def test_answers_and_iris_errors_pass_through_unchanged(fake: FakeIris, tmp_path
     port.external_thaw(log_file="")
     assert not port.is_frozen()
     port.external_set_history(log_file="", description="snap")
+    assert port.journal_files().current == fake.journal_files().current
+    assert port.journal_settings() == fake.journal_settings()
     assert port.backup_history()[0].description == "snap"
     port.abort_backup()
     assert fake.snapshot().abort_requests == 1
@@ -86,6 +88,8 @@ def test_answers_and_iris_errors_pass_through_unchanged(fake: FakeIris, tmp_path
         ("external_thaw", lambda p: p.external_thaw(log_file="")),
         ("abort_backup", lambda p: p.abort_backup()),
         ("credentials_password", lambda p: p.credentials_password("x")),
+        ("journal_files", lambda p: p.journal_files()),
+        ("journal_settings", lambda p: p.journal_settings()),
     ],
 )
 def test_a_hung_call_fails_within_about_its_bound_naming_the_call(

@@ -434,3 +434,42 @@ def test_restore_journals_with_nothing_selected_is_refused_before_iris() -> None
     with pytest.raises(IrisError, match="no database selected"):
         ClassPort(port_class).restore_journals("/j/1", select=[], redirect={"/a/": "/b/"})
     assert port_class.calls == []
+
+
+def test_journal_files_are_asked_with_a_bound_and_read_by_position(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port_class = PortClass(
+        JournalFilesJSON={
+            "ok": 1,
+            "current": "/j/20261120.002",
+            "columns": ["Name", "Size"],
+            "files": [["/j/20261120.002", 10], ["/j/20261120.001", 20]],
+            "complete": 1,
+        }
+    )
+    with caplog.at_level(logging.DEBUG, logger="backup_keeper.iris.class_port"):
+        files = quick(port_class).journal_files()
+    assert [f.path for f in files.files] == ["/j/20261120.002", "/j/20261120.001"]
+    assert port_class.calls == [("JournalFilesJSON", (20000,))]
+    assert "ByTimeReverseOrder columns: ['Name', 'Size']" in caplog.text
+
+
+def test_journal_settings_come_from_config_journal_by_name() -> None:
+    port_class = PortClass(
+        JournalSettingsJSON={
+            "ok": 1,
+            "settings": {"DaysBeforePurge": "7", "BackupsBeforePurge": "0", "PurgeArchived": "0"},
+        }
+    )
+    settings = quick(port_class).journal_settings()
+    assert (settings.days_before_purge, settings.backups_before_purge) == (7, 0)
+    assert settings.purge_archived is False
+
+
+@pytest.mark.parametrize(
+    "answer", ["{not json", '{"ok":1,"files":"x"}', '{"ok":0,"error":"<PROTECT>"}']
+)
+def test_a_bad_journal_answer_is_an_iris_error_never_a_traceback(answer: str) -> None:
+    with pytest.raises(IrisError):
+        quick(PortClass(JournalFilesJSON=answer)).journal_files()

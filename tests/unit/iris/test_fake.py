@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -400,3 +400,62 @@ def test_the_required_journal_is_the_file_in_use_before_the_switch_as_iris_can_n
     assert log.journal_required.endswith(".001") and switched.endswith(".002")
     frozen = fake.external_freeze(log_file="", text="", freeze_timeout=0, wd_suspend_limit=0)
     assert frozen.required_journal == switched != fake.snapshot().journal_file
+
+
+def test_the_fake_lists_its_journal_files_newest_first_with_the_current_one(
+    fake: FakeIris, tmp_path: Path
+) -> None:
+    first = fake.journal_files()
+    assert first.current == "/usr/irissys/mgr/journal/20261122.001"
+    assert [f.path for f in first.files] == [first.current]
+    backup(fake, tmp_path, BackupKind.FULL, "a.cbk")
+    files = fake.journal_files()
+    assert files.current == "/usr/irissys/mgr/journal/20261122.002"
+    assert [f.path for f in files.files] == [files.current, first.current]
+
+
+def test_the_fake_names_journal_files_with_their_prefix(fake: FakeIris, tmp_path: Path) -> None:
+    fake.configure(journal_prefix="MIRROR-AUGEST-")
+    backup(fake, tmp_path, BackupKind.FULL, "a.cbk")
+    assert fake.journal_files().current == "/usr/irissys/mgr/journal/MIRROR-AUGEST-20261122.002"
+    assert fake.journal_settings().prefix == "MIRROR-AUGEST-"
+
+
+def purged_after(
+    fake: FakeIris, tmp_path: Path, days: int, count: int, archived: bool = False
+) -> list[str]:
+    """Three fulls a day apart, then what is left on disk the next day after IRIS's purge."""
+    fake.configure(days_before_purge=days, backups_before_purge=count, purge_archived=archived)
+    for day in range(3):
+        fake.clock = fixed_clock(NOW + timedelta(days=day))
+        backup(fake, tmp_path, BackupKind.FULL, f"f{day}.cbk")
+    fake.clock = fixed_clock(NOW + timedelta(days=3))
+    fake.purge_journals()
+    return [f.path.rsplit("/", 1)[-1] for f in reversed(fake.journal_files().files)]
+
+
+@pytest.mark.parametrize(
+    ("days", "count", "archived", "left"),
+    [
+        (0, 0, False, ["20261122.001", "20261122.002", "20261123.003", "20261124.004"]),
+        (2, 0, False, ["20261123.003", "20261124.004"]),
+        (0, 2, False, ["20261122.002", "20261123.003", "20261124.004"]),
+        (0, 1, False, ["20261123.003", "20261124.004"]),
+        (10, 3, False, ["20261122.001", "20261122.002", "20261123.003", "20261124.004"]),
+        (1, 10, False, ["20261124.004"]),
+        (10, 10, True, ["20261124.004"]),
+    ],
+)
+def test_the_fakes_journal_purge_takes_whichever_criterion_is_shorter(
+    fake: FakeIris, tmp_path: Path, days: int, count: int, archived: bool, left: list[str]
+) -> None:
+    assert purged_after(fake, tmp_path, days, count, archived) == left
+
+
+def test_the_fakes_journal_calls_fail_on_demand(fake: FakeIris) -> None:
+    fake.fail("journal_files")
+    fake.fail("journal_settings")
+    with pytest.raises(IrisError):
+        fake.journal_files()
+    with pytest.raises(IrisError):
+        fake.journal_settings()

@@ -214,3 +214,14 @@ def test_the_kind_of_backup_is_read_as_iris_words_it(line: str, kind: str | None
 def test_a_header_time_that_is_not_iris_form_is_left_unread(stamp: str) -> None:
     log = parse_backup_log(f"*** The time is: {stamp} ***\n")
     assert log.started is None and log.errors == []
+
+
+def test_a_real_mirror_transcript_names_a_prefixed_required_file_before_the_markers_file() -> None:
+    """RHEL-2022 (docs/iris-ledger.md section 14): on a mirror member the journal files are
+    ``MIRROR-<name>-YYYYMMDD.NNN``, and the file a restore needs precedes the one switched to."""
+    log = parse_backup_log(real_log("rhel-mirror-backup-2022.1.txt"))
+    assert log.device == "/isc/setmirror.cbk"
+    assert log.journal_switched_to == "/isc/jrnpri/MIRROR-AUGEST-20220917.011"
+    assert log.journal_required == "/isc/jrnpri/MIRROR-AUGEST-20220917.010"
+    assert log.directories == ["/isc/data/demo/", "/isc/iris/mgr/user/"]
+    assert log.finished and log.errors == []

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from backup_keeper.clock import fixed_clock
 from backup_keeper.freeze_marker import FreezeMarker, read_marker, write_marker
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_doctor
+from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
-from backup_keeper.settings import FreezeHookSettings
-from tests.builders import NEVER_ALIVE_PID
+from backup_keeper.settings import FreezeHookSettings, RetentionPolicy
+from tests.builders import NEVER_ALIVE_PID, T0, write_managed_backup
 
 BACKUP = [sys.executable, "-m", "backup_keeper", "backup", "--kind", "full"]
 
@@ -102,3 +104,78 @@ def test_the_write_daemon_resumes_when_the_hung_backups_process_ends(
     assert not hung_backup.is_frozen()
     report = run_doctor(FreezeHookSettings(directory=backups), iris=hung_backup)
     assert report.summary == "all clear", report
+
+
+PORTAL = "System Administration > Configuration > System Configuration > Journal Settings"
+
+
+def journal_warnings(report_warnings: list[str]) -> list[str]:
+    return [w for w in report_warnings if "journal" in w.lower()]
+
+
+def test_doctor_warns_when_the_policy_keeps_backups_the_journal_purge_will_strand(
+    tmp_path: Path, backups: Path
+) -> None:
+    fake = FakeIris(tmp_path / "iris")  # IRIS's defaults: 2 days, 2 backups
+    policy = RetentionPolicy(keep_within=timedelta(days=14))
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=fake, retention=policy)
+    assert "journal purge: DaysBeforePurge=2, BackupsBeforePurge=2, PurgeArchived=0" in (
+        report.checked
+    )
+    [warning] = journal_warnings(report.warnings)
+    assert warning.startswith("the retention policy: 1 kept backup(s) will be stranded by IRIS's ")
+    assert "DaysBeforePurge purges first" in warning
+    assert "raise DaysBeforePurge to at least 15" in warning
+    assert "Config.Journal" in warning and PORTAL in warning
+
+
+def test_doctor_is_quiet_about_journals_when_the_policy_stays_within_the_purge(
+    tmp_path: Path, backups: Path
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    fake.configure(days_before_purge=30, backups_before_purge=0)
+    policy = RetentionPolicy(keep_daily=14)
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=fake, retention=policy)
+    assert journal_warnings(report.warnings) == []
+    assert report.summary == "all clear"
+
+
+def test_without_a_policy_doctor_only_notes_the_backups_held_past_the_purge(
+    tmp_path: Path, backups: Path
+) -> None:
+    for day in range(5):
+        write_managed_backup(backups, f"f{day}.cbk", BackupKind.FULL, T0 + timedelta(days=day))
+    fake = FakeIris(tmp_path / "iris")
+    report = run_doctor(
+        FreezeHookSettings(directory=backups),
+        iris=fake,
+        clock=fixed_clock(T0 + timedelta(days=5)),
+    )
+    assert journal_warnings(report.warnings) == [] and report.summary == "all clear"
+    assert (
+        f"{backups}: 4 backup(s) held are past IRIS's journal purge (DaysBeforePurge): they "
+        "restore only to their own moment; give the keep rules (--keep-*) to be told which "
+        "setting to change"
+    ) in report.checked
+
+
+def test_with_purge_archived_doctor_says_the_archive_target_decides(
+    tmp_path: Path, backups: Path
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    fake.configure(purge_archived=True)
+    policy = RetentionPolicy(keep_last=3)
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=fake, retention=policy)
+    [warning] = journal_warnings(report.warnings)
+    assert "PurgeArchived is 1" in warning and "cannot see" in warning
+
+
+def test_journal_settings_that_cannot_be_read_are_unknown_not_fine(
+    tmp_path: Path, backups: Path
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    fake.fail("journal_settings")
+    policy = RetentionPolicy(keep_within=timedelta(days=14))
+    report = run_doctor(FreezeHookSettings(directory=backups), iris=fake, retention=policy)
+    [warning] = journal_warnings(report.warnings)
+    assert "could not be read" in warning and "unknown" in warning

@@ -14,7 +14,7 @@ from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_freshness_check
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobReport, JobStatus
-from backup_keeper.settings import FreshnessSettings
+from backup_keeper.settings import FreshnessSettings, RetentionPolicy
 from tests.builders import write_iris_backup, write_managed_backup
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -192,3 +192,43 @@ def test_iris_history_at_the_end_of_the_calendar_is_left_out_with_a_warning(
     report = check(catalog_dir, iris=fake, kinds=["full"], timezone="America/New_York")
     assert report.errors == ["no completed full backup found at all"]
     assert any("cannot be represented" in w for w in report.warnings), report.warnings
+
+
+def test_with_iris_a_policy_the_journal_purge_strands_is_warned_about_and_still_fresh(
+    tmp_path: Path,
+) -> None:
+    write_managed_backup(tmp_path, "f.cbk", BackupKind.FULL, NOW - timedelta(hours=3))
+    fake = FakeIris(tmp_path / "iris")  # IRIS's defaults: 2 days, 2 backups
+    settings = FreshnessSettings.model_validate({"directories": [tmp_path], "max_age": "26h"})
+    policy = RetentionPolicy(keep_within=timedelta(days=14))
+    report = run_freshness_check(
+        settings, iris=fake, notifier=None, clock=fixed_clock(NOW), retention=policy
+    )
+    assert report.status is JobStatus.OK and report.errors == []
+    [warning] = [w for w in report.warnings if "journal purge" in w]
+    assert warning.startswith(
+        "the retention policy: 1 kept backup(s) will be stranded by IRIS's journal purge"
+    )
+    assert "raise DaysBeforePurge to at least 15" in warning
+    assert "journal purge: DaysBeforePurge=2, BackupsBeforePurge=2, PurgeArchived=0" in (
+        report.checked
+    )
+
+
+def test_without_a_policy_the_backups_found_past_the_purge_are_only_noted(
+    tmp_path: Path,
+) -> None:
+    for days in (0.2, 1, 3):
+        write_managed_backup(tmp_path, f"f{days}.cbk", BackupKind.FULL, NOW - timedelta(days=days))
+    fake = FakeIris(tmp_path / "iris")
+    fake.configure(days_before_purge=10, backups_before_purge=0)
+    assert not [w for w in check(tmp_path, iris=fake).warnings if "journal purge" in w]
+    fake.configure(days_before_purge=2)
+    checked = check(tmp_path, iris=fake)
+    assert not [w for w in checked.warnings if "journal purge" in w]
+    assert any(
+        line.startswith("the backup directories: 1 backup(s) held are past IRIS's journal purge")
+        for line in checked.checked
+    )
+    fake.fail("journal_settings")
+    assert any("could not be read" in w for w in check(tmp_path, iris=fake).warnings)

@@ -8,9 +8,10 @@ from pathlib import Path
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
 from backup_keeper.jobs import run_restore_plan
+from backup_keeper.jobs.online_backup import run_online_backup
 from backup_keeper.kinds import BackupKind
 from backup_keeper.report import JobStatus
-from backup_keeper.settings import RestorePlanSettings
+from backup_keeper.settings import BackupSettings, RestorePlanSettings
 from backup_keeper.timezones import format_moment, machine_zone
 from tests.builders import T0, write_managed_backup
 from tests.unit.jobs.foreign import FOREIGN, FOREIGN_AT, broken_chain
@@ -114,3 +115,131 @@ def test_with_iris_the_plan_never_restores_a_chain_a_full_elsewhere_broke(tmp_pa
         f"{format_moment(FOREIGN_AT, machine_zone())}"
     ]
     assert report.restore.fallback is not None and FOREIGN in report.restore.fallback
+
+
+DAY0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
+
+
+def daily_fulls(fake: FakeIris, directory: Path, days: int) -> list[Path]:
+    """One full a day from DAY0, each taken by the online backup job through the fake, whose
+    journal purge (defaults 2 days / 2 backups) runs after each."""
+    for day in range(days):
+        moment = DAY0 + timedelta(days=day)
+        fake.clock = fixed_clock(moment)
+        settings = BackupSettings.model_validate(
+            {"directory": directory, "kind": "full", "timezone": "UTC"}
+        )
+        report = run_online_backup(settings, iris=fake, clock=fixed_clock(moment))
+        assert report.status is JobStatus.OK, report.errors
+    return sorted(directory.glob("*.cbk"))
+
+
+def test_a_restore_plan_names_the_journal_file_iris_purged(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "b"
+    backups.mkdir()
+    daily_fulls(fake, backups, 5)
+    # the oldest full's own moment is still restorable, but its journals are gone
+    at = DAY0
+    later = DAY0 + timedelta(days=4, hours=2)
+    settings = RestorePlanSettings(directories=[backups], timezone="UTC", at=at)
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    plan = report.restore
+    assert plan is not None and plan.ok, report.errors
+    required = plan.journal_start
+    assert required is not None and required not in {j.path for j in fake.snapshot().journals}
+    assert plan.journal_missing == required
+    assert plan.roll_forward == (
+        f"only to its own moment: its required journal file {required} is missing, so "
+        "transactions open at backup time cannot be rolled back"
+    )
+    assert any("cannot roll this backup forward" in step for step in plan.steps)
+
+
+def test_the_newest_backup_rolls_forward_to_now(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "b"
+    backups.mkdir()
+    daily_fulls(fake, backups, 3)
+    later = DAY0 + timedelta(days=2, hours=5)
+    settings = RestorePlanSettings(directories=[backups], timezone="UTC")
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    assert report.restore is not None and report.restore.roll_forward == "to now"
+    assert report.restore.journal_missing is None
+
+
+def test_a_moment_past_a_purged_journal_is_refused_naming_the_missing_file(
+    tmp_path: Path,
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "b"
+    backups.mkdir()
+    daily_fulls(fake, backups, 5)
+    at = DAY0 + timedelta(hours=12)  # after the first full, before the second
+    later = DAY0 + timedelta(days=4, hours=2)
+    settings = RestorePlanSettings(directories=[backups], timezone="UTC", at=at)
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    assert report.status is JobStatus.FAILED
+    assert report.restore is not None and not report.restore.ok
+    problem = report.errors[0]
+    assert problem.startswith("no journal reaches 2026-11-10 13:00:00 UTC: "), problem
+    assert "its required journal file /usr/irissys/mgr/journal/20261110.001 is missing" in problem
+
+
+def test_a_moment_after_now_is_refused_when_the_journals_are_known(tmp_path: Path) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "b"
+    backups.mkdir()
+    daily_fulls(fake, backups, 1)
+    later = DAY0 + timedelta(hours=3)
+    at = later + timedelta(days=1)
+    settings = RestorePlanSettings(directories=[backups], timezone="UTC", at=at)
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    assert report.status is JobStatus.FAILED
+    assert report.errors == [
+        "no journal reaches 2026-11-11 04:00:00 UTC: the journals reach only now "
+        "(2026-11-10 04:00:00 UTC)"
+    ]
+
+
+def test_without_a_journal_list_the_roll_forward_is_unknown_and_nothing_is_refused(
+    tmp_path: Path,
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    backups = tmp_path / "b"
+    backups.mkdir()
+    daily_fulls(fake, backups, 1)
+    later = DAY0 + timedelta(hours=3)
+    settings = RestorePlanSettings(directories=[backups], timezone="UTC", at=later)
+    report = run_restore_plan(settings, clock=fixed_clock(later))
+    assert report.status is JobStatus.OK
+    assert report.restore is not None
+    assert report.restore.roll_forward == "unknown: journal files not listed (no IRIS)"
+    fake.fail("journal_files")
+    report = run_restore_plan(settings, clock=fixed_clock(later), iris=fake)
+    assert report.status is JobStatus.OK and report.restore is not None
+    assert report.restore.roll_forward == "unknown: journal files not listed (no IRIS)"
+    assert any("journal files could not be listed" in w for w in report.warnings)
+
+
+def test_a_journal_lost_between_backup_and_now_is_named_and_the_plan_stops_at_the_backup(
+    tmp_path: Path,
+) -> None:
+    fake = FakeIris(tmp_path / "iris")
+    fake.configure(days_before_purge=0, backups_before_purge=0)
+    backups = tmp_path / "b"
+    backups.mkdir()
+    daily_fulls(fake, backups, 3)
+    lost = "/usr/irissys/mgr/journal/20261111.003"
+    fake.lose_journal(lost)
+    later = DAY0 + timedelta(days=2, hours=5)
+    own = RestorePlanSettings(directories=[backups], timezone="UTC", at=DAY0)
+    plan = run_restore_plan(own, clock=fixed_clock(later), iris=fake).restore
+    # the fake numbers on across days, so the file missing between two days is described
+    missing = f"a journal file between {lost[:-12]}20261110.002 and {lost[:-12]}20261112.004"
+    assert plan is not None and plan.ok and plan.journal_missing == missing
+    assert plan.roll_forward == f"only to its own moment: first missing journal file {missing}"
+    past_gap = own.model_copy(update={"at": DAY0 + timedelta(days=1, hours=12)})
+    report = run_restore_plan(past_gap, clock=fixed_clock(later), iris=fake)
+    assert report.status is JobStatus.FAILED
+    assert f"first missing journal file {missing}" in report.errors[0]

@@ -308,23 +308,25 @@ def test_the_quick_name_check_accepts_only_what_the_full_check_accepts(
     st.sampled_from([".cbk", ".cbk.zst", ".snapshot.json"]),
     st.sampled_from(["", "x", "a"]),
     st.sampled_from([".cbk.json", ".log", ".cbk.zst.json", ".json", ".cbk", "", ".cbk.log"]),
-    st.sampled_from(["", "sub/", "../"]),
+    st.sampled_from(["/backups/d/", "/backups/e/", "/backups/d/sub/", "/backups/d/../"]),
 )
 def test_a_lone_companion_is_kept_exactly_when_it_is_one_of_the_backups_own_names(
-    stem: str, suffix: str, other: str, companion_suffix: str, below: str
+    stem: str, suffix: str, other: str, companion_suffix: str, place: str
 ) -> None:
     """The usual one-companion case is tested inline for speed; it must agree with
-    own_companions, the one definition of a backup's own files, for every name."""
+    own_companions, the one definition of a backup's own files, for every name and place
+    (beside it, in a sibling directory, below it, or through ``..``)."""
     directory = Path("/backups/d")
     name = stem + suffix
-    companion = f"{directory}/{below}{stem}{other}{companion_suffix}"
+    companion = f"{place}{stem}{other}{companion_suffix}"
     rec = record(name, "full", T0, directory=str(directory))
     rec.companions = (companion,)
     targets, refused = targets_from_plan([deletion(rec)], [directory])
     if not _deletable(name):
         assert targets == []
         return
-    own = not below and companion.rpartition("/")[2] in own_companions(name)
+    beside = place == f"{directory}/"
+    own = beside and companion.rpartition("/")[2] in own_companions(name)
     assert [t.companions for t in targets] == [(companion.rpartition("/")[2],) if own else ()]
     assert [t.shown for t in targets] == [(rec.path, companion) if own else (rec.path,)]
     assert bool(refused) is not own
