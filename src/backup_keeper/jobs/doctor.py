@@ -20,7 +20,7 @@ from datetime import datetime
 from backup_keeper.catalog.discover import discover, leftover_temp_warnings
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.freeze_marker import UnreadableMarker
-from backup_keeper.iris.port import IrisError, IrisPort
+from backup_keeper.iris.port import IrisPort
 from backup_keeper.jobs import lifecycle
 from backup_keeper.jobs.faults import describe_fault
 from backup_keeper.jobs.freeze_recovery import (
@@ -29,11 +29,11 @@ from backup_keeper.jobs.freeze_recovery import (
     current_marker,
     recover_frozen,
 )
+from backup_keeper.jobs.journal_purge import read_journal_settings
 from backup_keeper.jobs.locking import INSTANCE_LOCK
 from backup_keeper.journal_coverage import (
     held_line,
     policy_keeps,
-    settings_line,
     stranding,
     stranding_warning,
 )
@@ -136,15 +136,9 @@ def _journal_purge(
 ) -> None:
     """Whether IRIS's journal purge will strand backups the policy keeps (iris-ledger.md
     section 14). Settings that cannot be read leave it unknown, and say so."""
-    try:
-        journal = iris.journal_settings()
-    except IrisError as exc:
-        report.warnings.append(
-            f"IRIS's journal purge settings could not be read ({exc}): whether kept backups "
-            "can roll forward is unknown"
-        )
+    journal = read_journal_settings(iris, report)
+    if journal is None:
         return
-    report.checked.append(settings_line(journal))
     now = report.started
     if retention is not None:
         warning = stranding_warning(

@@ -20,10 +20,10 @@ from backup_keeper.clock import Clock, system_clock
 from backup_keeper.durations import format_duration
 from backup_keeper.iris.port import IrisError, IrisPort, IrisTimeout
 from backup_keeper.jobs import lifecycle
+from backup_keeper.jobs.journal_purge import read_journal_settings
 from backup_keeper.journal_coverage import (
     held_line,
     policy_keeps,
-    settings_line,
     stranding,
     stranding_warning,
 )
@@ -175,15 +175,9 @@ def _journal_purge(
 ) -> None:
     """The stranding rule over what is kept (journal_coverage.py); IRIS's history counts
     toward BackupsBeforePurge. A warning, never a failed check: the backups are fresh."""
-    try:
-        journal = iris.journal_settings()
-    except IrisError as exc:
-        report.warnings.append(
-            f"IRIS's journal purge settings could not be read ({exc}): whether kept backups "
-            "can roll forward is unknown"
-        )
+    journal = read_journal_settings(iris, report)
+    if journal is None:
         return
-    report.checked.append(settings_line(journal))
     now = report.started
     good = [s.time for s in seen if s.good]
     found_here = [s.time for s in seen if s.good and not s.where.startswith("IRIS history")]
