@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -143,16 +144,15 @@ JobCall = Callable[[Any, IrisPort, "Notifier | None", Progress], JobReport]
 class DoorJob:
     """A job as the doors know it. ``takes_alerts``: the job takes the alert settings as its
     own (``alert-test`` tests the channels, ``metrics`` reads the state file they name), so the
-    door builds no notifier for it and refuses nothing a channel does. ``refreshes_metrics``:
-    what the job does changes what the metrics say, so the door refreshes the snapshot IRIS's
-    monitor shows once the job is done (:func:`run_named_job`). ``settings_model`` is a
+    door builds no notifier for it and refuses nothing a channel does; every other job changes
+    what the metrics say, so it runs with the snapshot IRIS's monitor shows refreshed after it
+    (:func:`run_named_job`). ``settings_model`` is a
     function so that a model that lives with its job (``alert-test``'s, beside the alert
     channels) loads only when that job runs."""
 
     settings_model: Callable[[], type[BaseModel]]
     call: JobCall
     takes_alerts: bool = False
-    refreshes_metrics: bool = True
 
     @property
     def model(self) -> type[BaseModel]:
@@ -198,14 +198,11 @@ JOBS: dict[str, DoorJob] = {
         lambda: FreshnessSettings,
         lambda s, iris, n, p: jobs.run_freshness_check(s, iris=iris, notifier=n),
     ),
-    "alert-test": DoorJob(
-        _alert_test_model, _run_alert_test, takes_alerts=True, refreshes_metrics=False
-    ),
+    "alert-test": DoorJob(_alert_test_model, _run_alert_test, takes_alerts=True),
     "metrics": DoorJob(
         _metrics_model,
         lambda s, iris, n, p: jobs.run_metrics(s, iris=iris),
         takes_alerts=True,
-        refreshes_metrics=False,
     ),
 }
 """Every job a task or an operation can run, by the name the CLI gives it."""
@@ -226,9 +223,9 @@ def run_named_job(
     listing every problem (nothing was done), never an exception: a task or an operation must
     always get a report. Every IRIS call is bounded (BACKUP_KEEPER_IRIS_CALL_TIMEOUT, else
     120 s): a hung instance is a failed report naming the call, never a door that hangs.
-    Once a job that changes what the metrics say is done (not a dry run), the snapshot IRIS's
-    monitor shows is rebuilt for its directories (:func:`_refresh_metrics`): this is the one
-    place every task and operation passes, and both always have a port."""
+    A job that changes what the metrics say runs as ``jobs.metrics.run_then_publish``: then
+    the snapshot IRIS's monitor shows is rebuilt for its directories (every task and operation
+    passes here, and both always have a port)."""
     iris = bounded(iris)
     entry = JOBS.get(job)
     if entry is None:
@@ -242,36 +239,14 @@ def run_named_job(
         notifier = notifier_for(alerts, iris=iris, settings=parsed, ens_send=ens_send)
     except SettingsError as exc:
         return refused(job, exc.problems)
-    report = entry.call(parsed, iris, notifier, LogProgress() if progress is None else progress)
-    if entry.refreshes_metrics and not report.dry_run:
-        _refresh_metrics(report, parsed, iris, alerts)
-    return report
+    run = partial(
+        entry.call, parsed, iris, notifier, LogProgress() if progress is None else progress
+    )
+    from backup_keeper.jobs.metrics import run_then_publish  # noqa: PLC0415 - with its job
 
-
-def _refresh_metrics(
-    report: JobReport, settings: BaseModel, iris: IrisPort, alerts: AlertSettings
-) -> None:
-    """The snapshot IRIS's monitor shows, rebuilt for the job's directories once it is done
-    (after its notifier was told, so a job now failing shows as failing). A task and an
-    operation always have a port, so the monitor never waits for the next metrics task. A
-    refresh that fails is a warning on the job's report, never the job's failure."""
-    from backup_keeper.jobs.metrics import MetricsSettings  # noqa: PLC0415 - with its job
-
-    try:
-        refresh = validate_settings(
-            MetricsSettings,
-            {
-                "directories": report.directories,
-                "timezone": getattr(settings, "timezone", None),
-                "alerts": alerts,
-            },
-        )
-    except SettingsError as exc:
-        report.warnings.append(f"metrics snapshot not refreshed: {'; '.join(exc.problems)}")
-        return
-    refreshed = jobs.run_metrics(refresh, iris=iris)
-    if refreshed.status is JobStatus.FAILED:
-        report.warnings.append(f"metrics snapshot not refreshed: {refreshed.summary}")
+    return run_then_publish(
+        run, iris=iris, alerts=alerts, timezone=getattr(parsed, "timezone", None)
+    )
 
 
 def is_destination_url(target: str) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from backup_keeper.alerts.settings import AlertSettings
 from backup_keeper.clock import Clock, system_clock
@@ -28,7 +28,7 @@ from backup_keeper.metrics import (
     sensor_rows,
     textfile_text,
 )
-from backup_keeper.report import JobReport
+from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.safe_files import write_atomic
 from backup_keeper.settings import CatalogSettings
 from backup_keeper.timezones import resolve_zone
@@ -112,3 +112,28 @@ def _text(found: Collected, fmt: MetricsFormat, report: JobReport) -> str:
     if fmt == "json":
         return metrics_json(found.families, report.started)
     return openmetrics_text(found.families)
+
+
+def run_then_publish(
+    run: Callable[[], JobReport], *, iris: IrisPort, alerts: AlertSettings, timezone: str | None
+) -> JobReport:
+    """``run`` (a job that changes what the metrics say), then, unless it was a dry run, the
+    snapshot IRIS's monitor shows rebuilt for its directories, after its notifier was told, so
+    a job now failing shows as failing. One job for the doors: a task and an operation always
+    have a port, so the monitor never waits for the next metrics task. A refresh that fails is
+    a warning on the job's report, never the job's failure."""
+    report = run()
+    if report.dry_run:
+        return report
+    try:
+        refresh = MetricsSettings(
+            directories=[Path(d) for d in report.directories], timezone=timezone, alerts=alerts
+        )
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        report.warnings.append(f"metrics snapshot not refreshed: {problems}")
+        return report
+    refreshed = run_metrics(refresh, iris=iris)
+    if refreshed.status is JobStatus.FAILED:
+        report.warnings.append(f"metrics snapshot not refreshed: {refreshed.summary}")
+    return report

@@ -13,10 +13,10 @@ from backup_keeper.alerts.history import AlertHistory, save_history
 from backup_keeper.alerts.settings import AlertSettings
 from backup_keeper.clock import fixed_clock
 from backup_keeper.iris.fake import FakeIris
-from backup_keeper.jobs import run_metrics
-from backup_keeper.jobs.metrics import MetricsSettings
+from backup_keeper.jobs import lifecycle, run_metrics
+from backup_keeper.jobs.metrics import MetricsSettings, run_then_publish
 from backup_keeper.kinds import BackupKind
-from backup_keeper.report import JobStatus
+from backup_keeper.report import JobReport, JobStatus
 from backup_keeper.settings import SettingsError, validate_settings
 from tests.builders import T0, write_managed_backup
 
@@ -139,3 +139,45 @@ def test_a_textfile_node_exporter_would_not_read_is_bad_settings(
         )
 
     assert any(said in problem for problem in raised.value.problems)
+
+
+def finished(directory: Path, *, dry_run: bool) -> JobReport:
+    return lifecycle.begin(
+        "purge", clock=fixed_clock(NOW), directories=[str(directory)], options={}, dry_run=dry_run
+    )
+
+
+def test_after_a_job_the_snapshot_is_rebuilt_for_its_directories(tmp_path: Path) -> None:
+    iris = FakeIris(tmp_path / "iris")
+    (tmp_path / "backups").mkdir()
+    backups = chain(tmp_path / "backups")
+    report = run_then_publish(
+        lambda: finished(backups, dry_run=False), iris=iris, alerts=AlertSettings(), timezone="UTC"
+    )
+    assert report.warnings == []
+    assert any(m.sensor == "restorable_chains" for m in iris.snapshot().metrics)
+
+
+def test_after_a_dry_run_the_snapshot_is_left_as_it_was(tmp_path: Path) -> None:
+    iris = FakeIris(tmp_path / "iris")
+    (tmp_path / "backups").mkdir()
+    backups = chain(tmp_path / "backups")
+    report = run_then_publish(
+        lambda: finished(backups, dry_run=True), iris=iris, alerts=AlertSettings(), timezone="UTC"
+    )
+    assert report.warnings == []
+    assert iris.snapshot().metrics == []
+
+
+def test_a_directory_gone_after_the_job_leaves_a_warning_not_a_failure(tmp_path: Path) -> None:
+    iris = FakeIris(tmp_path / "iris")
+    report = run_then_publish(
+        lambda: finished(tmp_path / "gone", dry_run=False),
+        iris=iris,
+        alerts=AlertSettings(),
+        timezone="UTC",
+    )
+    assert report.status is JobStatus.OK
+    [warning] = report.warnings
+    assert warning.startswith("metrics snapshot not refreshed: ")
+    assert iris.snapshot().metrics == []
