@@ -29,7 +29,7 @@ class Checksum(BaseModel):
     """A file's digest as a sidecar records it. Defined here, where it is computed, so the
     manifest depends on the checksum and never the other way round."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     algorithm: Algorithm
     hex: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -265,7 +265,9 @@ class DestinationSettings(BaseModel):
     """One destination: its URL and how to talk to it. Holds no secret by construction: the
     fields that concern credentials hold references (a file, the name of a variable)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", frozen=True, hide_input_in_errors=True
+    )
 
     url: str
     """Where: ``s3://bucket/prefix``, ``az://container/prefix``, ``gs://bucket/prefix``,

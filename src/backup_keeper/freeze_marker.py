@@ -40,7 +40,7 @@ class UnreadableMarker(Exception):
 
 
 class FreezeMarker(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     format: str = "backup-keeper-freeze/1"
     host: str

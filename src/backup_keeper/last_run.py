@@ -34,7 +34,7 @@ class _LastRun(BaseModel):
     """No time is kept: a second run that finds the same is no change on disk (the file is
     rewritten only when what it says changes), and the job's report says when it ran."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, allow_inf_nan=False)
     NAME: ClassVar[str]
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticSerializationError
 
 from backup_keeper import __version__
@@ -109,6 +109,8 @@ class FileAction:
 class BackupDetails(BaseModel):
     """The backup a job took (or tried to take)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     requested_kind: str
     kind: str = Field(description="What ran: a request may be promoted to full.")
     file: str | None = Field(default=None, description="The .cbk, absent when it was removed.")
@@ -135,6 +137,8 @@ class BackupDetails(BaseModel):
 
 
 class RestoreFile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     path: str
     kind: str
     time: AwareDatetime
@@ -145,6 +149,8 @@ class RollForward(BaseModel):
     """How far the journals take one backup (journal_coverage.py): ``now``, ``backup`` (only to
     its own moment: ``first_missing`` is gone) or ``unknown``; ``words`` says it in full."""
 
+    model_config = ConfigDict(defer_build=True)
+
     reach: str
     first_missing: str | None = None
     words: str = ""
@@ -153,6 +159,8 @@ class RollForward(BaseModel):
 class RestorePlan(BaseModel):
     """The restore a job planned (``restore/plan.py`` builds it). Defined with the report that
     carries it, so the report never depends on the planner and its integrity checks."""
+
+    model_config = ConfigDict(defer_build=True)
 
     requested_at: AwareDatetime | None
     restores_to: AwareDatetime | None = Field(default=None, description="The moment restored.")
@@ -184,6 +192,8 @@ class RestorePlan(BaseModel):
 
 class JobReport(BaseModel):
     """What a job did, decided and why; ``status`` is the one word a scheduler needs."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job: str
     status: JobStatus = JobStatus.OK

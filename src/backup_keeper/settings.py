@@ -117,7 +117,7 @@ def plausible_moment(value: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(plausible_moment)]
-_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_STRICT = ConfigDict(defer_build=True, extra="forbid", frozen=True, allow_inf_nan=False)
 OnlineKind = Literal["full", "incremental", "cumulative"]
 RunOn = Literal["any", "primary", "backup", "not-primary"]
 ReadOnlyPolicy = Literal["warn", "exclude"]

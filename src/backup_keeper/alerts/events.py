@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from backup_keeper.report import JobReport, JobStatus
 
@@ -74,6 +74,8 @@ _FAILED_KIND = {
 
 
 class AlertEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: EventKind
     severity: AlertSeverity
     instance: str

@@ -11,7 +11,7 @@ import errno
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from backup_keeper.safe_files import write_atomic_path
 from backup_keeper.small_files import TooLarge, read_small
@@ -23,6 +23,8 @@ MAX_STATE_BYTES = 1 << 20
 
 
 class AlertHistory(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     sent: dict[str, AwareDatetime] = Field(default_factory=dict)
     failing: dict[str, AwareDatetime] = Field(default_factory=dict)
 

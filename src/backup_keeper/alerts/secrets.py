@@ -30,7 +30,7 @@ class SecretError(ValueError):
 class SecretRef(BaseModel):
     """Where a secret is: exactly one of ``env``, ``file`` or ``iris_credentials``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     env: str | None = None
     file: Path | None = None

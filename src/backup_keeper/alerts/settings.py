@@ -19,7 +19,7 @@ from backup_keeper.settings import NonEmptyPath, SettingsError, validate_setting
 
 
 class EmailSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
     host: str
     port: int = Field(default=587, ge=1, le=65535)
@@ -36,21 +36,21 @@ class EmailSettings(BaseModel):
 
 
 class AppriseSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
     url: SecretRef = Field(description="An apprise URL (slack://, msteams://, json://...).")
     min_severity: AlertSeverity = AlertSeverity.ERROR
 
 
 class EnsAlertSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
     min_severity: AlertSeverity = AlertSeverity.ERROR
 
 
 class AlertSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
     console_min_severity: AlertSeverity = Field(
         default=AlertSeverity.INFO, description="messages.log: always on."

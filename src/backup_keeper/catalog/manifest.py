@@ -39,7 +39,7 @@ class ManifestError(ValueError):
 
 
 class MirrorInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     name: str
     role: str = Field(examples=["primary", "backup", "async"])
@@ -52,7 +52,7 @@ class RemoteCopy(BaseModel):
     the destination can check without the private key (an encrypted copy) or decompressing.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     destination: str = Field(
         description="The destination's URL with its instance, as reports show it (no secret).",
@@ -90,7 +90,7 @@ class RemoteCopy(BaseModel):
 class Manifest(BaseModel):
     """Version 1 of the sidecar format. Unknown keys are refused so a typo is never ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     format: Literal["backup-keeper/1"] = "backup-keeper/1"
     file: str = Field(description="Name of the backup file, without directory.")

@@ -43,7 +43,7 @@ class Pin(BaseModel):
     a purge (local or at a destination) keeps a pinned backup and everything a restore of it
     needs while the pin holds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     reason: PinText = Field(description="Why it is pinned; one printable line.")
     pinned: AwareDatetime = Field(description="When the pin was written.")

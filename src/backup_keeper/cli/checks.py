@@ -78,7 +78,7 @@ def check_freshness(
 
 @common.app.command("alert-test")
 def alert_test(
-    config: Annotated[str, typer.Option("--config", help="TOML settings with \\[alerts].")],
+    config: Annotated[str, typer.Option("--config", help="TOML settings with [alerts].")],
     iris: Annotated[
         common.IrisChoice | None,
         typer.Option(help="Deliver messages.log lines through this adapter."),

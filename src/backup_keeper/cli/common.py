@@ -66,6 +66,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 IrisChoice = Literal["embedded", "native", "fake"]
@@ -125,7 +126,7 @@ Directories = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JobReport as JSON.")]
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", help="TOML settings file with an \\[alerts] table (channels)."),
+    typer.Option("--config", help="TOML settings file with an [alerts] table (channels)."),
 ]
 TimezoneOpt = Annotated[
     str | None,

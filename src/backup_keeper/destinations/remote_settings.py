@@ -26,7 +26,7 @@ from backup_keeper.settings import (
 class RemoteCatalogSettings(BaseModel):
     """One destination and the instance whose backups it holds (``<prefix>/<instance>/``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     destination: DestinationSettings
     instance: str = Field(

@@ -30,7 +30,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backup_keeper.clock import Clock, system_clock
 from backup_keeper.iris import dbrest
@@ -75,6 +75,8 @@ FailMode = Literal["raise", "return0", "warn", "hang", "disk_full", "unfinished_
 
 
 class FakeDatabase(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     directory: str
     name: str
     read_only: bool = False
@@ -93,6 +95,8 @@ class FakeDatabase(BaseModel):
 class FakeJournalRestore(BaseModel):
     """One Journal.Restore run: what it was told, and where updates really went."""
 
+    model_config = ConfigDict(defer_build=True)
+
     first_file: str
     selected: list[str] = Field(default_factory=list)
     redirected: dict[str, str] = Field(default_factory=dict)
@@ -102,6 +106,8 @@ class FakeJournalRestore(BaseModel):
 
 
 class FakeHistory(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     time: datetime
     type: Literal["F", "I", "C", "E"]
     status: Literal["Completed", "Warning", "Failed", "Aborted"]
@@ -116,18 +122,24 @@ class FakeJournalFile(BaseModel):
     """A journal file of the simulated instance, and when it was created (its name's date is
     that day in the instance's zone); it completed when the next one was created."""
 
+    model_config = ConfigDict(defer_build=True)
+
     path: str
     created: datetime
     size: int = 1024
 
 
 class MetricRow(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     sensor: str
     value: float
     labels: dict[str, str] = Field(default_factory=dict)
 
 
 class FakeState(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     instance: str = "IRIS"
     version: str = "IRIS for UNIX (Ubuntu Server LTS for x86-64 Containers) 2025.1 (fake)"
     manager_directory: str = "/usr/irissys/mgr/"

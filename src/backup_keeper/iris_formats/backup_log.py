@@ -45,7 +45,7 @@ _HEADER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class DatabaseCopy(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     directory: str
     started: datetime | None = Field(default=None, description="Instance-local time, naive.")
@@ -54,7 +54,7 @@ class DatabaseCopy(BaseModel):
 
 
 class BackupPass(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     number: int
     copies: list[DatabaseCopy] = Field(default_factory=list)
@@ -64,7 +64,7 @@ class BackupPass(BaseModel):
 class BackupLog(BaseModel):
     """What one backup log says, in the order IRIS said it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     started: datetime | None = Field(
         default=None, description="``*** The time is: ... ***``: instance-local time, naive."

@@ -24,7 +24,7 @@ NO_CHANNEL = (
 class AlertTestSettings(BaseModel):
     """The ``[alerts]`` table to test; the doors fill it from the alerts file they were given."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 

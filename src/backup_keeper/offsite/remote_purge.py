@@ -74,7 +74,7 @@ def check_remote_backup_name(name: str) -> str:
 
 
 class RemoteIntentEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     name: str
     size: int = Field(ge=0)
@@ -92,7 +92,7 @@ class RemoteIntentEntry(BaseModel):
 
 
 class RemoteIntent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     format: str = Field(
         default="backup-keeper-remote-purge/1", pattern="^backup-keeper-remote-purge/1$"

@@ -77,7 +77,7 @@ def forms(name: str) -> tuple[str, ...]:
 
 
 class IntentEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     name: str
     size: int = Field(ge=0)
@@ -102,7 +102,7 @@ class IntentEntry(BaseModel):
 
 
 class PurgeIntent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     format: Literal["backup-keeper-purge/1"] = "backup-keeper-purge/1"
     created: AwareDatetime
