@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from operator import attrgetter
 
 from backup_keeper.catalog.record import (
     ORDER_KEY,
@@ -25,8 +24,6 @@ from backup_keeper.kinds import CHAIN_STARTS, BackupKind
 
 _CUMULATIVE = BackupKind.CUMULATIVE
 _UNMANAGED = RecordSource.UNMANAGED
-_INSTANCE = attrgetter("instance")
-_PARENT = attrgetter("parent_name")
 
 
 def _backup_name(name: str) -> str:
@@ -39,35 +36,50 @@ def link_chains(records: Iterable[BackupRecord]) -> list[BackupRecord]:
     """Fill in ``chain`` and ``chain_complete`` on every record and return them oldest first.
 
     The records are updated in place: the catalog builds them and hands them over, so copying
-    a million of them only to set two fields would be waste.
+    a million of them only to set two fields would be waste. One instance (the usual case) is
+    linked in one walk over the sorted records; a second instance met on the way makes it
+    group the records by instance and link each group.
     """
     ordered = sorted(records, key=ORDER_KEY)
-    managed = [r for r in ordered if r.source is not _UNMANAGED]
-    if len(set(map(_INSTANCE, managed))) <= 1:  # one instance, the usual case: no regrouping
-        _link_group(managed)
+    if _link_group(ordered):
         return ordered
     groups: dict[str | None, list[BackupRecord]] = defaultdict(list)
-    for record in managed:
-        groups[record.instance].append(record)
+    for record in ordered:
+        if record.source is not _UNMANAGED:
+            groups[record.instance].append(record)
     for group in groups.values():
         _link_group(group)
     return ordered
 
 
-def _link_group(group: list[BackupRecord]) -> None:
-    """One walk, oldest first. Kinds and statuses are tested against the tuples directly: this
-    loop runs once per backup of a million-record catalog, where property calls cost more than
-    the linking itself."""
+_NOT_YET = object()
+"""No instance seen yet (``None`` is an instance: the one backups without a name belong to)."""
+
+
+def _link_group(group: list[BackupRecord]) -> bool:
+    """One walk, oldest first, over the managed records of ``group``; False, with the walk
+    left unfinished, at the first record of a second instance (chains never cross instances).
+
+    Every test is made on the record the walk is at, not in passes of their own: at a million
+    records each extra pass (filtering out the unmanaged, collecting the instances, looking
+    for a recorded parent) cost as much as the linking itself, because a record is fetched
+    from memory once per pass. Kinds and statuses are tested against the tuples directly, as
+    property calls cost more than the linking. The names a recorded parent is looked up in are
+    collected only when the first record that has one is met (a million IRIS files have none).
+    """
     last_full: BackupRecord | None = None
     last_usable: BackupRecord | None = None
-    # only manifests record parents; skip the name set when none does (a million IRIS files)
-    names = (
-        {_backup_name(r.path.rpartition("/")[2]) for r in group}
-        if any(map(_PARENT, group))
-        else None
-    )
+    names: set[str] | None = None
+    instance: object = _NOT_YET
     usable, starts = USABLE_STATUSES, CHAIN_STARTS  # bound locally for the million-record loop
     for record in group:
+        if record.source is _UNMANAGED:
+            continue
+        seen = record.instance
+        if seen is not instance and seen != instance:
+            if instance is not _NOT_YET:
+                return False
+            instance = seen
         if record.status not in usable:
             record.chain = ()
             record.chain_complete = True
@@ -86,14 +98,25 @@ def _link_group(group: list[BackupRecord]) -> None:
         else:
             record.chain = last_usable.chain + (last_usable.path,)  # noqa: RUF005 - no list
             record.chain_complete = True
-        if names is not None:
-            _check_parent(record, names)
+        if record.parent_name:
+            names = _check_parent(record, names, group)
         last_usable = record
+    return True
 
 
-def _check_parent(record: BackupRecord, names: set[str]) -> None:
-    """A manifest's recorded parent that is not in the catalog breaks the chain."""
+def _check_parent(
+    record: BackupRecord, names: set[str] | None, group: list[BackupRecord]
+) -> set[str]:
+    """A manifest's recorded parent that is not in the catalog breaks the chain. ``names``
+    are the stored names of ``group``'s managed backups, as recorded parents give them,
+    collected at the first parent met (of every instance in ``group``: a second one ends the
+    walk before a parent is judged by them); returned for the next."""
+    if names is None:
+        names = {
+            _backup_name(r.path.rpartition("/")[2]) for r in group if r.source is not _UNMANAGED
+        }
     parent = record.parent_name
     if parent and _backup_name(parent) not in names and record.chain_complete:
         record.chain_complete = False
         record.note = f"the backup it was taken on, {record.parent_name}, is missing"
+    return names

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from backup_keeper.catalog.chains import link_chains
-from backup_keeper.catalog.record import BackupRecord, BackupStatus
+from backup_keeper.catalog.record import BackupRecord, BackupStatus, RecordSource
 from tests.builders import T0, names, record, series
 
 
@@ -77,3 +81,49 @@ def test_a_recorded_parent_missing_from_the_catalog_breaks_the_chain_and_says_wh
     assert got["b002_I.cbk"][1] is False
     assert second.note == "the backup it was taken on, gone_I.cbk.zst, is missing"
     assert first.note is None
+
+
+_KINDS = ("full", "incremental", "cumulative", "external")
+_STATUSES = (BackupStatus.COMPLETED, BackupStatus.FAILED, BackupStatus.UNREADABLE)
+
+
+@st.composite
+def mixed_records(draw: st.DrawFn) -> list[BackupRecord]:
+    """Backups of up to three instances interleaved in time, some unmanaged, some naming a
+    parent (present or not), in any order."""
+    count = draw(st.integers(min_value=0, max_value=24))
+    out = []
+    for i in range(count):
+        made = record(
+            f"b{i:03d}.cbk",
+            draw(st.sampled_from(_KINDS)),
+            T0 + timedelta(hours=draw(st.integers(min_value=0, max_value=30))),
+            draw(st.sampled_from(_STATUSES)),
+            instance=draw(st.sampled_from((None, "A", "B"))),
+            source=draw(st.sampled_from((RecordSource.SIDECAR, RecordSource.UNMANAGED))),
+        )
+        made.sequence = i
+        if draw(st.booleans()):
+            made.parent_name = f"b{draw(st.integers(min_value=0, max_value=30)):03d}.cbk"
+        out.append(made)
+    return draw(st.permutations(out))
+
+
+def _linked(records: list[BackupRecord]) -> dict[str, tuple[tuple[str, ...], bool, str | None]]:
+    return {r.path: (r.chain, r.chain_complete, r.note) for r in link_chains(records)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixed_records())
+def test_mixed_instances_link_as_each_instance_alone_would(records: list[BackupRecord]) -> None:
+    """The one-walk path stops at a second instance and regroups: what it left half done on
+    the way must not show, and no instance's names may judge another's recorded parents."""
+    together = _linked(copy.deepcopy(records))
+    alone: dict[str, tuple[tuple[str, ...], bool, str | None]] = {}
+    for instance in {r.instance for r in records}:
+        own = [copy.deepcopy(r) for r in records if r.instance == instance]
+        alone |= _linked(own)
+    managed = {r.path for r in records if r.source is not RecordSource.UNMANAGED}
+    assert {p: v for p, v in together.items() if p in managed} == {
+        p: v for p, v in alone.items() if p in managed
+    }
