@@ -449,8 +449,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "intent-blocked-directory-purged",
         "jobs/purge.py",
-        "targets = [t for t in targets if t.directory not in blocked]",
-        "targets = list(targets)",
+        "targets = {d: records for d, records in targets.items() if d not in blocked}",
+        "targets = dict(targets)",
         PURGE,
     ),
     m(
@@ -485,22 +485,29 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "executor-foreign-companion-deleted",
         "purge/executor.py",
-        "if not companion.startswith(prefix) or companion_name not in own:",
-        "if not companion.startswith(prefix):",
+        "if c.startswith(prefix) and c[cut:] in own)",
+        "if c.startswith(prefix))",
         PURGE,
     ),
     m(
         "executor-lone-companion-any-name",
         "purge/executor.py",
-        "(own == name + _SIDECAR or own == name[:-4] + _LOG)",
+        "(companions[0] == path + _SIDECAR or companions[0] == path[:-4] + _LOG)",
         "True",
         PURGE,
     ),
     m(
         "executor-lone-companion-any-directory",
         "purge/executor.py",
-        "if companion.startswith(prefix) and (",
-        "if (",
+        "companions[0] == path + _SIDECAR or",
+        'companions[0].endswith("/" + name + _SIDECAR) or',
+        PURGE,
+    ),
+    m(
+        "executor-dry-run-names-only-the-backup",
+        "purge/executor.py",
+        "        for path in _in_deletion_order(record.companions):\n            add(",
+        "        for path in ():\n            add(",
         PURGE,
     ),
     m(
@@ -534,8 +541,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "executor-backup-deleted-last",
         "purge/executor.py",
-        "return [target.name, *companions]",
-        "return [*companions, target.name]",
+        "return [target.name, *_in_deletion_order(target.companions)]",
+        "return [*_in_deletion_order(target.companions), target.name]",
         PURGE,
     ),
     m(

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import errno
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar, Protocol, TypeVar
+from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
@@ -51,26 +51,14 @@ class LastVerify(_LastRun):
 S = TypeVar("S", bound=_LastRun)
 
 
-class Sized(Protocol):
-    """A deleted backup as the purge executor reports it (``PurgeTarget``)."""
-
-    @property
-    def directory(self) -> Path: ...
-
-    @property
-    def size(self) -> int: ...
-
-
-def record_purge(directories: Iterable[Path], gone: Iterable[Sized]) -> list[str]:
-    """Leave in each directory the bytes the purge freed there (0 when nothing went); return a
-    warning for each directory where that could not be written."""
-    freed: Counter[Path] = Counter(dict.fromkeys(directories, 0))
-    for target in gone:
-        freed[target.directory] += target.size
+def record_purge(directories: Iterable[Path], freed: Mapping[Path, int]) -> list[str]:
+    """Leave in each directory the bytes the purge freed there (``freed``, as the executor
+    counted them as the backups went; 0 when nothing went); return a warning for each
+    directory where that could not be written."""
     return [
         problem
-        for directory, size in freed.items()
-        if (problem := _write(directory, LastPurge(freed_bytes=size)))
+        for directory in directories
+        if (problem := _write(directory, LastPurge(freed_bytes=freed.get(directory, 0))))
     ]
 
 

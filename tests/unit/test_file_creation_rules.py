@@ -70,6 +70,8 @@ def _opening(call: ast.Call, owner: str) -> str | None:
 def _moving(call: ast.Call, owner: str, name: str) -> str | None:
     if name == "replace" and (len(call.args) != 1 or isinstance(call.args[0], ast.Constant)):
         return None  # str.replace("a", "b"), datetime.replace(tzinfo=...)
+    if owner == "dataclasses":
+        return None  # dataclasses.replace(record, field=...): a copy in memory
     if owner in ("os", "shutil") or not call.args[1:]:
         return f"{owner or '<path>'}.{name}"
     return None
@@ -125,6 +127,7 @@ def f(path, os, tempfile):
     open(path, "rb")
     "a".replace("a", "b")
     moment.replace(tzinfo=zone)
+    dataclasses.replace(record, size=1)
 """
     calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)]
     flagged = [what for call in calls if (what := _offence(call))]

@@ -4,7 +4,6 @@ metrics, on hostile ground: written whole, read without trusting what is there."
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from backup_keeper.last_run import (
 )
 
 
-@dataclass(frozen=True)
-class Gone:
-    directory: Path
-    size: int
-
-
 def test_a_purge_leaves_the_bytes_it_freed_in_each_directory_zero_where_nothing_went(
     tmp_path: Path,
 ) -> None:
@@ -32,7 +25,7 @@ def test_a_purge_leaves_the_bytes_it_freed_in_each_directory_zero_where_nothing_
     a.mkdir()
     b.mkdir()
 
-    warnings = record_purge([a, b], [Gone(a, 100), Gone(a, 28)])
+    warnings = record_purge([a, b], {a: 128})
 
     assert warnings == []
     assert read_last(a, LastPurge) == (LastPurge(freed_bytes=128), None)
@@ -99,7 +92,7 @@ def test_a_planted_symlink_is_replaced_never_written_through(tmp_path: Path) -> 
 def test_a_directory_it_cannot_write_in_is_a_warning_not_an_exception(tmp_path: Path) -> None:
     missing = tmp_path / "gone"
 
-    warnings = record_purge([missing], [])
+    warnings = record_purge([missing], {})
 
     assert len(warnings) == 1
     assert str(missing) in warnings[0] and "not written" in warnings[0]

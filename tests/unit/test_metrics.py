@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -230,19 +229,13 @@ def test_an_unusable_alert_state_means_no_job_is_reported_failing_and_a_warning_
     ]
 
 
-@dataclass(frozen=True)
-class Gone:
-    directory: Path
-    size: int
-
-
 def test_bytes_the_last_purge_freed_and_findings_of_the_last_verify_per_directory(
     tmp_path: Path,
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
-    record_purge([a, b], [Gone(a, 4096)])
+    record_purge([a, b], {a: 4096})
     record_verify([a], [f"{a}/x.cbk: checksum differs", f"{a}/y.cbk: gone"])
 
     found = collect_metrics([a, b], UTC_ZONE, NOW)

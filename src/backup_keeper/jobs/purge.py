@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from operator import attrgetter
 from pathlib import Path
 
 from backup_keeper.catalog.discover import discover
@@ -30,6 +29,8 @@ from backup_keeper.purge.executor import (
     Outcome,
     PurgeTarget,
     Remove,
+    Targets,
+    as_targets,
     delete_leftovers,
     delete_targets,
     targets_from_plan,
@@ -53,7 +54,6 @@ from backup_keeper.settings import PurgeSettings
 from backup_keeper.sizes import human_size
 from backup_keeper.timezones import format_moment, resolve_zone
 
-_SIZE = attrgetter("size")
 Leftovers = dict[Path, tuple[datetime, list[IntentEntry]]]
 """Per directory, when the interrupted purge started and the entries the plan does not delete."""
 
@@ -164,8 +164,8 @@ def _purge_locked(
     _record_plan(report, decided)
     targets, refused = targets_from_plan(decided.delete, settings.directories)
     report.errors += refused
-    if blocked:  # a Path's hash is a Python call: not paid per target when none is blocked
-        targets = [t for t in targets if t.directory not in blocked]
+    if blocked:
+        targets = {d: records for d, records in targets.items() if d not in blocked}
     interrupted = _interrupted(intents, targets, report, dry_run=dry_run, zone=zone)
     if not dry_run:
         try:
@@ -183,11 +183,11 @@ def _purge_locked(
     _fold(report, outcome)
     if not dry_run:
         try:
-            _leave_intents_for(outcome.failed, {t.directory for t in targets} | set(intents), now)
+            _leave_intents_for(outcome.failed, set(targets) | set(intents), now)
         except (OSError, ValueError) as exc:
             report.errors.append(f"cannot update the purge intent: {exc}")
         ran = [d for d in settings.directories if d not in blocked]
-        report.warnings += record_purge(ran, outcome.gone)
+        report.warnings += record_purge(ran, outcome.freed)
     return lifecycle.end(
         report, clock=clock, summary=_summary(report, decided, interrupted, outcome, dry_run)
     )
@@ -195,14 +195,14 @@ def _purge_locked(
 
 @contextmanager
 def _deleting(
-    targets: list[PurgeTarget], dry_run: bool, remove: Remove, progress: Progress
+    targets: Targets, dry_run: bool, remove: Remove, progress: Progress
 ) -> Iterator[Remove]:
     """``remove``, counting each file it deletes as a step of ``progress`` whose total is every
     file the plan names (a dry run deletes nothing, and says so on no bar)."""
     if dry_run or not targets:
         yield remove
         return
-    planned = sum(1 + len(t.companions) for t in targets)
+    planned = sum(1 + len(r.companions) for records in targets.values() for r in records)
     with step(progress, "delete", planned, "files"):
         tally = Tally(progress)
 
@@ -239,7 +239,7 @@ def _read_intents(
 
 def _interrupted(
     intents: dict[Path, PurgeIntent],
-    targets: list[PurgeTarget],
+    targets: Targets,
     report: JobReport,
     *,
     dry_run: bool,
@@ -250,7 +250,11 @@ def _interrupted(
     found = _Interrupted()
     if not intents:
         return found
-    planned = {(t.directory, forms(t.name)[0]): t.path for t in targets}
+    planned = {
+        (t.directory, forms(t.name)[0]): t.path
+        for directory, records in targets.items()
+        for t in as_targets(directory, records)
+    }
     entries = {e.path: e for e in report.delete}
     for directory, intent in intents.items():
         started = format_moment(intent.created, zone)
@@ -299,13 +303,15 @@ def _record_plan(report: JobReport, decided: Plan) -> None:
     report.warnings += decided.warnings
 
 
-def _write_intents(targets: list[PurgeTarget], leftovers: Leftovers, now: datetime) -> None:
+def _write_intents(targets: Targets, leftovers: Leftovers, now: datetime) -> None:
     """Phase one: say, durably, what is about to go, before anything goes."""
     by_directory: dict[Path, list[IntentEntry]] = {
         directory: list(entries) for directory, (_, entries) in leftovers.items()
     }
-    for target in targets:
-        by_directory.setdefault(target.directory, []).append(target.as_intent())
+    for directory, records in targets.items():
+        by_directory.setdefault(directory, []).extend(
+            t.as_intent() for t in as_targets(directory, records)
+        )
     for directory, entries in by_directory.items():
         write_intent(directory, PurgeIntent(created=now, entries=entries))
 
@@ -329,15 +335,16 @@ def _fold(report: JobReport, outcome: Outcome) -> None:
 def _summary(
     report: JobReport, decided: Plan, interrupted: _Interrupted, outcome: Outcome, dry_run: bool
 ) -> str:
-    """Counted from the targets the executor says went (``outcome.gone``); the set of every
-    action's path is built only when an interrupted purge's backups need matching against it."""
+    """Counted from the backups the executor says went (``outcome.gone``, ``outcome.freed``);
+    the set of every action's path is built only when an interrupted purge's backups need
+    matching against it."""
     gone = outcome.gone
     planned = len(decided.delete)
-    size = human_size(sum(map(_SIZE, gone)))
+    size = human_size(sum(outcome.freed.values()))
     if dry_run:
-        verb = f"would delete {len(gone)}" + (f" of {planned}" if len(gone) != planned else "")
+        verb = f"would delete {gone}" + (f" of {planned}" if gone != planned else "")
     else:
-        verb = f"deleted {len(gone)} of {planned}"
+        verb = f"deleted {gone} of {planned}"
     text = (
         f"{verb} backup(s) ({size}), kept {len(decided.keep)}, {len(decided.unmanaged)} unmanaged"
     )

@@ -16,12 +16,15 @@ planner never proposes anything else, the executor refuses it anyway.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
 import stat
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from backup_keeper.catalog.record import BackupRecord, RecordSource
@@ -38,6 +41,7 @@ table) can list what this run finished for an earlier one."""
 _WOULD_DELETE = FileOutcome.WOULD_DELETE
 _UNMANAGED = RecordSource.UNMANAGED
 _SIDECAR = ".json"
+_SIZE = attrgetter("size")
 _LOG = ".log"
 _PLAIN_BACKUP_NAME = re.compile(
     r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:\.cbk|\.cbk\.zst|\.snapshot\.json)", re.ASCII
@@ -55,15 +59,16 @@ def unlink_in(name: str, dir_fd: int) -> None:
 
 @dataclass(slots=True)
 class PurgeTarget:
+    """One backup as the deletion acts on it, inside its directory's descriptor: bare names.
+
+    Built from a checked record as it is deleted (:func:`as_targets`), or from an interrupted
+    purge's intent; not for every backup a dry run names (see :data:`Targets`)."""
+
     directory: Path
     name: str
     size: int
     mtime_ns: int
     companions: tuple[str, ...] = ()
-    shown: tuple[str, ...] = ()
-    """The paths of the backup and its companions as the catalog built them, in the order they
-    go: what a dry run reports, without joining each path again. Empty for a target rebuilt
-    from an intent, whose paths are joined when shown."""
 
     @property
     def path(self) -> str:
@@ -75,16 +80,26 @@ class PurgeTarget:
         )
 
 
+Targets = dict[Path, list[BackupRecord]]
+"""What a plan deletes, per configured directory, each list newest first: the catalog's own
+records, checked (:func:`targets_from_plan`), not copied. A target object per backup, built
+from its record and holding the same facts, cost a dry run of 100,000 backups a tenth of its
+time; the real run builds each :class:`PurgeTarget` as it deletes that backup, where the
+system calls dwarf it."""
+
+
 @dataclass(slots=True)
 class Outcome:
     actions: list[FileAction] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failed: list[PurgeTarget] = field(default_factory=list)
-    gone: list[PurgeTarget] = field(default_factory=list)
-    """Targets whose backup file went (in a dry run: would go), counted as they go, so the
-    job's summary never rebuilds them from a set of every action's path (200,000 at 100,000
+    gone: int = 0
+    """Backups whose file went (in a dry run: would go), counted as they go, so the job's
+    summary never rebuilds them from a set of every action's path (200,000 at 100,000
     backups)."""
+    freed: Counter[Path] = field(default_factory=Counter)
+    """Their bytes, per directory: what the metrics show as the last purge's."""
 
     def extend(self, other: Outcome) -> None:
         self.actions += other.actions
@@ -92,23 +107,26 @@ class Outcome:
         self.errors += other.errors
         self.failed += other.failed
         self.gone += other.gone
+        self.freed.update(other.freed)
 
 
 def targets_from_plan(
     deletions: Sequence[Decision], directories: Sequence[Path]
-) -> tuple[list[PurgeTarget], list[str]]:
-    """Turn delete decisions into targets, newest first; refuse anything outside the rules.
+) -> tuple[Targets, list[str]]:
+    """The delete decisions' records per directory, newest first; refuse anything outside the
+    rules.
 
     The planner never proposes such a thing; this is the second lock on the door, because a
-    wrong deletion cannot be undone. Each target keeps the record's own path strings
-    (``shown``) for what a report says, so a purge of 100,000 backups does not build every
-    path a second time.
+    wrong deletion cannot be undone. A record whose companions are not all its own sidecar or
+    log beside it goes as a copy holding only those (the others are refused); every other
+    record is its own target.
     """
     allowed = {str(d): (d, f"{d}/") for d in directories}
-    targets: list[PurgeTarget] = []
+    targets: Targets = {}
     refused: list[str] = []
-    add = targets.append
     plain = _PLAIN_BACKUP_NAME
+    last: Path | None = None
+    group: list[BackupRecord] = []
     for decision in reversed(deletions):
         record = decision.record
         path = record.path
@@ -124,59 +142,58 @@ def targets_from_plan(
             )
             continue
         companions = record.companions
-        if len(companions) == 1 and name[-4:] == ".cbk":
-            # The usual case, tested inline (a call per backup shows at 100,000): one
-            # companion, X.cbk's own sidecar X.cbk.json or log X.log beside it, exactly the
-            # names own_companions gives a .cbk (tests/unit/purge hold the two together).
-            companion = companions[0]
-            own = companion[len(prefix) :]
-            if companion.startswith(prefix) and (own == name + _SIDECAR or own == name[:-4] + _LOG):
-                add(
-                    PurgeTarget(
-                        directory, name, record.size, record.mtime_ns, (own,), (path, companion)
-                    )
-                )
-                continue
-        add(_with_companions(record, directory, prefix, name, refused))
+        # The usual case, tested inline (a call per backup shows at 100,000): one companion,
+        # X.cbk's own sidecar X.cbk.json or log X.log beside it, exactly the names
+        # own_companions gives a .cbk (tests/unit/purge hold the two together).
+        if not (
+            len(companions) == 1
+            and name[-4:] == ".cbk"
+            and (companions[0] == path + _SIDECAR or companions[0] == path[:-4] + _LOG)
+        ):
+            record = _with_own_companions(record, prefix, name, refused)
+        if directory is not last:
+            last = directory
+            group = targets.setdefault(directory, [])
+        group.append(record)
     return targets, refused
 
 
 _NOWHERE: tuple[None, str] = (None, "")
 
 
-def _with_companions(
-    record: BackupRecord, directory: Path, prefix: str, name: str, refused: list[str]
-) -> PurgeTarget:
-    """``record``'s target with those of its companions that are its own sidecar or log,
-    beside it (``prefix`` is its directory and a slash). Tested as "starts with the prefix,
+def _with_own_companions(
+    record: BackupRecord, prefix: str, name: str, refused: list[str]
+) -> BackupRecord:
+    """``record``, or a copy of it holding only those companions that are its own sidecar or
+    log beside it (``prefix`` is its directory and a slash). Tested as "starts with the prefix,
     and the rest is one of its own names" (own names are bare): the same test as splitting at
-    the last slash, without building two strings per companion. The log goes last (see the
-    module docstring), the order ``shown`` lists the files in."""
+    the last slash, without building two strings per companion."""
     own = own_companions(name)
     cut = len(prefix)
     companions = record.companions
-    if len(companions) == 1:  # the usual case: one sidecar or one log, no list to build
-        companion = companions[0]
-        companion_name = companion[cut:]
-        if companion.startswith(prefix) and companion_name in own:
-            return PurgeTarget(
-                directory,
-                name,
-                record.size,
-                record.mtime_ns,
-                (companion_name,),
-                (record.path, companion),
-            )
-    names: list[str] = []
-    paths: list[str] = [record.path]
-    for companion in sorted(companions, key=_log_last):
-        companion_name = companion[cut:]
-        if not companion.startswith(prefix) or companion_name not in own:
-            refused.append(f"{companion}: refused: not the sidecar or log of {name}")
-            continue
-        names.append(companion_name)
-        paths.append(companion)
-    return PurgeTarget(directory, name, record.size, record.mtime_ns, tuple(names), tuple(paths))
+    kept = tuple(c for c in companions if c.startswith(prefix) and c[cut:] in own)
+    if len(kept) == len(companions):
+        return record
+    refused += [
+        f"{c}: refused: not the sidecar or log of {name}" for c in companions if c not in kept
+    ]
+    return dataclasses.replace(record, companions=kept)
+
+
+def as_targets(directory: Path, records: Sequence[BackupRecord]) -> list[PurgeTarget]:
+    """Checked records (:func:`targets_from_plan`) as the deletion acts on them: bare names
+    inside ``directory``, companions in the order they go."""
+    cut = len(str(directory)) + 1
+    return [
+        PurgeTarget(
+            directory,
+            record.path[cut:],
+            record.size,
+            record.mtime_ns,
+            tuple(path[cut:] for path in _in_deletion_order(record.companions)),
+        )
+        for record in records
+    ]
 
 
 def _deletable(name: str) -> bool:
@@ -189,24 +206,21 @@ def _deletable(name: str) -> bool:
     return True
 
 
-def delete_targets(
-    targets: Sequence[PurgeTarget], *, dry_run: bool, remove: Remove = unlink_in
-) -> Outcome:
+def delete_targets(targets: Targets, *, dry_run: bool, remove: Remove = unlink_in) -> Outcome:
     """Delete each target (or say what would go, in a dry run); never stop at the first error."""
     outcome = Outcome()
-    for directory, group in _by_directory(targets).items():
+    for directory, records in targets.items():
         try:
             dir_fd = _open_directory(directory)
         except OSError as exc:
             outcome.errors.append(f"{directory}: cannot open directory: {exc.strerror}")
-            outcome.failed += group
+            outcome.failed += as_targets(directory, records)
             continue
         try:
             if dry_run:
-                _say_what_would_go(directory, group, outcome.actions)
-                outcome.gone += group
+                _say_what_would_go(directory, records, outcome)
                 continue
-            for target in group:
+            for target in as_targets(directory, records):
                 outcome.extend(_delete_one(dir_fd, target, remove))
         finally:
             os.close(dir_fd)
@@ -274,38 +288,24 @@ def _remove_leftovers(
     return outcome
 
 
-def _by_directory(targets: Sequence[PurgeTarget]) -> dict[Path, list[PurgeTarget]]:
-    """Grouped by directory, in order of first appearance. Targets from one plan share their
-    directory's ``Path`` object, so a run of them is recognised by identity: hashing a ``Path``
-    is a Python call, and 100,000 of them showed."""
-    by_directory: dict[Path, list[PurgeTarget]] = {}
-    last: Path | None = None
-    group: list[PurgeTarget] = []
-    for target in targets:
-        if target.directory is not last:
-            last = target.directory
-            group = by_directory.setdefault(last, [])
-        group.append(target)
-    return by_directory
-
-
 def _open_directory(directory: Path) -> int:
     return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
-def _say_what_would_go(
-    directory: Path, group: Sequence[PurgeTarget], actions: list[FileAction]
-) -> None:
+def _say_what_would_go(directory: Path, records: list[BackupRecord], outcome: Outcome) -> None:
     """A dry run, just planned from the catalog: say what would go, in the order it would,
-    without touching the disk again. ``group`` is ``directory``'s targets."""
+    without touching the disk again, naming each file by the catalog's own path."""
     say = log.isEnabledFor(logging.INFO)
-    add = actions.append
-    prefix = f"{directory}/"
-    for target in group:
-        for path in target.shown or [prefix + name for name in _deletion_order(target)]:
+    add = outcome.actions.append
+    for record in records:
+        add(FileAction(record.path, _WOULD_DELETE))
+        for path in _in_deletion_order(record.companions):
             add(FileAction(path, _WOULD_DELETE))
-            if say:
+        if say:
+            for path in (record.path, *_in_deletion_order(record.companions)):
                 log.info("[dry run] would delete %s", path)
+    outcome.gone += len(records)
+    outcome.freed[directory] += sum(map(_SIZE, records))
 
 
 def _delete_one(dir_fd: int, target: PurgeTarget, remove: Remove) -> Outcome:
@@ -334,16 +334,22 @@ def _delete_one(dir_fd: int, target: PurgeTarget, remove: Remove) -> Outcome:
         outcome.actions.append(FileAction(path, FileOutcome.DELETED))
         log.info("deleted %s", path)
         if name == target.name:
-            outcome.gone.append(target)
+            outcome.gone += 1
+            outcome.freed[target.directory] += target.size
     return outcome
 
 
 def _deletion_order(target: PurgeTarget) -> list[str]:
     """The backup first, then its manifest, then IRIS's log (see the module docstring)."""
-    companions = target.companions
-    if len(companions) > 1:  # a lone companion needs no ordering: the usual case, skipped
-        companions = tuple(sorted(companions, key=_log_last))
-    return [target.name, *companions]
+    return [target.name, *_in_deletion_order(target.companions)]
+
+
+def _in_deletion_order(companions: tuple[str, ...]) -> tuple[str, ...]:
+    """Manifest before log. A lone companion, or a pair whose second is a log (as the catalog
+    lists a sidecar and a log), is in that order already: the usual cases, not sorted."""
+    if len(companions) < 2 or (len(companions) == 2 and companions[1][-4:] == _LOG):
+        return companions
+    return tuple(sorted(companions, key=_log_last))
 
 
 def _log_last(name: str) -> bool:

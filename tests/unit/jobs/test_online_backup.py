@@ -539,14 +539,15 @@ def test_leftover_temporary_files_of_a_killed_run_are_reported(
 def test_the_summary_counts_the_old_backups_really_purged_not_those_planned(
     fake: FakeIris, target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backup_keeper.purge.executor import Outcome, PurgeTarget, delete_targets
+    from backup_keeper.purge.executor import Outcome, Targets, delete_targets
 
     for day in (3, 2, 1):
         backup(fake, target, clock=fixed_clock(NOW - timedelta(days=day)))
     original = delete_targets
 
-    def grow_one_first(targets: list[PurgeTarget], **kwargs: object) -> Outcome:
-        with Path(targets[0].path).open("ab") as handle:
+    def grow_one_first(targets: Targets, **kwargs: object) -> Outcome:
+        (first, *_), *_ = targets.values()
+        with Path(first.path).open("ab") as handle:
             handle.write(b"appended while the purge ran")
         return original(targets, **kwargs)  # type: ignore[arg-type]
 

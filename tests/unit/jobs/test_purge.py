@@ -115,7 +115,7 @@ def test_file_that_changed_between_plan_and_delete_is_skipped_with_a_warning(
     victim = tmp_path / "FullDBList_20261101_001.cbk"
     original = executor.delete_targets
 
-    def grow_then_delete(targets: list[PurgeTarget], **kwargs: object) -> executor.Outcome:
+    def grow_then_delete(targets: executor.Targets, **kwargs: object) -> executor.Outcome:
         with victim.open("ab") as handle:
             handle.write(b"appended by someone else")
         (tmp_path / "IncrementalDBList_20261102_002.cbk").unlink()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from backup_keeper.kinds import BackupKind
 from backup_keeper.purge.executor import (
     RECOVERED,
     PurgeTarget,
+    Targets,
     _deletable,
+    as_targets,
     delete_leftovers,
     delete_targets,
     targets_from_plan,
@@ -32,7 +35,12 @@ def deletion(rec: BackupRecord) -> Decision:
     return Decision(rec, Action.DELETE, ("test",))
 
 
-def planned(directory: Path, name: str = "a.cbk", *companions: str) -> list[PurgeTarget]:
+def listed(targets: Targets) -> list[PurgeTarget]:
+    """The targets as the deletion acts on them, directory by directory."""
+    return [t for directory, records in targets.items() for t in as_targets(directory, records)]
+
+
+def planned(directory: Path, name: str = "a.cbk", *companions: str) -> Targets:
     """A real .cbk planned for deletion, with its size and mtime as the catalog saw them."""
     cbk = directory / name
     if not cbk.exists():
@@ -64,7 +72,10 @@ def test_targets_outside_the_directories_or_unmanaged_are_refused(tmp_path: Path
         [deletion(r) for r in (inside, below, elsewhere, not_cbk, unmanaged, bad_companion)],
         [tmp_path],
     )
-    assert [(t.name, t.companions) for t in targets] == [("e.cbk", ("e.cbk.json",)), ("a.cbk", ())]
+    assert [(t.name, t.companions) for t in listed(targets)] == [
+        ("e.cbk", ("e.cbk.json",)),
+        ("a.cbk", ()),
+    ]
     assert len(refused) == 6
     assert any("unmanaged" in r for r in refused)
     assert any(r.startswith("/etc/passwd: refused") for r in refused)
@@ -76,7 +87,7 @@ def test_targets_are_deleted_newest_first_so_dependents_go_before_their_base(
     old = record("full.cbk", "full", T0, directory=str(tmp_path))
     new = record("incr.cbk", "incremental", T0 + timedelta(hours=1), directory=str(tmp_path))
     targets, _ = targets_from_plan([deletion(old), deletion(new)], [tmp_path])
-    assert [t.name for t in targets] == ["incr.cbk", "full.cbk"]
+    assert [t.name for t in listed(targets)] == ["incr.cbk", "full.cbk"]
 
 
 def test_a_backup_swapped_for_a_symlink_after_planning_is_not_deleted_nor_followed(
@@ -103,7 +114,7 @@ def test_a_backup_rewritten_to_the_same_size_after_planning_is_not_deleted(
     cbk.write_bytes(b"x")
     targets = planned(tmp_path)
     cbk.write_bytes(b"y")  # a new backup under the old name: same size, another mtime
-    planned_ns = targets[0].mtime_ns
+    planned_ns = targets[tmp_path][0].mtime_ns
     os.utime(cbk, ns=(planned_ns + 1_000_000_000, planned_ns + 1_000_000_000))
     outcome = delete_targets(targets, dry_run=False)
     assert cbk.read_bytes() == b"y"
@@ -121,7 +132,8 @@ def test_a_directory_swapped_for_a_symlink_after_planning_is_never_entered(
     elsewhere.mkdir()
     twin = elsewhere / "a.cbk"  # what the symlink leads to looks just like the planned backup
     twin.write_bytes(b"x")
-    os.utime(twin, ns=(targets[0].mtime_ns, targets[0].mtime_ns))
+    planned_ns = targets[backups][0].mtime_ns
+    os.utime(twin, ns=(planned_ns, planned_ns))
     backups.rename(tmp_path / "backups.old")
     backups.symlink_to(elsewhere)
     outcome = delete_targets(targets, dry_run=False)
@@ -129,7 +141,7 @@ def test_a_directory_swapped_for_a_symlink_after_planning_is_never_entered(
     assert outcome.actions == []
     (error,) = outcome.errors  # ENOTDIR on Linux (O_DIRECTORY | O_NOFOLLOW), ELOOP elsewhere
     assert error.startswith(f"{backups}: cannot open directory: ")
-    assert outcome.failed == targets
+    assert outcome.failed == listed(targets)
 
 
 def test_a_companion_that_is_a_symlink_is_left_alone(tmp_path: Path) -> None:
@@ -158,7 +170,7 @@ def test_a_directory_that_vanished_is_an_error_for_its_targets(tmp_path: Path) -
     targets, _ = targets_from_plan([deletion(rec)], [gone])
     outcome = delete_targets(targets, dry_run=False)
     assert outcome.errors == [f"{gone}: cannot open directory: No such file or directory"]
-    assert outcome.failed == targets
+    assert outcome.failed == listed(targets)
 
 
 def test_read_only_directory_is_an_error_for_an_unprivileged_user(tmp_path: Path) -> None:
@@ -183,7 +195,7 @@ def test_a_companion_is_only_the_backups_own_sidecar_or_stem_log(tmp_path: Path)
     snap = record("s.snapshot.json", "external", T0, directory=str(tmp_path))
     snap.companions = (str(tmp_path / "s.log"),)
     targets, refused = targets_from_plan([deletion(r) for r in (rec, zst, snap)], [tmp_path])
-    assert [(t.name, t.companions) for t in targets] == [
+    assert [(t.name, t.companions) for t in listed(targets)] == [
         ("s.snapshot.json", ()),
         ("z.cbk.zst", ("z.cbk.json", "z.log")),
         ("a.cbk", ("a.cbk.json", "a.log")),
@@ -200,7 +212,7 @@ def test_a_name_an_intent_could_not_hold_is_never_a_target(tmp_path: Path, name:
     targets, refused = targets_from_plan(
         [deletion(record(name, "full", T0, directory=str(tmp_path)))], [tmp_path]
     )
-    assert targets == []
+    assert targets == {}
     assert refused == [
         f"{tmp_path}/{name}: refused: not a .cbk or snapshot record directly inside a "
         "configured directory"
@@ -281,7 +293,7 @@ def test_a_name_that_is_not_a_backup_name_is_never_acted_on(tmp_path: Path) -> N
 
 def test_a_planned_backup_that_cannot_be_examined_is_skipped(tmp_path: Path) -> None:
     targets = planned(tmp_path)
-    targets[0].name = "a" * 300 + ".cbk"  # too long to stat: ENAMETOOLONG
+    targets[tmp_path][0].path = f"{tmp_path}/{'a' * 300}.cbk"  # too long to stat: ENAMETOOLONG
     outcome = delete_targets(targets, dry_run=False)
     assert [a.outcome for a in outcome.actions] == [FileOutcome.SKIPPED]
     assert "cannot be examined (File name too long)" in outcome.warnings[0]
@@ -323,12 +335,16 @@ def test_a_lone_companion_is_kept_exactly_when_it_is_one_of_the_backups_own_name
     rec.companions = (companion,)
     targets, refused = targets_from_plan([deletion(rec)], [directory])
     if not _deletable(name):
-        assert targets == []
+        assert targets == {}
         return
     beside = place == f"{directory}/"
     own = beside and companion.rpartition("/")[2] in own_companions(name)
-    assert [t.companions for t in targets] == [(companion.rpartition("/")[2],) if own else ()]
-    assert [t.shown for t in targets] == [(rec.path, companion) if own else (rec.path,)]
+    assert [t.companions for t in listed(targets)] == [
+        (companion.rpartition("/")[2],) if own else ()
+    ]
+    (kept,) = targets[directory]
+    assert kept.companions == ((companion,) if own else ())
+    assert (kept is rec) is own  # a record goes as it is, or as a copy without the stranger
     assert bool(refused) is not own
 
 
@@ -346,12 +362,29 @@ def test_a_dry_run_names_the_catalogs_paths_backup_first_and_log_last(tmp_path: 
     assert outcome.actions[0].path is rec.path  # the catalog's own string, not joined again
 
 
-def test_a_dry_run_of_a_target_rebuilt_from_an_intent_joins_its_paths(tmp_path: Path) -> None:
-    target = PurgeTarget(tmp_path, "a.cbk", 1, 1, ("a.cbk.json", "a.log"))
-    (tmp_path / "a.cbk").write_bytes(b"x")
-    outcome = delete_targets([target], dry_run=True)
-    assert [a.path for a in outcome.actions] == [
-        f"{tmp_path}/a.cbk",
-        f"{tmp_path}/a.cbk.json",
-        f"{tmp_path}/a.log",
-    ]
+@given(
+    st.lists(
+        st.sampled_from(["a.cbk.json", "a.log", "b.log", "a.cbk.zst.json", "../a.log"]),
+        max_size=4,
+        unique=True,
+    )
+)
+def test_a_dry_run_names_the_files_the_real_run_deletes_in_the_order_it_deletes_them(
+    companions: list[str],
+) -> None:
+    """Whatever companions a record carries (its own, a stranger's, one outside), the dry run
+    and the deletion act on one list, in one order: backup, manifest, log."""
+    with tempfile.TemporaryDirectory() as raw:
+        directory = Path(raw)
+        (directory / "a.cbk").write_bytes(b"x")
+        for name in ("a.cbk.json", "a.log", "b.log", "a.cbk.zst.json"):
+            (directory / name).write_text("x")
+        rec = record("a.cbk", "full", T0, directory=str(directory))
+        st_ = (directory / "a.cbk").stat()
+        rec.size, rec.mtime_ns = st_.st_size, st_.st_mtime_ns
+        rec.companions = tuple(f"{directory}/{c}" for c in companions)
+        targets, _ = targets_from_plan([deletion(rec)], [directory])
+        said = [a.path for a in delete_targets(targets, dry_run=True).actions]
+        done = delete_targets(targets, dry_run=False).actions
+        assert said == [a.path for a in done]
+        assert [a.outcome for a in done] == [FileOutcome.DELETED] * len(done)
